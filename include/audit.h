@@ -1,0 +1,38 @@
+/* audit — the trust log: JSON Lines, one event per line, appended with a
+ * single write(2) per event so concurrent writers (daemon, modelfsctl)
+ * never interleave.  Fields: ts (RFC 3339 UTC with ms), event, path, url,
+ * algo, expected, actual, bytes, ms, error.  NULL strings and negative
+ * numbers are left out. */
+#ifndef MFS_AUDIT_H
+#define MFS_AUDIT_H
+
+#include <stdint.h>
+
+struct mfs_audit;
+
+struct mfs_audit_event {
+	const char *event; /* fetch_start, fetch_ok, fetch_failed, verify_ok,
+			      verify_failed, store_corrupt */
+	const char *path;
+	const char *url;
+	const char *algo;
+	const char *expected;
+	const char *actual;
+	const char *error;
+	int64_t bytes;     /* < 0: omitted */
+	int64_t ms;        /* < 0: omitted */
+};
+
+/* Opens (creating 0600, and its directory 0700 if missing) `file` for
+ * appending.  *out is owned by the caller.  -errno on failure. */
+int mfs_audit_open(const char *file, struct mfs_audit **out);
+/* Appends one event.  Strings are JSON-escaped.  -errno if the write fails
+ * (the event is also reported on the human log then). */
+int mfs_audit_write(struct mfs_audit *a, const struct mfs_audit_event *ev);
+void mfs_audit_close(struct mfs_audit *a);
+
+/* JSON-escapes `in` into `out` (always NUL-terminated, truncated to fit);
+ * returns the length written.  Exposed for tests. */
+size_t mfs_json_escape(const char *in, char *out, size_t len);
+
+#endif

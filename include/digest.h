@@ -1,0 +1,62 @@
+/* digest — streaming SHA-1/SHA-256/SHA-512 over several algorithms at once,
+ * hex encoding, and constant-time comparison.  The only module that
+ * includes OpenSSL's EVP. */
+#ifndef MFS_DIGEST_H
+#define MFS_DIGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum mfs_algo { MFS_SHA1, MFS_SHA256, MFS_SHA512, MFS_ALGO_COUNT };
+
+#define MFS_ALGO_BIT(a) (1u << (a))
+#define MFS_DIGEST_MAX 64 /* bytes of the longest digest (SHA-512) */
+
+/* A set of digests, one slot per algorithm; `mask` says which are set. */
+struct mfs_digests {
+	unsigned mask;
+	unsigned char d[MFS_ALGO_COUNT][MFS_DIGEST_MAX];
+};
+
+struct mfs_hasher; /* opaque */
+
+/* "sha1", "sha256", "sha512"; never NULL for a valid algo. */
+const char *mfs_algo_name(enum mfs_algo algo);
+/* Digest length in bytes (20, 32, 64). */
+size_t mfs_algo_len(enum mfs_algo algo);
+/* Looks a name up; returns 0 and sets *out, or -EINVAL. */
+int mfs_algo_from_name(const char *name, enum mfs_algo *out);
+
+/* Starts hashing with every algorithm in `mask`.  On success *out is owned
+ * by the caller (free with mfs_hasher_free).  -EINVAL for an empty mask,
+ * -ENOMEM or -EIO if OpenSSL fails. */
+int mfs_hasher_new(unsigned mask, struct mfs_hasher **out);
+/* Feeds bytes to every algorithm.  -EIO if any EVP call fails; the hasher
+ * is then unusable and the verification must fail. */
+int mfs_hasher_update(struct mfs_hasher *h, const void *buf, size_t len);
+/* Finishes every algorithm into *out (out->mask = the hasher's mask).
+ * The hasher cannot be updated afterwards.  -EIO on an EVP failure. */
+int mfs_hasher_final(struct mfs_hasher *h, struct mfs_digests *out);
+/* Bytes fed so far. */
+uint64_t mfs_hasher_bytes(const struct mfs_hasher *h);
+void mfs_hasher_free(struct mfs_hasher *h);
+
+/* Hashes `fd` from offset 0 to EOF with pread (the file offset is not
+ * moved) into *out; *bytes gets the length hashed.  -errno from pread,
+ * -EIO from OpenSSL. */
+int mfs_digest_fd(int fd, unsigned mask, struct mfs_digests *out, uint64_t *bytes);
+
+/* Decodes exactly `len` bytes from 2*len hex digits (either case) and a
+ * terminating NUL.  -EINVAL on a wrong length or a non-hex character. */
+int mfs_hex_decode(const char *hex, unsigned char *out, size_t len);
+/* Writes 2*len lowercase hex digits and a NUL to `out`. */
+void mfs_hex_encode(const unsigned char *in, size_t len, char *out);
+
+/* Compares every algorithm set in `want` against `got` in constant time
+ * (CRYPTO_memcmp).  Returns true only if each is present in `got` and
+ * equal.  If `mismatch` is non-NULL it gets the first algo that differs. */
+bool mfs_digests_match(const struct mfs_digests *want, const struct mfs_digests *got,
+		       enum mfs_algo *mismatch);
+
+#endif

@@ -1,0 +1,22 @@
+/* log — the human-readable log: stderr (foreground) or syslog (daemon).
+ * Thread-safe.  Trust decisions go to the audit log (audit.h), not here. */
+#ifndef MFS_LOG_H
+#define MFS_LOG_H
+
+#include <stdbool.h>
+
+enum mfs_log_level { MFS_LOG_ERR, MFS_LOG_WARN, MFS_LOG_INFO, MFS_LOG_DEBUG };
+
+/* Sends later messages to syslog (ident "modelfs") instead of stderr. */
+void mfs_log_use_syslog(bool on);
+/* Messages above `max` are dropped; default MFS_LOG_INFO. */
+void mfs_log_set_level(enum mfs_log_level max);
+void mfs_log(enum mfs_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define mfs_err(...)   mfs_log(MFS_LOG_ERR, __VA_ARGS__)
+#define mfs_warn(...)  mfs_log(MFS_LOG_WARN, __VA_ARGS__)
+#define mfs_info(...)  mfs_log(MFS_LOG_INFO, __VA_ARGS__)
+#define mfs_debug(...) mfs_log(MFS_LOG_DEBUG, __VA_ARGS__)
+
+#endif

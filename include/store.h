@@ -1,0 +1,66 @@
+/* store — the private, content-addressed backing store.
+ *
+ *   <store>/            0700
+ *     objects/<name>    verified objects, 0444, named by digest
+ *     staging/          downloads in flight (flock'ed by their writer)
+ *     quarantine/       bytes that failed verification, kept for forensics
+ *     daemon.lock       held (flock) by the one daemon using this store
+ *
+ * Every file is opened relative to a directory fd with O_NOFOLLOW; nothing
+ * outside the store is touched. */
+#ifndef MFS_STORE_H
+#define MFS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct mfs_store {
+	char *path;
+	int dirfd;
+	int objects_fd;
+	int staging_fd;
+	int quarantine_fd;
+	int lock_fd; /* -1 unless mfs_store_lock_daemon succeeded */
+};
+
+#define MFS_STAGING_NAME_MAX 256
+
+/* Opens (creating if needed, mode 0700) the store at `path` and its three
+ * subdirectories.  Refuses a path that is a symlink.  -errno on failure. */
+int mfs_store_open(struct mfs_store *st, const char *path);
+/* Closes every fd (and so drops the daemon lock); safe on a zeroed store. */
+void mfs_store_release(struct mfs_store *st);
+
+/* Takes the store's daemon lock.  -EBUSY if another process holds it; then
+ * *holder gets that process's pid if known (else 0). */
+int mfs_store_lock_daemon(struct mfs_store *st, long *holder);
+
+/* Removes staging files that no live writer holds (a crash's leftovers);
+ * files another process is still writing are left alone.  Returns how many
+ * were removed, or -errno. */
+int mfs_store_clear_staging(struct mfs_store *st);
+
+/* Creates a new staging file for object `object` and returns its fd
+ * (O_RDWR, 0600, flock'ed exclusively for as long as it is open); its name
+ * goes to `name` (MFS_STAGING_NAME_MAX bytes).  -errno on failure. */
+int mfs_store_stage(struct mfs_store *st, const char *object, char *name, size_t len);
+/* Makes a verified staging file the object: fchmod 0444 and rename into
+ * objects/ (atomically replacing any old one).  When `sync` is true the
+ * data is fsync'ed first.  The fd stays valid and names the object. */
+int mfs_store_commit(struct mfs_store *st, int fd, const char *staging_name,
+		     const char *object, bool sync);
+/* Unlinks a staging file that is being abandoned (fetch failed). */
+int mfs_store_discard(struct mfs_store *st, const char *staging_name);
+/* Moves a staging file to quarantine/<object>.<time>.<pid>.  The name used
+ * goes to `qname` if non-NULL (MFS_STAGING_NAME_MAX bytes). */
+int mfs_store_quarantine_staged(struct mfs_store *st, const char *staging_name,
+				const char *object, char *qname, size_t len);
+/* Moves objects/<object> to quarantine/ the same way (found corrupt). */
+int mfs_store_quarantine_object(struct mfs_store *st, const char *object,
+				char *qname, size_t len);
+
+/* Opens objects/<object> read-only with O_NOFOLLOW; -ENOENT if absent,
+ * -EINVAL if it is not a regular file. */
+int mfs_store_open_object(struct mfs_store *st, const char *object);
+
+#endif
