@@ -42,8 +42,11 @@ struct mfs_gate_opts {
 
 /* -ENOMEM. *out owned by the caller. */
 int mfs_gate_new(const struct mfs_gate_opts *opts, struct mfs_gate **out);
-/* Waits for running workers to finish (their waiters are answered), then
- * frees everything. */
+/* Aborts transfers in flight and waits for every worker to finish; their
+ * waiters are answered (with -EIO when aborted).  Later opens of verified
+ * models still work; unverified ones fail with -EIO. */
+void mfs_gate_stop(struct mfs_gate *g);
+/* mfs_gate_stop, then frees everything.  NULL is a no-op. */
 void mfs_gate_free(struct mfs_gate *g);
 
 /* Asks for a verified fd of model `model`.

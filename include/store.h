@@ -35,6 +35,10 @@ void mfs_store_release(struct mfs_store *st);
  * *holder gets that process's pid if known (else 0). */
 int mfs_store_lock_daemon(struct mfs_store *st, long *holder);
 
+/* Rewrites the pid in the held daemon lock file (after daemonizing).
+ * -EINVAL if the lock is not held, -errno on a write failure. */
+int mfs_store_note_pid(struct mfs_store *st);
+
 /* Removes staging files that no live writer holds (a crash's leftovers);
  * files another process is still writing are left alone.  Returns how many
  * were removed, or -errno. */

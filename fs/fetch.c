@@ -1,0 +1,327 @@
+/* fetch — see include/fetch.h. */
+#include "fetch.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+
+#define USER_AGENT "modelfs/0.1"
+#define RECV_BUFSIZE (512L * 1024)
+#define PROGRESS_STEP (1u << 20)
+
+struct xfer {
+	const struct mfs_fetch_req *req;
+	CURL *curl;
+	long status;     /* of the current response; 0 until its body starts */
+	bool skipped;    /* the write callback dropped a non-2xx body */
+	int rc;          /* set when the write callback aborts the transfer */
+	uint64_t total;  /* bytes given to the sink */
+	uint64_t reported;
+	char *err;
+	size_t errlen;
+};
+
+static __attribute__((format(printf, 3, 4)))
+void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static bool is_2xx(long status)
+{
+	return status >= 200 && status <= 299;
+}
+
+static bool is_redirect(long status)
+{
+	return status == 301 || status == 302 || status == 303 ||
+	       status == 307 || status == 308;
+}
+
+static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	const struct mfs_fetch_req *req = x->req;
+	size_t len = size * nmemb;
+	int rc;
+
+	if (len == 0)
+		return 0;
+	if (x->status == 0 &&
+	    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status) != CURLE_OK) {
+		x->rc = -EIO;
+		seterr(x->err, x->errlen, "curl: no response code");
+		return CURL_WRITEFUNC_ERROR;
+	}
+	if (!is_2xx(x->status)) {
+		/* Not the model: the status alone decides what happens next, and
+		 * an unread body cannot make us wait or buffer. */
+		x->skipped = true;
+		return CURL_WRITEFUNC_ERROR;
+	}
+	if (len > req->size - x->total) {
+		x->rc = -EFBIG;
+		seterr(x->err, x->errlen, "body larger than %" PRIu64 " bytes", req->size);
+		return CURL_WRITEFUNC_ERROR;
+	}
+	rc = req->sink(req->arg, buf, len);
+	if (rc < 0) {
+		char msg[128];
+
+		x->rc = rc;
+		seterr(x->err, x->errlen, "sink: %s", strerror_r(-rc, msg, sizeof(msg)));
+		return CURL_WRITEFUNC_ERROR;
+	}
+	x->total += len;
+	if (req->progress && x->total - x->reported >= PROGRESS_STEP) {
+		req->progress(req->arg, x->total, req->size);
+		x->reported = x->total;
+	}
+	return len;
+}
+
+/* Splits `url` with curl's own parser, the one the transfer will use.
+ * Returns 0 with curl_free()-able parts; `scheme` may be NULL. */
+static int url_split(const char *url, char **scheme, char **host)
+{
+	CURLU *u = curl_url();
+	int rc = 0;
+
+	*host = NULL;
+	if (scheme)
+		*scheme = NULL;
+	if (!u)
+		return -ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, host, 0) != CURLUE_OK ||
+	    (scheme && curl_url_get(u, CURLUPART_SCHEME, scheme, 0) != CURLUE_OK)) {
+		curl_free(*host);
+		*host = NULL;
+		rc = -EINVAL;
+	}
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static bool host_allowed(const char *host, const char *origin,
+			 const char *const *extra)
+{
+	if (strcasecmp(host, origin) == 0)
+		return true;
+	for (; extra && *extra; extra++) {
+		if (strcasecmp(host, *extra) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int check_redirect(struct xfer *x, const char *url, const char *origin)
+{
+	char *scheme, *host;
+	const char *why = NULL;
+
+	if (url_split(url, &scheme, &host) < 0) {
+		why = "bad url";
+	} else if (strcasecmp(scheme, "https") != 0 &&
+		   !(x->req->allow_http && strcasecmp(scheme, "http") == 0)) {
+		why = "scheme not allowed";
+	} else if (!host_allowed(host, origin, x->req->redirect_hosts)) {
+		why = "host not allowed";
+	}
+	curl_free(scheme);
+	curl_free(host);
+	if (!why)
+		return 0;
+	seterr(x->err, x->errlen, "redirect to %s refused: %s", url, why);
+	return -EPERM;
+}
+
+static int short_body(struct xfer *x)
+{
+	seterr(x->err, x->errlen, "body shorter than expected: got %" PRIu64
+	       " of %" PRIu64 " bytes", x->total, x->req->size);
+	return -EPROTO;
+}
+
+static int curl_failed(struct xfer *x, CURLcode res, const char *errbuf)
+{
+	const char *msg = errbuf[0] ? errbuf : curl_easy_strerror(res);
+
+	switch (res) {
+	case CURLE_FILESIZE_EXCEEDED:
+		seterr(x->err, x->errlen, "body larger than %" PRIu64 " bytes",
+		       x->req->size);
+		return -EFBIG;
+	case CURLE_PARTIAL_FILE:
+		return short_body(x);
+	case CURLE_OPERATION_TIMEDOUT:
+		seterr(x->err, x->errlen, "curl: %s", msg);
+		return -ETIMEDOUT;
+	default:
+		seterr(x->err, x->errlen, "curl: %s", msg);
+		return -EIO;
+	}
+}
+
+/* One request, no following.  Returns 0 once the whole body went to the
+ * sink, 1 with a malloc'ed *location for a redirect, or -errno. */
+static int get_one(struct xfer *x, const char *url, char *errbuf, char **location)
+{
+	CURLcode res;
+	char *loc = NULL;
+
+	*location = NULL;
+	x->status = 0;
+	x->skipped = false;
+	errbuf[0] = '\0';
+	res = curl_easy_setopt(x->curl, CURLOPT_URL, url);
+	if (res != CURLE_OK)
+		return curl_failed(x, res, errbuf);
+	res = curl_easy_perform(x->curl);
+	if (x->rc < 0)
+		return x->rc;
+	if (curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status) != CURLE_OK)
+		x->status = 0;
+	/* A non-2xx body is dropped on purpose, and curl refuses one whose
+	 * Content-Length passes our size (a tiny model behind a redirect page);
+	 * neither is a failure of the response itself. */
+	if (res != CURLE_OK &&
+	    !(x->status && !is_2xx(x->status) &&
+	      (x->skipped || res == CURLE_FILESIZE_EXCEEDED)))
+		return curl_failed(x, res, errbuf);
+	if (is_2xx(x->status))
+		return x->total < x->req->size ? short_body(x) : 0;
+	if (!is_redirect(x->status)) {
+		seterr(x->err, x->errlen, "HTTP %ld", x->status);
+		return -EPROTO;
+	}
+	if (curl_easy_getinfo(x->curl, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || !loc) {
+		seterr(x->err, x->errlen, "HTTP %ld without a Location", x->status);
+		return -EPROTO;
+	}
+	*location = strdup(loc);
+	return *location ? 1 : -ENOMEM;
+}
+
+static int setup(struct xfer *x, char *errbuf)
+{
+	const struct mfs_fetch_req *req = x->req;
+	const char *protocols = req->allow_http ? "http,https" : "https";
+	CURL *h = x->curl;
+	CURLcode res;
+
+	res = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocols);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+	/* Each hop is checked here against the source's hosts, which curl's
+	 * own following cannot do. */
+	if (!res) res = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, req->connect_timeout);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, req->low_speed_limit);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, req->low_speed_time);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->size);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_FAILONERROR, 0L);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_BUFFERSIZE, RECV_BUFSIZE);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	if (!res && req->ca_file)
+		res = curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
+	return res ? curl_failed(x, res, errbuf) : 0;
+}
+
+int mfs_fetch_global_init(void)
+{
+	const curl_version_info_data *v;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		mfs_err("curl_global_init failed");
+		return -EIO;
+	}
+	v = curl_version_info(CURLVERSION_NOW);
+	if (!v || !v->ssl_version || strncmp(v->ssl_version, "OpenSSL/", 8) != 0)
+		mfs_warn("libcurl TLS backend is %s, not OpenSSL",
+			 v && v->ssl_version ? v->ssl_version : "missing");
+	return 0;
+}
+
+void mfs_fetch_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+int mfs_fetch(const struct mfs_fetch_req *req, char *err, size_t errlen)
+{
+	struct xfer x = { .req = req, .err = err, .errlen = errlen };
+	char errbuf[CURL_ERROR_SIZE] = "";
+	int max = req->max_redirects ? req->max_redirects : MFS_FETCH_MAX_REDIRECTS;
+	char *origin, *url;
+	int rc;
+
+	seterr(err, errlen, "%s", "");
+	if (!req->url || !req->sink || req->size > INT64_MAX) {
+		seterr(err, errlen, "bad fetch request");
+		return -EINVAL;
+	}
+	rc = url_split(req->url, NULL, &origin);
+	if (rc < 0) {
+		seterr(err, errlen, "bad url %s", req->url);
+		return rc;
+	}
+	url = strdup(req->url);
+	if (!url) {
+		rc = -ENOMEM;
+		goto out_free_origin;
+	}
+	x.curl = curl_easy_init();
+	if (!x.curl) {
+		seterr(err, errlen, "curl: cannot create a handle");
+		rc = -ENOMEM;
+		goto out_free_url;
+	}
+	rc = setup(&x, errbuf);
+	if (rc < 0)
+		goto out_cleanup_curl;
+	for (int hops = 0;; hops++) {
+		char *next;
+
+		rc = get_one(&x, url, errbuf, &next);
+		if (rc <= 0)
+			break;
+		free(url);
+		url = next;
+		if (hops >= max) {
+			seterr(err, errlen, "too many redirects (max %d)", max < 0 ? 0 : max);
+			rc = -EPERM;
+			break;
+		}
+		rc = check_redirect(&x, url, origin);
+		if (rc < 0)
+			break;
+		mfs_debug("fetch %s: redirected to %s", req->url, url);
+	}
+	if (rc == 0 && req->progress)
+		req->progress(req->arg, x.total, req->size);
+out_cleanup_curl:
+	curl_easy_cleanup(x.curl);
+out_free_url:
+	free(url);
+out_free_origin:
+	curl_free(origin);
+	return rc;
+}

@@ -1,0 +1,213 @@
+/* modelfs — the daemon: validate the config, open and lock the store, mount.
+ *
+ *   modelfs [-f] [-d] [-o OPT[,OPT...]] CONFIG MOUNTPOINT
+ *
+ * Exit status: 0 after a clean unmount, 1 on a runtime failure (store,
+ * lock, mount), 2 on a usage or config error. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "catalog.h"
+#include "config.h"
+#include "fetch.h"
+#include "fuse_adapter.h"
+#include "gate.h"
+#include "log.h"
+#include "store.h"
+
+#define MODELFS_VERSION "0.1.0"
+
+/* Options every mount gets: the kernel checks mode bits itself, and a
+ * model store never needs setuid binaries or device nodes. */
+#define FIXED_OPTS "default_permissions,nosuid,nodev,fsname=modelfs,subtype=modelfs"
+
+struct cli {
+	const char *config;
+	const char *mountpoint;
+	bool foreground;
+	bool debug;
+	char opts[4096];
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: modelfs [-f] [-d] [-o OPT[,OPT...]] CONFIG MOUNTPOINT\n"
+		"  -f        stay in the foreground, log to stderr\n"
+		"  -d        debug: log every FUSE request (implies -f)\n"
+		"  -o OPTS   mount options, e.g. allow_other\n"
+		"Mounts the verified models listed in CONFIG at MOUNTPOINT.\n");
+}
+
+static int add_opts(struct cli *cli, const char *opts)
+{
+	size_t used = strlen(cli->opts);
+
+	if (!opts[0])
+		return 0;
+	if (used + 1 + strlen(opts) + 1 > sizeof(cli->opts))
+		return -E2BIG;
+	snprintf(cli->opts + used, sizeof(cli->opts) - used, "%s%s", used ? "," : "", opts);
+	return 0;
+}
+
+/* Returns 0, 1 for --help/--version (exit 0), or -EINVAL (usage error). */
+static int parse_cli(int argc, char **argv, struct cli *cli)
+{
+	int rc = add_opts(cli, FIXED_OPTS);
+
+	for (int i = 1; i < argc && rc == 0; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 1;
+		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			printf("modelfs %s\n", MODELFS_VERSION);
+			return 1;
+		} else if (strcmp(a, "-f") == 0) {
+			cli->foreground = true;
+		} else if (strcmp(a, "-d") == 0) {
+			cli->debug = cli->foreground = true;
+		} else if (strcmp(a, "-o") == 0) {
+			if (++i == argc) {
+				fprintf(stderr, "modelfs: -o needs options\n");
+				return -EINVAL;
+			}
+			rc = add_opts(cli, argv[i]);
+		} else if (strncmp(a, "-o", 2) == 0) {
+			rc = add_opts(cli, a + 2);
+		} else if (a[0] == '-') {
+			fprintf(stderr, "modelfs: unknown option '%s'\n", a);
+			return -EINVAL;
+		} else if (!cli->config) {
+			cli->config = a;
+		} else if (!cli->mountpoint) {
+			cli->mountpoint = a;
+		} else {
+			fprintf(stderr, "modelfs: unexpected argument '%s'\n", a);
+			return -EINVAL;
+		}
+	}
+	if (rc < 0) {
+		fprintf(stderr, "modelfs: mount options too long\n");
+		return rc;
+	}
+	if (!cli->config || !cli->mountpoint) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct daemon {
+	struct cli cli;
+	struct mfs_config *cfg;
+	struct mfs_store store;
+	struct mfs_audit *audit;
+	struct mfs_catalog cat;
+	struct mfs_gate *gate;
+};
+
+static void on_ready(void *arg)
+{
+	struct daemon *d = arg;
+	int rc;
+
+	if (!d->cli.foreground)
+		mfs_log_use_syslog(true);
+	/* Daemonizing changed our pid; the lock file names the holder. */
+	rc = mfs_store_note_pid(&d->store);
+	if (rc < 0)
+		mfs_warn("cannot record the pid in the store lock: %s", strerror(-rc));
+	mfs_info("mounted %zu models from '%s' at '%s'", d->cfg->nmodels, d->cli.config,
+		 d->cli.mountpoint);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .store = { .dirfd = -1 } };
+	char err[1024];
+	long holder = 0;
+	int rc, status = 1;
+
+	rc = parse_cli(argc, argv, &d.cli);
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+	if (mfs_config_load(d.cli.config, &d.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (mfs_fetch_global_init() < 0) {
+		fprintf(stderr, "modelfs: cannot initialise libcurl\n");
+		goto out_free_config;
+	}
+	rc = mfs_store_open(&d.store, d.cfg->store);
+	if (rc < 0) {
+		fprintf(stderr, "modelfs: cannot open store '%s': %s\n", d.cfg->store, strerror(-rc));
+		goto out_fetch_cleanup;
+	}
+	rc = mfs_store_lock_daemon(&d.store, &holder);
+	if (rc == -EBUSY) {
+		fprintf(stderr, "modelfs: store '%s' is already used by another modelfs daemon (pid %ld)\n",
+			d.cfg->store, holder);
+		goto out_release_store;
+	} else if (rc < 0) {
+		fprintf(stderr, "modelfs: cannot lock store '%s': %s\n", d.cfg->store, strerror(-rc));
+		goto out_release_store;
+	}
+	rc = mfs_store_clear_staging(&d.store);
+	if (rc < 0) {
+		fprintf(stderr, "modelfs: cannot clear '%s/staging': %s\n", d.cfg->store, strerror(-rc));
+		goto out_release_store;
+	}
+	rc = mfs_audit_open(d.cfg->audit_log, &d.audit);
+	if (rc < 0) {
+		fprintf(stderr, "modelfs: cannot open audit log '%s': %s\n", d.cfg->audit_log,
+			strerror(-rc));
+		goto out_release_store;
+	}
+	rc = mfs_catalog_build(&d.cat, d.cfg);
+	if (rc < 0) {
+		fprintf(stderr, "modelfs: cannot build the tree: %s\n", strerror(-rc));
+		goto out_close_audit;
+	}
+	struct mfs_gate_opts go = {
+		.cfg = d.cfg, .store = &d.store, .audit = d.audit, .fsync = true,
+	};
+	rc = mfs_gate_new(&go, &d.gate);
+	if (rc < 0) {
+		fprintf(stderr, "modelfs: %s\n", strerror(-rc));
+		goto out_release_catalog;
+	}
+	struct mfs_mount_opts mo = {
+		.mountpoint = d.cli.mountpoint,
+		.fuse_opts = d.cli.opts,
+		.foreground = d.cli.foreground,
+		.debug = d.cli.debug,
+		.ready = on_ready,
+		.ready_arg = &d,
+	};
+	rc = mfs_fuse_run(&mo, &d.cat, d.gate);
+	if (rc == 0)
+		status = 0;
+	else if (rc == -EINVAL)
+		fprintf(stderr, "modelfs: bad mount options '%s'\n", d.cli.opts);
+	mfs_gate_free(d.gate);
+out_release_catalog:
+	mfs_catalog_release(&d.cat);
+out_close_audit:
+	mfs_audit_close(d.audit);
+out_release_store:
+	mfs_store_release(&d.store);
+out_fetch_cleanup:
+	mfs_fetch_global_cleanup();
+out_free_config:
+	mfs_config_free(d.cfg);
+	return status;
+}

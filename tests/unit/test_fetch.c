@@ -1,0 +1,688 @@
+/* Unit tests for fetch: real HTTP over loopback against a scripted
+ * in-process server, one response per connection. */
+#include "fetch.h"
+#include "unit.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNS 8
+#define HEAD_MAX 2048
+#define SERVER_DEADLINE_MS 10000 /* the server gives up on its own after this */
+
+enum { CL_HONEST = -1, CL_NONE = -2 };
+
+struct resp {
+	int status;
+	const char *headers;  /* extra header lines, each ending in \r\n */
+	const char *body;     /* NULL: body_len bytes of pattern */
+	size_t body_len;
+	long content_length;  /* CL_HONEST, CL_NONE or a (lying) value */
+	size_t piece;         /* send the body in pieces of this many bytes... */
+	int piece_ms;         /* ...this far apart */
+	size_t stall_after;   /* after this many body bytes, stall until stopped */
+};
+
+struct server {
+	int fd;
+	int port;
+	pthread_t thread;
+	atomic_int stop;
+	struct resp resp[MAX_CONNS];
+	int nresp;
+	int accepted;
+	char head[MAX_CONNS][HEAD_MAX]; /* each request's head, as received */
+};
+
+struct sink {
+	unsigned char *buf;
+	size_t cap, len;
+	int calls;
+	int fail_rc;  /* returned from the first call when non-zero */
+	int progress_calls;
+	uint64_t progress_done, progress_total;
+};
+
+static unsigned char pattern(size_t i)
+{
+	return (unsigned char)(i * 31 + i / 251);
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static int send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void read_head(int fd, char *head)
+{
+	size_t len = 0;
+
+	while (len < HEAD_MAX - 1 && !strstr(head, "\r\n\r\n")) {
+		ssize_t n = recv(fd, head + len, HEAD_MAX - 1 - len, 0);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		head[len] = '\0';
+	}
+}
+
+static void serve(struct server *s, int fd, const struct resp *r)
+{
+	const char *reason = r->status < 300 ? "OK" : r->status < 400 ? "Moved" : "Error";
+	size_t blen = r->body ? strlen(r->body) : r->body_len;
+	unsigned char *body = malloc(blen + 1);
+	char head[1024];
+	int n;
+
+	if (!body)
+		return;
+	for (size_t i = 0; i < blen; i++)
+		body[i] = r->body ? (unsigned char)r->body[i] : pattern(i);
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nConnection: close\r\n%s",
+		     r->status, reason, r->headers ? r->headers : "");
+	if (r->content_length == CL_HONEST)
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: %zu\r\n", blen);
+	else if (r->content_length >= 0)
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: %ld\r\n",
+			      r->content_length);
+	n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
+	if (send_all(fd, head, (size_t)n) < 0)
+		goto out_free_body;
+	for (size_t off = 0; off < blen && !s->stop;) {
+		size_t len = r->piece ? r->piece : blen - off;
+
+		if (len > blen - off)
+			len = blen - off;
+		if (r->stall_after && off + len > r->stall_after)
+			len = r->stall_after - off;
+		if (send_all(fd, body + off, len) < 0)
+			break;
+		off += len;
+		if (r->stall_after && off == r->stall_after) {
+			struct timespec t0;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			while (!s->stop && ms_since(&t0) < SERVER_DEADLINE_MS)
+				sleep_ms(20);
+			break;
+		}
+		if (r->piece_ms && off < blen)
+			sleep_ms(r->piece_ms);
+	}
+out_free_body:
+	free(body);
+}
+
+static void *server_main(void *arg)
+{
+	struct server *s = arg;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (s->accepted < s->nresp && !s->stop && ms_since(&t0) < SERVER_DEADLINE_MS) {
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+		struct timeval tv = { .tv_sec = 5 };
+		int c;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		c = accept(s->fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		if (setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0 &&
+		    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0) {
+			read_head(c, s->head[s->accepted]);
+			serve(s, c, &s->resp[s->accepted]);
+		}
+		s->accepted++;
+		close(c);
+	}
+	return NULL;
+}
+
+/* Binds 127.0.0.1 on a free port; fill in resp[] and nresp, then start. */
+static int server_init(struct server *s)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+
+	memset(s, 0, sizeof(*s));
+	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->fd < 0)
+		return -1;
+	if (bind(s->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(s->fd, (struct sockaddr *)&a, &alen) < 0 ||
+	    listen(s->fd, MAX_CONNS) < 0) {
+		close(s->fd);
+		return -1;
+	}
+	s->port = ntohs(a.sin_port);
+	return 0;
+}
+
+static int server_start(struct server *s)
+{
+	if (pthread_create(&s->thread, NULL, server_main, s) != 0) {
+		close(s->fd);
+		return -1;
+	}
+	return 0;
+}
+
+static void server_stop(struct server *s)
+{
+	s->stop = 1;
+	pthread_join(s->thread, NULL);
+	close(s->fd);
+}
+
+static int sink_write(void *arg, const void *buf, size_t len)
+{
+	struct sink *k = arg;
+
+	k->calls++;
+	if (k->fail_rc)
+		return k->fail_rc;
+	if (len > k->cap - k->len) {
+		/* Past the cap: record the count, the bytes do not matter. */
+		k->len += len;
+		return 0;
+	}
+	memcpy(k->buf + k->len, buf, len);
+	k->len += len;
+	return 0;
+}
+
+static void sink_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct sink *k = arg;
+
+	k->progress_calls++;
+	k->progress_done = done;
+	k->progress_total = total;
+}
+
+static bool sink_has_pattern(const struct sink *k, size_t len)
+{
+	if (k->len != len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (k->buf[i] != pattern(i))
+			return false;
+	}
+	return true;
+}
+
+/* A request for `path` on `s` with test defaults. */
+static void req_init(struct mfs_fetch_req *req, struct sink *k, char *url, size_t urllen,
+		     const struct server *s, const char *host, const char *path, uint64_t size)
+{
+	memset(k, 0, sizeof(*k));
+	k->cap = size + 1;
+	k->buf = malloc(k->cap);
+	snprintf(url, urllen, "http://%s:%d%s", host, s->port, path);
+	*req = (struct mfs_fetch_req){
+		.url = url,
+		.allow_http = true,
+		.size = size,
+		.connect_timeout = 5,
+		.low_speed_limit = 1,
+		.low_speed_time = 10,
+		.sink = sink_write,
+		.progress = sink_progress,
+		.arg = k,
+	};
+}
+
+/* Runs one fetch, then stops the server so its results can be read. */
+static int run(struct server *s, struct mfs_fetch_req *req, char *err, size_t errlen)
+{
+	int rc = mfs_fetch(req, err, errlen);
+
+	server_stop(s);
+	return rc;
+}
+
+static int start(struct server *s, const struct resp *r, int n)
+{
+	if (server_init(s) < 0)
+		return -1;
+	memcpy(s->resp, r, sizeof(*r) * (size_t)n);
+	s->nresp = n;
+	return server_start(s);
+}
+
+static void test_exact_body(void)
+{
+	const size_t size = (3u << 20) + 123;
+	struct resp r = { .status = 200, .body_len = size, .content_length = CL_HONEST,
+			  .piece = 256 * 1024, .piece_ms = 1 };
+	struct server s;
+	struct sink k;
+	struct mfs_fetch_req req;
+	char url[128], err[256];
+
+	if (start(&s, &r, 1) < 0) { CHECK(!"server"); return; }
+	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/m.bin", size);
+	CHECK_EQ_INT(run(&s, &req, err, sizeof(err)), 0);
+	CHECK_STR(err, "");
+	CHECK(sink_has_pattern(&k, size));
+	CHECK(k.progress_calls >= 2);
+	CHECK_EQ_INT(k.progress_done, size);
+	CHECK_EQ_INT(k.progress_total, size);
+	CHECK_EQ_INT(s.accepted, 1);
+	CHECK_CONTAINS(s.head[0], "GET /m.bin HTTP/1.1\r\n");
+	CHECK_CONTAINS(s.head[0], "User-Agent: modelfs/0.1\r\n");
+	CHECK(!strcasestr(s.head[0], "Accept-Encoding"));
+	free(k.buf);
+}
+
+static void test_empty_body(void)
+{
+	struct resp r = { .status = 200, .body = "", .content_length = CL_HONEST };
+	struct server s;
+	struct sink k;
+	struct mfs_fetch_req req;
+	char url[128], err[256];
+
+	if (start(&s, &r, 1) < 0) { CHECK(!"server"); return; }
+	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/empty", 0);
+	CHECK_EQ_INT(run(&s, &req, err, sizeof(err)), 0);
+	CHECK_EQ_INT(k.len, 0);
+	free(k.buf);
+}
+
+static void check_status(int status, long cl)
+{
+	struct resp r = { .status = status, .body_len = 5000, .content_length = cl };
+	struct server s;
+	struct sink k;
+	struct mfs_fetch_req req;
+	char url[128], err[256], want[32];
+
+	if (start(&s, &r, 1) < 0) { CHECK(!"server"); return; }
+	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/x", 100);
+	CHECK_EQ_INT(run(&s, &req, err, sizeof(err)), -EPROTO);
+	snprintf(want, sizeof(want), "HTTP %d", status);
+	CHECK_CONTAINS(err, want);
+	CHECK_EQ_INT(k.calls, 0);
+	CHECK_EQ_INT(k.progress_calls, 0);
+	free(k.buf);
+}
+
+static void test_http_errors(void)
+{
+	check_status(404, CL_HONEST);
+	check_status(500, CL_NONE);
+	check_status(403, 0);
+	/* A redirect status without a Location is an error too. */
+	check_status(302, CL_HONEST);
+}
+
+static void check_too_big(long cl, size_t piece)
+{
+	struct resp r = { .status = 200, .body_len = 5000, .content_length = cl,
+			  .piece = piece, .piece_ms = piece ? 30 : 0 };
+	struct server s;
+	struct sink k;
+	struct mfs_fetch_req req;
+	char url[128], err[256];
+
+	if (start(&s, &r, 1) < 0) { CHECK(!"server"); return; }
+	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/big", 1000);
+	CHECK_EQ_INT(run(&s, &req, err, sizeof(err)), -EFBIG);
+	CHECK_STR(err, "body larger than 1000 bytes");
+	CHECK(k.len <= 1000);
+	CHECK(sink_has_pattern(&k, k.len));
+	if (cl != CL_NONE)
+		CHECK_EQ_INT(k.calls, 0);
+	free(k.buf);
+}
+
+static void test_too_big_honest_length(void)
+{
+	check_too_big(CL_HONEST, 0);
+	check_too_big(CL_HONEST, 600);
+}
+
+static void test_too_big_no_length(void)
+{
+	/* Pieces of 600 and 300: the sink gets some bytes, never the 1001st. */
+	check_too_big(CL_NONE, 600);
+	check_too_big(CL_NONE, 300);
+	check_too_big(CL_NONE, 0);
+}
+
+static void test_length_lies_larger(void)
+{
+	/* Claims more than size: refused before the body. */
+	check_too_big(2000, 0);
+}
+
+static void check_short(long cl, size_t body_len, uint64_t size, const char *want)
+{
+	struct resp r = { .status = 200, .body_len = body_len, .content_length = cl };
+	struct server s;
+	struct sink k;
+	struct mfs_fetch_req req;
+	char url[128], err[256];
+
+	if (start(&s, &r, 1) < 0) { CHECK(!"server"); return; }
+	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/short", size);
+	CHECK_EQ_INT(run(&s, &req, err, sizeof(err)), -EPROTO);
+	CHECK_STR(err, want);
+	CHECK(k.len < size);
+	CHECK(sink_has_pattern(&k, k.len));
+	free(k.buf);
+}
+
+static void test_short_body(void)
+{
+	check_short(CL_HONEST, 600, 1000, "body shorter than expected: got 600 of 1000 bytes");
+	check_short(CL_NONE, 600, 1000, "body shorter than expected: got 600 of 1000 bytes");
+}
+
+static void test_length_lies(void)
+{
+	/* Says 500, sends 1000: curl stops at 500. */
+	check_short(500, 1000, 1000, "body shorter than expected: got 500 of 1000 bytes");
+	/* Says 1000 (= size), sends 600 and closes. */
+	check_short(1000, 600, 1000, "body shorter than expected: got 600 of 1000 bytes");
+}
+
+static void test_stall_times_out(void)
+{
+	struct resp r = { .status = 200, .body_len = 1 << 20, .content_length = CL_HONEST,
+			  .stall_after = 1000 };
+	struct server s;
+	struct sink k;
+	struct mfs_fetch_req req;
+	struct timespec t0;
+	char url[128], err[256];
+	long ms;
+
+	if (start(&s, &r, 1) < 0) { CHECK(!"server"); return; }
+	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/stall", 1 << 20);
+	req.low_speed_limit = 1000;
+	req.low_speed_time = 1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ_INT(mfs_fetch(&req, err, sizeof(err)), -ETIMEDOUT);
+	ms = ms_since(&t0);
+	server_stop(&s);
+	CHECK(ms < 10000);
+	CHECK_CONTAINS(err, "curl: ");
+	CHECK_EQ_INT(k.len, 1000);
+	free(k.buf);
+}
+
+static void test_connection_refused(void)
+{
+	/* Bound but not listening: the kernel refuses every connection. */
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	struct mfs_fetch_req req;
+	struct server s = { 0 };
+	struct sink k;
+	struct timespec t0;
+	char url[128], err[256];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
+		CHECK(!"socket");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	s.port = ntohs(a.sin_port);
+	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/", 10);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ_INT(mfs_fetch(&req, err, sizeof(err)), -EIO);
+	CHECK(ms_since(&t0) < 5000);
+	CHECK_CONTAINS(err, "curl: ");
+	CHECK_EQ_INT(k.calls, 0);
+	close(fd);
+	free(k.buf);
+}
+
+static void test_http_refused_without_allow_http(void)
+{
+	struct resp r = { .status = 200, .body = "hello", .content_length = CL_HONEST };
+	struct server s;
+	struct sink k;
+	struct mfs_fetch_req req;
+	char url[128], err[256];
+	int rc;
+
+	if (start(&s, &r, 1) < 0) { CHECK(!"server"); return; }
+	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/", 5);
+	req.allow_http = false;
+	rc = run(&s, &req, err, sizeof(err));
+	CHECK(rc == -EIO || rc == -EPERM);
+	CHECK_CONTAINS(err, "http");
+	CHECK_EQ_INT(s.accepted, 0);
+	CHECK_EQ_INT(k.calls, 0);
+	free(k.buf);
+}
+
+/* `n` redirects (each with a body that must not reach the sink), then a
+ * 200 with "model!".  `host` names the redirect target. */
+static int redirect_chain(struct server *s, int n, const char *host, bool relative,
+			  char loc[][128])
+{
+	struct resp r[MAX_CONNS] = { 0 };
+
+	if (server_init(s) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (relative)
+			snprintf(loc[i], 128, "Location: /hop%d\r\n", i + 1);
+		else
+			snprintf(loc[i], 128, "Location: http://%s:%d/hop%d\r\n",
+				 host, s->port, i + 1);
+		r[i] = (struct resp){ .status = i % 2 ? 301 : 302, .headers = loc[i],
+				      .body = "<html>moved, a page longer than the model</html>",
+				      .content_length = i % 3 ? CL_HONEST : CL_NONE };
+	}
+	r[n] = (struct resp){ .status = 200, .body = "model!", .content_length = CL_HONEST };
+	memcpy(s->resp, r, sizeof(r));
+	s->nresp = n + 1;
+	return server_start(s);
+}
+
+static int fetch_chain(int n, const char *from, const char *to, bool relative,
+		       const char *const *hosts, int max, struct sink *k,
+		       struct server *s, char *err, size_t errlen)
+{
+	char loc[MAX_CONNS][128], url[128];
+	struct mfs_fetch_req req;
+
+	if (redirect_chain(s, n, to, relative, loc) < 0)
+		return 1;
+	req_init(&req, k, url, sizeof(url), s, from, "/start", 6);
+	req.redirect_hosts = hosts;
+	req.max_redirects = max;
+	return run(s, &req, err, errlen);
+}
+
+static void test_redirect_same_host(void)
+{
+	struct server s;
+	struct sink k;
+	char err[256];
+
+	CHECK_EQ_INT(fetch_chain(1, "127.0.0.1", "127.0.0.1", false, NULL, 0, &k, &s,
+				 err, sizeof(err)), 0);
+	CHECK_EQ_INT(s.accepted, 2);
+	CHECK_CONTAINS(s.head[1], "GET /hop1 HTTP/1.1\r\n");
+	CHECK_EQ_INT(k.len, 6);
+	CHECK(memcmp(k.buf, "model!", 6) == 0);
+	free(k.buf);
+
+	CHECK_EQ_INT(fetch_chain(2, "127.0.0.1", NULL, true, NULL, 0, &k, &s,
+				 err, sizeof(err)), 0);
+	CHECK_EQ_INT(s.accepted, 3);
+	CHECK_CONTAINS(s.head[2], "GET /hop2 HTTP/1.1\r\n");
+	CHECK_EQ_INT(k.len, 6);
+	free(k.buf);
+}
+
+static void test_redirect_other_host_refused(void)
+{
+	static const char *const hosts[] = { "example.com", NULL };
+	struct server s;
+	struct sink k;
+	char err[256], want[128];
+
+	CHECK_EQ_INT(fetch_chain(1, "127.0.0.1", "localhost", false, hosts, 0, &k, &s,
+				 err, sizeof(err)), -EPERM);
+	snprintf(want, sizeof(want), "redirect to http://localhost:%d/hop1 refused: "
+		 "host not allowed", s.port);
+	CHECK_STR(err, want);
+	CHECK_EQ_INT(s.accepted, 1);
+	CHECK_EQ_INT(k.calls, 0);
+	free(k.buf);
+}
+
+static void test_redirect_listed_host(void)
+{
+	static const char *const hosts[] = { "example.com", "LocalHost", NULL };
+	struct server s;
+	struct sink k;
+	char err[256];
+
+	CHECK_EQ_INT(fetch_chain(1, "127.0.0.1", "localhost", false, hosts, 0, &k, &s,
+				 err, sizeof(err)), 0);
+	CHECK_EQ_INT(s.accepted, 2);
+	CHECK_EQ_INT(k.len, 6);
+	free(k.buf);
+}
+
+static void test_redirect_scheme_refused(void)
+{
+	char loc[128], url[128], err[256], want[160];
+	struct resp r = { .status = 307, .headers = loc, .body = "", .content_length = CL_HONEST };
+	struct server s;
+	struct sink k;
+	struct mfs_fetch_req req;
+
+	if (server_init(&s) < 0) { CHECK(!"server"); return; }
+	snprintf(loc, sizeof(loc), "Location: ftp://127.0.0.1:%d/m\r\n", s.port);
+	s.resp[0] = r;
+	s.nresp = 1;
+	if (server_start(&s) < 0) { CHECK(!"server"); return; }
+	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/", 6);
+	CHECK_EQ_INT(run(&s, &req, err, sizeof(err)), -EPERM);
+	snprintf(want, sizeof(want), "redirect to ftp://127.0.0.1:%d/m refused: "
+		 "scheme not allowed", s.port);
+	CHECK_STR(err, want);
+	CHECK_EQ_INT(k.calls, 0);
+	free(k.buf);
+}
+
+static void test_redirect_limit(void)
+{
+	struct server s;
+	struct sink k;
+	char err[256];
+
+	CHECK_EQ_INT(fetch_chain(5, "127.0.0.1", "127.0.0.1", false, NULL, 0, &k, &s,
+				 err, sizeof(err)), 0);
+	CHECK_EQ_INT(s.accepted, 6);
+	CHECK_EQ_INT(k.len, 6);
+	free(k.buf);
+
+	CHECK_EQ_INT(fetch_chain(6, "127.0.0.1", "127.0.0.1", false, NULL, 0, &k, &s,
+				 err, sizeof(err)), -EPERM);
+	CHECK_STR(err, "too many redirects (max 5)");
+	CHECK_EQ_INT(s.accepted, 6);
+	CHECK_EQ_INT(k.calls, 0);
+	free(k.buf);
+
+	CHECK_EQ_INT(fetch_chain(2, "127.0.0.1", "127.0.0.1", false, NULL, 1, &k, &s,
+				 err, sizeof(err)), -EPERM);
+	CHECK_STR(err, "too many redirects (max 1)");
+	CHECK_EQ_INT(s.accepted, 2);
+	free(k.buf);
+}
+
+static void test_sink_error(void)
+{
+	struct resp r = { .status = 200, .body_len = 4000, .content_length = CL_HONEST,
+			  .piece = 1000, .piece_ms = 20 };
+	struct server s;
+	struct sink k;
+	struct mfs_fetch_req req;
+	char url[128], err[256];
+
+	if (start(&s, &r, 1) < 0) { CHECK(!"server"); return; }
+	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/", 4000);
+	k.fail_rc = -ENOSPC;
+	CHECK_EQ_INT(run(&s, &req, err, sizeof(err)), -ENOSPC);
+	CHECK_CONTAINS(err, "No space left on device");
+	CHECK_EQ_INT(k.calls, 1);
+	free(k.buf);
+}
+
+int main(void)
+{
+	if (mfs_fetch_global_init() < 0)
+		return 1;
+	RUN(test_exact_body);
+	RUN(test_empty_body);
+	RUN(test_http_errors);
+	RUN(test_too_big_honest_length);
+	RUN(test_too_big_no_length);
+	RUN(test_length_lies_larger);
+	RUN(test_short_body);
+	RUN(test_length_lies);
+	RUN(test_stall_times_out);
+	RUN(test_connection_refused);
+	RUN(test_http_refused_without_allow_http);
+	RUN(test_redirect_same_host);
+	RUN(test_redirect_other_host_refused);
+	RUN(test_redirect_listed_host);
+	RUN(test_redirect_scheme_refused);
+	RUN(test_redirect_limit);
+	RUN(test_sink_error);
+	mfs_fetch_global_cleanup();
+	return unit_done();
+}

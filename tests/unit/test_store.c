@@ -1,0 +1,398 @@
+/* Unit tests for fs/store.c: layout and modes, symlink refusal, the
+ * stage → commit / quarantine / discard life cycle, start-up cleanup next
+ * to another process's live download, and the daemon lock. */
+#include "store.h"
+#include "unit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define OBJ "sha256-0123456789abcdef"
+
+static char tmp[64];
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void tmp_make(void)
+{
+	strcpy(tmp, "/tmp/mfs-store-XXXXXX");
+	if (!mkdtemp(tmp)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+}
+
+static void tmp_remove(void)
+{
+	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *at(const char *rel)
+{
+	static char buf[4][512];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", tmp, rel);
+	return buf[i];
+}
+
+static int mode_of(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) < 0 ? -1 : (int)(sb.st_mode & 07777);
+}
+
+static bool exists(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(write(fd, text, strlen(text)), strlen(text));
+	close(fd);
+}
+
+static bool fd_has(int fd, const char *text)
+{
+	char buf[256];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return strcmp(buf, text) == 0;
+}
+
+static int stage_with(struct mfs_store *st, const char *text, char *name)
+{
+	int fd = mfs_store_stage(st, OBJ, name, MFS_STAGING_NAME_MAX);
+
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		CHECK_EQ_INT(write(fd, text, strlen(text)), strlen(text));
+	return fd;
+}
+
+static void test_open_creates_private_layout(void)
+{
+	struct mfs_store st;
+
+	tmp_make();
+	CHECK_EQ_INT(mfs_store_open(&st, at("a/b/store/")), 0);
+	CHECK_STR(st.path, at("a/b/store"));
+	CHECK_EQ_INT(st.lock_fd, -1);
+	CHECK_EQ_INT(mode_of(at("a/b/store")), 0700);
+	CHECK_EQ_INT(mode_of(at("a/b/store/objects")), 0700);
+	CHECK_EQ_INT(mode_of(at("a/b/store/staging")), 0700);
+	CHECK_EQ_INT(mode_of(at("a/b/store/quarantine")), 0700);
+	mfs_store_release(&st);
+	CHECK_EQ_INT(st.dirfd, -1);
+	mfs_store_release(&st);
+
+	/* An existing store that was opened up is closed again. */
+	CHECK_EQ_INT(chmod(at("a/b/store"), 0755), 0);
+	CHECK_EQ_INT(chmod(at("a/b/store/objects"), 0777), 0);
+	CHECK_EQ_INT(mfs_store_open(&st, at("a/b/store")), 0);
+	CHECK_EQ_INT(mode_of(at("a/b/store")), 0700);
+	CHECK_EQ_INT(mode_of(at("a/b/store/objects")), 0700);
+	mfs_store_release(&st);
+	tmp_remove();
+}
+
+static void test_release_zeroed_store(void)
+{
+	struct mfs_store st;
+
+	memset(&st, 0, sizeof(st));
+	mfs_store_release(&st);
+	/* fd 0 must have survived. */
+	CHECK(fcntl(0, F_GETFD) >= 0 || errno != EBADF);
+}
+
+static void test_open_refuses_symlink(void)
+{
+	struct mfs_store st;
+	int rc;
+
+	tmp_make();
+	CHECK_EQ_INT(mkdir(at("real"), 0700), 0);
+	CHECK_EQ_INT(symlink("real", at("link")), 0);
+	rc = mfs_store_open(&st, at("link"));
+	CHECK(rc == -ELOOP || rc == -ENOTDIR);
+	CHECK(st.path == NULL);
+	rc = mfs_store_open(&st, at("link//"));
+	CHECK(rc == -ELOOP || rc == -ENOTDIR);
+	CHECK(!exists(at("real/objects")));
+
+	/* A symlinked subdirectory is refused too. */
+	CHECK_EQ_INT(mkdir(at("s"), 0700), 0);
+	CHECK_EQ_INT(symlink("../real", at("s/objects")), 0);
+	rc = mfs_store_open(&st, at("s"));
+	CHECK(rc == -ELOOP || rc == -ENOTDIR);
+	CHECK(!exists(at("real/staging")));
+	tmp_remove();
+}
+
+static void test_stage_commit(void)
+{
+	char name[MFS_STAGING_NAME_MAX], path[600];
+	struct stat staged, committed;
+	struct mfs_store st;
+	int fd, fd2, ofd;
+
+	tmp_make();
+	CHECK_EQ_INT(mfs_store_open(&st, at("store")), 0);
+	fd = stage_with(&st, "hello", name);
+	CHECK(strncmp(name, OBJ ".", strlen(OBJ) + 1) == 0);
+	CHECK(strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".part") == 0);
+	snprintf(path, sizeof(path), "%s/%s", at("store/staging"), name);
+	CHECK_EQ_INT(mode_of(path), 0600);
+	CHECK_EQ_INT(fstat(fd, &staged), 0);
+
+	CHECK_EQ_INT(mfs_store_commit(&st, fd, name, OBJ, true), 0);
+	CHECK(!exists(path));
+	CHECK_EQ_INT(mode_of(at("store/objects/" OBJ)), 0444);
+	CHECK_EQ_INT(lstat(at("store/objects/" OBJ), &committed), 0);
+	CHECK_EQ_INT(committed.st_ino, staged.st_ino);
+	CHECK_EQ_INT(committed.st_dev, staged.st_dev);
+	CHECK(fd_has(fd, "hello"));
+
+	ofd = mfs_store_open_object(&st, OBJ);
+	CHECK(ofd >= 0);
+	CHECK(fd_has(ofd, "hello"));
+	CHECK_EQ_INT(fcntl(ofd, F_GETFL) & O_NONBLOCK, 0);
+	CHECK_EQ_INT(fstat(ofd, &committed), 0);
+	CHECK_EQ_INT(committed.st_ino, staged.st_ino);
+	close(ofd);
+	close(fd);
+
+	/* A second commit replaces the object; an open fd keeps the old one. */
+	ofd = mfs_store_open_object(&st, OBJ);
+	fd = stage_with(&st, "world", name);
+	CHECK_EQ_INT(mfs_store_commit(&st, fd, name, OBJ, false), 0);
+	CHECK(fd_has(ofd, "hello"));
+	close(ofd);
+	ofd = mfs_store_open_object(&st, OBJ);
+	CHECK(fd_has(ofd, "world"));
+	close(ofd);
+	close(fd);
+
+	/* The fd that was hashed must be the file that is renamed. */
+	fd = stage_with(&st, "good", name);
+	fd2 = stage_with(&st, "evil", path);
+	CHECK_EQ_INT(mfs_store_commit(&st, fd, path, OBJ, false), -EINVAL);
+	CHECK_EQ_INT(mfs_store_commit(&st, fd, "../x", OBJ, false), -EINVAL);
+	CHECK_EQ_INT(mfs_store_commit(&st, fd, name, "a/b", false), -EINVAL);
+	ofd = mfs_store_open_object(&st, OBJ);
+	CHECK(fd_has(ofd, "world"));
+	close(ofd);
+	close(fd2);
+	close(fd);
+
+	/* Names that cannot fit are refused before anything is created. */
+	memset(path, 'a', 250);
+	path[250] = '\0';
+	CHECK_EQ_INT(mfs_store_stage(&st, path, name, sizeof(name)), -ENAMETOOLONG);
+	CHECK_EQ_INT(mfs_store_stage(&st, OBJ, name, 10), -ENAMETOOLONG);
+	CHECK_EQ_INT(mfs_store_stage(&st, ".hidden", name, sizeof(name)), -EINVAL);
+	mfs_store_release(&st);
+	tmp_remove();
+}
+
+static void test_open_object_errors(void)
+{
+	struct mfs_store st;
+
+	tmp_make();
+	CHECK_EQ_INT(mfs_store_open(&st, at("store")), 0);
+	write_file(at("secret"), "outside");
+	CHECK_EQ_INT(mfs_store_open_object(&st, OBJ), -ENOENT);
+	CHECK_EQ_INT(symlink("../../secret", at("store/objects/sha256-link")), 0);
+	CHECK_EQ_INT(mfs_store_open_object(&st, "sha256-link"), -ELOOP);
+	CHECK_EQ_INT(mkdir(at("store/objects/sha256-dir"), 0700), 0);
+	CHECK_EQ_INT(mfs_store_open_object(&st, "sha256-dir"), -EINVAL);
+	CHECK_EQ_INT(mkfifo(at("store/objects/sha256-fifo"), 0600), 0);
+	CHECK_EQ_INT(mfs_store_open_object(&st, "sha256-fifo"), -EINVAL);
+	CHECK_EQ_INT(mfs_store_open_object(&st, "../../secret"), -EINVAL);
+	CHECK_EQ_INT(mfs_store_open_object(&st, ".."), -EINVAL);
+	CHECK_EQ_INT(mfs_store_open_object(&st, ""), -EINVAL);
+	mfs_store_release(&st);
+	tmp_remove();
+}
+
+static void test_quarantine_and_discard(void)
+{
+	char name[MFS_STAGING_NAME_MAX], q[MFS_STAGING_NAME_MAX], path[600];
+	struct mfs_store st;
+	int fd, qfd;
+
+	tmp_make();
+	CHECK_EQ_INT(mfs_store_open(&st, at("store")), 0);
+
+	fd = stage_with(&st, "bad bytes", name);
+	CHECK_EQ_INT(mfs_store_quarantine_staged(&st, name, OBJ, q, sizeof(q)), 0);
+	CHECK(strncmp(q, OBJ ".", strlen(OBJ) + 1) == 0);
+	snprintf(path, sizeof(path), "%s/%s", at("store/staging"), name);
+	CHECK(!exists(path));
+	snprintf(path, sizeof(path), "%s/%s", at("store/quarantine"), q);
+	qfd = open(path, O_RDONLY);
+	CHECK(qfd >= 0);
+	CHECK(fd_has(qfd, "bad bytes"));
+	close(qfd);
+	close(fd);
+
+	fd = stage_with(&st, "rotted", name);
+	CHECK_EQ_INT(mfs_store_commit(&st, fd, name, OBJ, false), 0);
+	close(fd);
+	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, NULL, 0), 0);
+	CHECK(!exists(at("store/objects/" OBJ)));
+	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, q, sizeof(q)), -ENOENT);
+	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, q, 5), -ENAMETOOLONG);
+	CHECK_EQ_INT(mfs_store_quarantine_object(&st, "../x", q, sizeof(q)), -EINVAL);
+
+	fd = stage_with(&st, "partial", name);
+	CHECK_EQ_INT(mfs_store_discard(&st, name), 0);
+	snprintf(path, sizeof(path), "%s/%s", at("store/staging"), name);
+	CHECK(!exists(path));
+	CHECK_EQ_INT(mfs_store_discard(&st, name), -ENOENT);
+	close(fd);
+	mfs_store_release(&st);
+	tmp_remove();
+}
+
+static void test_clear_staging_spares_live_writers(void)
+{
+	char mine[MFS_STAGING_NAME_MAX], theirs[MFS_STAGING_NAME_MAX], path[600];
+	int to_child[2], to_parent[2], fd, status;
+	struct mfs_store st;
+	char go = 0;
+	pid_t pid;
+
+	tmp_make();
+	CHECK_EQ_INT(mfs_store_open(&st, at("store")), 0);
+	CHECK_EQ_INT(pipe(to_child), 0);
+	CHECK_EQ_INT(pipe(to_parent), 0);
+	pid = fork();
+	if (pid == 0) {
+		int cfd = mfs_store_stage(&st, OBJ, theirs, sizeof(theirs));
+
+		if (cfd < 0 || write(to_parent[1], theirs, sizeof(theirs)) != sizeof(theirs) ||
+		    read(to_child[0], &go, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	CHECK(pid > 0);
+	CHECK_EQ_INT(read(to_parent[0], theirs, sizeof(theirs)), sizeof(theirs));
+
+	fd = stage_with(&st, "in flight", mine);
+	write_file(at("store/staging/" OBJ ".1.1.part"), "crash leftover");
+	write_file(at("secret"), "outside");
+	CHECK_EQ_INT(symlink("../../secret", at("store/staging/planted")), 0);
+	CHECK_EQ_INT(mkfifo(at("store/staging/fifo"), 0600), 0);
+
+	CHECK_EQ_INT(mfs_store_clear_staging(&st), 3);
+	CHECK(!exists(at("store/staging/" OBJ ".1.1.part")));
+	CHECK(!exists(at("store/staging/planted")));
+	CHECK(!exists(at("store/staging/fifo")));
+	CHECK(exists(at("secret")));
+	snprintf(path, sizeof(path), "%s/%s", at("store/staging"), mine);
+	CHECK(exists(path));
+	CHECK(fd_has(fd, "in flight"));
+	snprintf(path, sizeof(path), "%s/%s", at("store/staging"), theirs);
+	CHECK(exists(path));
+
+	/* The child's download is still live: after it ends, it is a leftover. */
+	CHECK_EQ_INT(write(to_child[1], &go, 1), 1);
+	CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_EQ_INT(mfs_store_clear_staging(&st), 1);
+	CHECK(!exists(path));
+	close(fd);
+	CHECK_EQ_INT(mfs_store_clear_staging(&st), 1);
+	CHECK_EQ_INT(mfs_store_clear_staging(&st), 0);
+
+	close(to_child[0]);
+	close(to_child[1]);
+	close(to_parent[0]);
+	close(to_parent[1]);
+	mfs_store_release(&st);
+	tmp_remove();
+}
+
+static void test_daemon_lock(void)
+{
+	struct mfs_store st, other;
+	char text[32] = "";
+	long holder = -1;
+	int fd, status;
+	pid_t pid;
+
+	tmp_make();
+	CHECK_EQ_INT(mfs_store_open(&st, at("store")), 0);
+	CHECK_EQ_INT(mfs_store_lock_daemon(&st, &holder), 0);
+	CHECK(st.lock_fd >= 0);
+	CHECK_EQ_INT(mode_of(at("store/daemon.lock")), 0600);
+	fd = open(at("store/daemon.lock"), O_RDONLY);
+	CHECK(fd >= 0);
+	CHECK(read(fd, text, sizeof(text) - 1) > 0);
+	close(fd);
+	CHECK_EQ_INT(strtol(text, NULL, 10), getpid());
+
+	pid = fork();
+	if (pid == 0) {
+		long h = 0;
+		int rc;
+
+		if (mfs_store_open(&other, at("store")) < 0)
+			_exit(2);
+		rc = mfs_store_lock_daemon(&other, &h);
+		mfs_store_release(&other);
+		_exit(rc == -EBUSY && h == (long)getppid() ? 0 : 1);
+	}
+	CHECK(pid > 0);
+	CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* Releasing the store drops the lock. */
+	mfs_store_release(&st);
+	CHECK_EQ_INT(mfs_store_open(&other, at("store")), 0);
+	CHECK_EQ_INT(mfs_store_lock_daemon(&other, &holder), 0);
+	CHECK_EQ_INT(mfs_store_open(&st, at("store")), 0);
+	CHECK_EQ_INT(mfs_store_lock_daemon(&st, &holder), -EBUSY);
+	CHECK_EQ_INT(holder, getpid());
+	CHECK_EQ_INT(st.lock_fd, -1);
+	mfs_store_release(&st);
+	mfs_store_release(&other);
+	tmp_remove();
+}
+
+int main(void)
+{
+	umask(022);
+	RUN(test_open_creates_private_layout);
+	RUN(test_release_zeroed_store);
+	RUN(test_open_refuses_symlink);
+	RUN(test_stage_commit);
+	RUN(test_open_object_errors);
+	RUN(test_quarantine_and_discard);
+	RUN(test_clear_staging_spares_live_writers);
+	RUN(test_daemon_lock);
+	return unit_done();
+}
