@@ -21,7 +21,6 @@ struct xfer {
 	const struct mfs_fetch_req *req;
 	CURL *curl;
 	long status;     /* of the current response; 0 until its body starts */
-	bool skipped;    /* the write callback dropped a non-2xx body */
 	int rc;          /* set when the write callback aborts the transfer */
 	uint64_t total;  /* bytes given to the sink */
 	uint64_t reported;
@@ -67,12 +66,10 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
 		seterr(x->err, x->errlen, "curl: no response code");
 		return CURL_WRITEFUNC_ERROR;
 	}
-	if (!is_2xx(x->status)) {
-		/* Not the model: the status alone decides what happens next, and
-		 * an unread body cannot make us wait or buffer. */
-		x->skipped = true;
+	/* Not the model: the status alone decides what happens next, and an
+	 * unread body cannot make us wait or buffer. */
+	if (!is_2xx(x->status))
 		return CURL_WRITEFUNC_ERROR;
-	}
 	if (len > req->size - x->total) {
 		x->rc = -EFBIG;
 		seterr(x->err, x->errlen, "body larger than %" PRIu64 " bytes", req->size);
@@ -94,23 +91,27 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
 	return len;
 }
 
-/* Splits `url` with curl's own parser, the one the transfer will use.
- * Returns 0 with curl_free()-able parts; `scheme` may be NULL. */
-static int url_split(const char *url, char **scheme, char **host)
+/* Parses `location` relative to `base` the way curl follows a redirect.
+ * Returns 0 with curl_free()-able parts; `base` and `scheme` may be NULL. */
+static int url_split(const char *base, const char *location, char **url,
+		     char **scheme, char **host)
 {
 	CURLU *u = curl_url();
 	int rc = 0;
 
-	*host = NULL;
+	*url = *host = NULL;
 	if (scheme)
 		*scheme = NULL;
 	if (!u)
 		return -ENOMEM;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	if ((base && curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK) ||
+	    curl_url_set(u, CURLUPART_URL, location, CURLU_URLENCODE) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, host, 0) != CURLUE_OK ||
 	    (scheme && curl_url_get(u, CURLUPART_SCHEME, scheme, 0) != CURLUE_OK)) {
+		curl_free(*url);
 		curl_free(*host);
-		*host = NULL;
+		*url = *host = NULL;
 		rc = -EINVAL;
 	}
 	curl_url_cleanup(u);
@@ -129,25 +130,38 @@ static bool host_allowed(const char *host, const char *origin,
 	return false;
 }
 
-static int check_redirect(struct xfer *x, const char *url, const char *origin)
+/* Resolves a redirect of `url` to `location` and checks it against the
+ * source's bounds.  Returns 0 with the next URL (curl_free()) in *next. */
+static int follow(struct xfer *x, const char *url, const char *location,
+		  const char *origin, char **next)
 {
-	char *scheme, *host;
+	char *target, *scheme, *host;
 	const char *why = NULL;
+	int rc;
 
-	if (url_split(url, &scheme, &host) < 0) {
+	*next = NULL;
+	rc = url_split(url, location, &target, &scheme, &host);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0)
 		why = "bad url";
-	} else if (strcasecmp(scheme, "https") != 0 &&
-		   !(x->req->allow_http && strcasecmp(scheme, "http") == 0)) {
+	else if (strcmp(scheme, "https") != 0 &&
+		 !(x->req->allow_http && strcmp(scheme, "http") == 0))
 		why = "scheme not allowed";
-	} else if (!host_allowed(host, origin, x->req->redirect_hosts)) {
+	else if (!host_allowed(host, origin, x->req->redirect_hosts))
 		why = "host not allowed";
+	if (why) {
+		seterr(x->err, x->errlen, "redirect to %s refused: %s",
+		       target ? target : location, why);
+		rc = -EPERM;
+	} else {
+		*next = target;
+		target = NULL;
 	}
+	curl_free(target);
 	curl_free(scheme);
 	curl_free(host);
-	if (!why)
-		return 0;
-	seterr(x->err, x->errlen, "redirect to %s refused: %s", url, why);
-	return -EPERM;
+	return rc;
 }
 
 static int short_body(struct xfer *x)
@@ -178,15 +192,15 @@ static int curl_failed(struct xfer *x, CURLcode res, const char *errbuf)
 }
 
 /* One request, no following.  Returns 0 once the whole body went to the
- * sink, 1 with a malloc'ed *location for a redirect, or -errno. */
-static int get_one(struct xfer *x, const char *url, char *errbuf, char **location)
+ * sink, 1 for a redirect with its Location in *location (owned by the
+ * handle, valid until its next request), or -errno. */
+static int get_one(struct xfer *x, const char *url, char *errbuf, const char **location)
 {
+	struct curl_header *loc;
 	CURLcode res;
-	char *loc = NULL;
 
 	*location = NULL;
 	x->status = 0;
-	x->skipped = false;
 	errbuf[0] = '\0';
 	res = curl_easy_setopt(x->curl, CURLOPT_URL, url);
 	if (res != CURLE_OK)
@@ -196,12 +210,10 @@ static int get_one(struct xfer *x, const char *url, char *errbuf, char **locatio
 		return x->rc;
 	if (curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status) != CURLE_OK)
 		x->status = 0;
-	/* A non-2xx body is dropped on purpose, and curl refuses one whose
-	 * Content-Length passes our size (a tiny model behind a redirect page);
-	 * neither is a failure of the response itself. */
-	if (res != CURLE_OK &&
-	    !(x->status && !is_2xx(x->status) &&
-	      (x->skipped || res == CURLE_FILESIZE_EXCEEDED)))
+	/* After a final non-2xx status line the body does not matter: we drop
+	 * it on purpose, and curl refuses one whose Content-Length passes our
+	 * size (a tiny model behind a redirect page). */
+	if (res != CURLE_OK && (x->status < 200 || is_2xx(x->status)))
 		return curl_failed(x, res, errbuf);
 	if (is_2xx(x->status))
 		return x->total < x->req->size ? short_body(x) : 0;
@@ -209,12 +221,14 @@ static int get_one(struct xfer *x, const char *url, char *errbuf, char **locatio
 		seterr(x->err, x->errlen, "HTTP %ld", x->status);
 		return -EPROTO;
 	}
-	if (curl_easy_getinfo(x->curl, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || !loc) {
+	/* Not CURLINFO_REDIRECT_URL: curl sets that only when the body was
+	 * read to the end, and we do not read it. */
+	if (curl_easy_header(x->curl, "Location", 0, CURLH_HEADER, -1, &loc) != CURLHE_OK) {
 		seterr(x->err, x->errlen, "HTTP %ld without a Location", x->status);
 		return -EPROTO;
 	}
-	*location = strdup(loc);
-	return *location ? 1 : -ENOMEM;
+	*location = loc->value;
+	return 1;
 }
 
 static int setup(struct xfer *x, char *errbuf)
@@ -270,7 +284,7 @@ int mfs_fetch(const struct mfs_fetch_req *req, char *err, size_t errlen)
 	struct xfer x = { .req = req, .err = err, .errlen = errlen };
 	char errbuf[CURL_ERROR_SIZE] = "";
 	int max = req->max_redirects ? req->max_redirects : MFS_FETCH_MAX_REDIRECTS;
-	char *origin, *url;
+	char *url, *origin;
 	int rc;
 
 	seterr(err, errlen, "%s", "");
@@ -278,15 +292,10 @@ int mfs_fetch(const struct mfs_fetch_req *req, char *err, size_t errlen)
 		seterr(err, errlen, "bad fetch request");
 		return -EINVAL;
 	}
-	rc = url_split(req->url, NULL, &origin);
+	rc = url_split(NULL, req->url, &url, NULL, &origin);
 	if (rc < 0) {
 		seterr(err, errlen, "bad url %s", req->url);
 		return rc;
-	}
-	url = strdup(req->url);
-	if (!url) {
-		rc = -ENOMEM;
-		goto out_free_origin;
 	}
 	x.curl = curl_easy_init();
 	if (!x.curl) {
@@ -298,21 +307,22 @@ int mfs_fetch(const struct mfs_fetch_req *req, char *err, size_t errlen)
 	if (rc < 0)
 		goto out_cleanup_curl;
 	for (int hops = 0;; hops++) {
+		const char *location;
 		char *next;
 
-		rc = get_one(&x, url, errbuf, &next);
+		rc = get_one(&x, url, errbuf, &location);
 		if (rc <= 0)
 			break;
-		free(url);
-		url = next;
 		if (hops >= max) {
 			seterr(err, errlen, "too many redirects (max %d)", max < 0 ? 0 : max);
 			rc = -EPERM;
 			break;
 		}
-		rc = check_redirect(&x, url, origin);
+		rc = follow(&x, url, location, origin, &next);
 		if (rc < 0)
 			break;
+		curl_free(url);
+		url = next;
 		mfs_debug("fetch %s: redirected to %s", req->url, url);
 	}
 	if (rc == 0 && req->progress)
@@ -320,8 +330,7 @@ int mfs_fetch(const struct mfs_fetch_req *req, char *err, size_t errlen)
 out_cleanup_curl:
 	curl_easy_cleanup(x.curl);
 out_free_url:
-	free(url);
-out_free_origin:
+	curl_free(url);
 	curl_free(origin);
 	return rc;
 }

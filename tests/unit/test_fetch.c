@@ -221,7 +221,7 @@ static int sink_write(void *arg, const void *buf, size_t len)
 	k->calls++;
 	if (k->fail_rc)
 		return k->fail_rc;
-	if (len > k->cap - k->len) {
+	if (k->len > k->cap || len > k->cap - k->len) {
 		/* Past the cap: record the count, the bytes do not matter. */
 		k->len += len;
 		return 0;
@@ -395,6 +395,29 @@ static void test_length_lies_larger(void)
 {
 	/* Claims more than size: refused before the body. */
 	check_too_big(2000, 0);
+}
+
+static void check_empty_gets_body(long cl)
+{
+	struct resp r = { .status = 200, .body = "x", .content_length = cl };
+	struct server s;
+	struct sink k;
+	struct mfs_fetch_req req;
+	char url[128], err[256];
+
+	if (start(&s, &r, 1) < 0) { CHECK(!"server"); return; }
+	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/empty", 0);
+	CHECK_EQ_INT(run(&s, &req, err, sizeof(err)), -EFBIG);
+	CHECK_STR(err, "body larger than 0 bytes");
+	CHECK_EQ_INT(k.calls, 0);
+	free(k.buf);
+}
+
+static void test_too_big_for_empty(void)
+{
+	/* curl reads a zero size limit as none: only our own count stops it. */
+	check_empty_gets_body(CL_HONEST);
+	check_empty_gets_body(CL_NONE);
 }
 
 static void check_short(long cl, size_t body_len, uint64_t size, const char *want)
@@ -672,6 +695,7 @@ int main(void)
 	RUN(test_too_big_honest_length);
 	RUN(test_too_big_no_length);
 	RUN(test_length_lies_larger);
+	RUN(test_too_big_for_empty);
 	RUN(test_short_body);
 	RUN(test_length_lies);
 	RUN(test_stall_times_out);
