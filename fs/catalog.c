@@ -1,0 +1,231 @@
+/* catalog — see include/catalog.h. */
+#include "catalog.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* '/' sorts below every other byte.  Walking paths in this order visits
+ * each directory's entries together and in strcmp order of their names,
+ * and puts a file "a/b" right before any "a/b/...". */
+static int path_rank(unsigned char c)
+{
+	return c == '/' ? 1 : c ? c + 1 : 0;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	const unsigned char *s = (const unsigned char *)(*(const struct mfs_model *const *)a)->path;
+	const unsigned char *t = (const unsigned char *)(*(const struct mfs_model *const *)b)->path;
+
+	while (*s && *s == *t)
+		s++, t++;
+	return path_rank(*s) - path_rank(*t);
+}
+
+/* Appends a node (room for it was made by the caller); returns its ino,
+ * or 0 if out of memory. */
+static uint64_t add_node(struct mfs_catalog *cat, uint64_t parent, const char *name, size_t len,
+			 const struct mfs_model *model)
+{
+	struct mfs_node *n = &cat->nodes[cat->nnodes];
+
+	n->name = strndup(name, len);
+	if (!n->name)
+		return 0;
+	n->ino = ++cat->nnodes;
+	n->parent = parent;
+	n->model = model;
+	return n->ino;
+}
+
+/* Nodes were made parents first and siblings in name order, so filling
+ * children in ino order leaves them sorted. */
+static int link_children(struct mfs_catalog *cat)
+{
+	for (size_t i = 1; i < cat->nnodes; i++)
+		cat->nodes[cat->nodes[i].parent - 1].nchildren++;
+	for (size_t i = 0; i < cat->nnodes; i++) {
+		struct mfs_node *n = &cat->nodes[i];
+
+		if (!n->nchildren)
+			continue;
+		n->children = malloc(n->nchildren * sizeof(*n->children));
+		if (!n->children)
+			return -ENOMEM;
+		n->nchildren = 0;
+	}
+	for (size_t i = 1; i < cat->nnodes; i++) {
+		struct mfs_node *dir = &cat->nodes[cat->nodes[i].parent - 1];
+
+		dir->children[dir->nchildren++] = cat->nodes[i].ino;
+	}
+	return 0;
+}
+
+int mfs_catalog_build(struct mfs_catalog *cat, const struct mfs_config *cfg)
+{
+	const struct mfs_model **order;
+	uint64_t *dirs; /* dirs[d]: the directory at depth d of the current path */
+	size_t cap = 1, maxdepth = 1;
+	const char *prev = NULL;
+	int rc = -ENOMEM;
+
+	memset(cat, 0, sizeof(*cat));
+	cat->mtime = time(NULL);
+	for (size_t i = 0; i < cfg->nmodels; i++) {
+		size_t depth = 1;
+
+		for (const char *c = cfg->models[i].path; *c; c++)
+			depth += *c == '/';
+		cap += depth;
+		if (depth > maxdepth)
+			maxdepth = depth;
+	}
+	order = malloc((cfg->nmodels ? cfg->nmodels : 1) * sizeof(*order));
+	if (!order)
+		goto out_free_order;
+	dirs = malloc(maxdepth * sizeof(*dirs));
+	if (!dirs)
+		goto out_free_dirs;
+	cat->nodes = calloc(cap, sizeof(*cat->nodes));
+	if (!cat->nodes)
+		goto out_free_dirs;
+	for (size_t i = 0; i < cfg->nmodels; i++)
+		order[i] = &cfg->models[i];
+	qsort(order, cfg->nmodels, sizeof(*order), cmp_path);
+
+	dirs[0] = add_node(cat, MFS_ROOT_INO, "", 0, NULL);
+	if (!dirs[0])
+		goto out_release;
+	for (size_t i = 0; i < cfg->nmodels; i++) {
+		const char *path = order[i]->path, *c = path;
+		size_t depth = 0, k = 0, len;
+		uint64_t ino;
+
+		/* keep the directories this path shares with the previous one */
+		if (prev) {
+			while (prev[k] && prev[k] == path[k])
+				k++;
+			if (!prev[k] && (!path[k] || path[k] == '/')) {
+				rc = -EEXIST;
+				goto out_release;
+			}
+			for (size_t j = 0; j < k; j++) {
+				if (path[j] == '/') {
+					depth++;
+					c = path + j + 1;
+				}
+			}
+		}
+		for (;;) {
+			len = strcspn(c, "/");
+			if (!c[len])
+				break;
+			ino = add_node(cat, dirs[depth], c, len, NULL);
+			if (!ino)
+				goto out_release;
+			dirs[++depth] = ino;
+			c += len + 1;
+		}
+		ino = add_node(cat, dirs[depth], c, len, order[i]);
+		if (!ino)
+			goto out_release;
+		cat->nodes[ino - 1].model_index = (size_t)(order[i] - cfg->models);
+		prev = path;
+	}
+	rc = link_children(cat);
+out_release:
+	if (rc < 0)
+		mfs_catalog_release(cat);
+out_free_dirs:
+	free(dirs);
+out_free_order:
+	free(order);
+	return rc;
+}
+
+void mfs_catalog_release(struct mfs_catalog *cat)
+{
+	for (size_t i = 0; i < cat->nnodes; i++) {
+		free(cat->nodes[i].name);
+		free(cat->nodes[i].children);
+	}
+	free(cat->nodes);
+	memset(cat, 0, sizeof(*cat));
+}
+
+const struct mfs_node *mfs_catalog_node(const struct mfs_catalog *cat, uint64_t ino)
+{
+	return ino >= 1 && ino <= cat->nnodes ? &cat->nodes[ino - 1] : NULL;
+}
+
+/* Child of `parent` named by the `len` bytes at `name`. */
+static const struct mfs_node *lookup(const struct mfs_catalog *cat, uint64_t parent,
+				     const char *name, size_t len)
+{
+	const struct mfs_node *dir = mfs_catalog_node(cat, parent);
+	size_t lo = 0, hi;
+
+	if (!dir || dir->model)
+		return NULL;
+	hi = dir->nchildren;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct mfs_node *n = &cat->nodes[dir->children[mid] - 1];
+		int c = strncmp(name, n->name, len);
+
+		if (!c && n->name[len])
+			c = -1;
+		if (!c)
+			return n;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const struct mfs_node *mfs_catalog_lookup(const struct mfs_catalog *cat, uint64_t parent,
+					  const char *name)
+{
+	return lookup(cat, parent, name, strlen(name));
+}
+
+const struct mfs_node *mfs_catalog_resolve(const struct mfs_catalog *cat, const char *path)
+{
+	const struct mfs_node *n = mfs_catalog_node(cat, MFS_ROOT_INO);
+
+	while (n && *path) {
+		size_t len = strcspn(path, "/");
+
+		if (len)
+			n = lookup(cat, n->ino, path, len);
+		path += len + (path[len] == '/');
+	}
+	return n;
+}
+
+void mfs_catalog_stat(const struct mfs_catalog *cat, const struct mfs_node *node,
+		      struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = node->ino;
+	if (node->model) {
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		st->st_size = (off_t)node->model->size;
+	} else {
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		for (size_t i = 0; i < node->nchildren; i++)
+			st->st_nlink += !cat->nodes[node->children[i] - 1].model;
+	}
+	st->st_blksize = 65536;
+	st->st_blocks = (st->st_size + 511) / 512;
+	st->st_atim.tv_sec = cat->mtime;
+	st->st_mtim.tv_sec = cat->mtime;
+	st->st_ctim.tv_sec = cat->mtime;
+}

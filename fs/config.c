@@ -1,0 +1,962 @@
+/* config — see include/config.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+/* inih's line buffer holds 199 characters, the newline and a NUL; longer
+ * lines are cut and the rest parsed as a line of its own. */
+#define MAX_LINE 199
+/* inih cuts section names to 49 characters without a word. */
+#define MAX_SECTION 48
+
+enum kind { MODELFS, SOURCE, MODEL };
+#define IN(kind) (1u << (kind))
+
+/* Required keys are checked in this order, so an empty [model] names
+ * `source` first. */
+enum key {
+	K_STORE, K_AUDIT_LOG, K_CONNECT_TIMEOUT, K_LOW_SPEED_LIMIT, K_LOW_SPEED_TIME,
+	K_SOURCE, K_PATH, K_URL, K_SIZE, K_SHA1, K_SHA256, K_SHA512,
+	K_CA_FILE, K_ALLOW_HTTP, K_ALLOW_SHA1, K_REDIRECT_HOSTS, NKEYS
+};
+
+static const struct {
+	const char *name;
+	unsigned in, required;
+} keys[NKEYS] = {
+	[K_STORE] = { "store", IN(MODELFS), 0 },
+	[K_AUDIT_LOG] = { "audit_log", IN(MODELFS), 0 },
+	[K_CONNECT_TIMEOUT] = { "connect_timeout", IN(MODELFS), 0 },
+	[K_LOW_SPEED_LIMIT] = { "low_speed_limit", IN(MODELFS), 0 },
+	[K_LOW_SPEED_TIME] = { "low_speed_time", IN(MODELFS), 0 },
+	[K_SOURCE] = { "source", IN(MODEL), IN(MODEL) },
+	[K_PATH] = { "path", IN(MODEL), IN(MODEL) },
+	[K_URL] = { "url", IN(SOURCE) | IN(MODEL), IN(SOURCE) | IN(MODEL) },
+	[K_SIZE] = { "size", IN(MODEL), IN(MODEL) },
+	[K_SHA1] = { "sha1", IN(MODEL), 0 },
+	[K_SHA256] = { "sha256", IN(MODEL), 0 },
+	[K_SHA512] = { "sha512", IN(MODEL), 0 },
+	[K_CA_FILE] = { "ca_file", IN(SOURCE), 0 },
+	[K_ALLOW_HTTP] = { "allow_http", IN(SOURCE), 0 },
+	[K_ALLOW_SHA1] = { "allow_sha1", IN(SOURCE) | IN(MODEL), 0 },
+	[K_REDIRECT_HOSTS] = { "redirect_hosts", IN(SOURCE), 0 },
+};
+
+static const char *const kind_names[] = { "modelfs", "source", "model" };
+
+/* One [section] as read; moved into the config once all of it is valid. */
+struct section {
+	enum kind kind;
+	int line;
+	char *label;              /* "model resnet50", for messages */
+	const char *id;           /* NAME; owned by src.name or model.name */
+	int key_line[NKEYS];      /* 0: not given */
+	struct mfs_source src;    /* SOURCE */
+	struct mfs_model model;   /* MODEL */
+	char *source_name;        /* MODEL */
+	bool allow_sha1;          /* MODEL */
+	struct section *source;   /* MODEL, once resolved */
+	size_t index;             /* SOURCE: index in cfg->sources */
+};
+
+struct parser {
+	const char *file;
+	const char *pos, *end;    /* text not read yet */
+	int line;                 /* of the line inih is processing */
+	int rc, err_line;         /* first error */
+	char *err;
+	size_t errlen;
+	struct mfs_config *cfg;
+	struct section *secs;
+	size_t nsecs, capsecs;
+	int modelfs_line;
+};
+
+__attribute__((format(printf, 3, 4)))
+static int fail(struct parser *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->rc)
+		return p->rc;
+	p->rc = -EINVAL;
+	p->err_line = line;
+	if (line)
+		n = snprintf(p->err, p->errlen, "%s:%d: ", p->file, line);
+	else
+		n = snprintf(p->err, p->errlen, "%s: ", p->file);
+	if (n >= 0 && (size_t)n < p->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return p->rc;
+}
+
+static int nomem(struct parser *p)
+{
+	if (!p->rc) {
+		fail(p, 0, "out of memory");
+		p->rc = -ENOMEM;
+	}
+	return p->rc;
+}
+
+static char *join(const char *a, const char *sep, const char *b)
+{
+	size_t la = strlen(a), ls = strlen(sep), lb = strlen(b);
+	char *s = malloc(la + ls + lb + 1);
+
+	if (s) {
+		memcpy(s, a, la);
+		memcpy(s + la, sep, ls);
+		memcpy(s + la + ls, b, lb + 1);
+	}
+	return s;
+}
+
+static char *dup_lower(const char *s, size_t len)
+{
+	char *d = strndup(s, len);
+
+	for (size_t i = 0; d && i < len; i++)
+		d[i] = (char)tolower((unsigned char)d[i]);
+	return d;
+}
+
+static int dup_into(struct parser *p, char **dst, const char *value)
+{
+	*dst = strdup(value);
+	return *dst ? 0 : nomem(p);
+}
+
+static void free_source(struct mfs_source *s)
+{
+	free(s->name);
+	free(s->url);
+	free(s->host);
+	free(s->ca_file);
+	for (char **h = s->redirect_hosts; h && *h; h++)
+		free(*h);
+	free(s->redirect_hosts);
+}
+
+static void free_model(struct mfs_model *m)
+{
+	free(m->name);
+	free(m->path);
+	free(m->url);
+}
+
+static bool valid_host(const char *h, size_t len)
+{
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-')
+			return false;
+	}
+	return true;
+}
+
+static bool valid_id(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return false;
+	}
+	return true;
+}
+
+/* Strict decimal: digits only, no sign or space, no overflow, > 0. */
+static int parse_count(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v == 0 || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_bool(struct parser *p, const char *name, const char *v, bool *out)
+{
+	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return fail(p, p->line, "bad boolean for %s: '%s' (use yes or no)", name, v);
+	return 0;
+}
+
+static int parse_hosts(struct parser *p, const char *value, char ***out)
+{
+	const char *c = value;
+	size_t n = 0, len;
+	char **v;
+
+	while (*(c += strspn(c, " \t"))) {
+		n++;
+		c += strcspn(c, " \t");
+	}
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return nomem(p);
+	*out = v;
+	for (c = value; *(c += strspn(c, " \t")); c += len) {
+		len = strcspn(c, " \t");
+		if (!valid_host(c, len))
+			return fail(p, p->line, "bad host '%.*s' in redirect_hosts", (int)len, c);
+		*v = dup_lower(c, len);
+		if (!*v++)
+			return nomem(p);
+	}
+	return 0;
+}
+
+static int set_digest(struct parser *p, struct mfs_model *m, const char *name, const char *v)
+{
+	enum mfs_algo a;
+	size_t len;
+
+	if (mfs_algo_from_name(name, &a) < 0)
+		return fail(p, p->line, "unknown digest %s", name);
+	len = mfs_algo_len(a);
+	if (strlen(v) != 2 * len)
+		return fail(p, p->line, "bad %s digest: expected %zu hex digits, got %zu characters",
+			    name, 2 * len, strlen(v));
+	if (mfs_hex_decode(v, m->digests.d[a], len) < 0)
+		return fail(p, p->line, "bad %s digest: '%s' is not hex", name, v);
+	m->digests.mask |= MFS_ALGO_BIT(a);
+	return 0;
+}
+
+/* Checks and stores one key of the current section.  Checks that need
+ * other keys or sections wait for finish(). */
+static int set_key(struct parser *p, const char *name, const char *value)
+{
+	struct mfs_config *cfg = p->cfg;
+	struct section *s;
+	const char *why;
+	uint64_t n;
+	long *num;
+	int k;
+
+	if (!p->nsecs)
+		return fail(p, p->line, "key '%s' outside any section", name);
+	s = &p->secs[p->nsecs - 1];
+	for (k = 0; k < NKEYS; k++) {
+		if ((keys[k].in & IN(s->kind)) && !strcmp(keys[k].name, name))
+			break;
+	}
+	if (k == NKEYS)
+		return fail(p, p->line, "unknown key '%s' in [%s]", name, s->label);
+	if (s->key_line[k])
+		return fail(p, p->line, "duplicate key '%s' in [%s] (first at line %d)", name,
+			    s->label, s->key_line[k]);
+	s->key_line[k] = p->line;
+	if (!*value)
+		return fail(p, p->line, "empty value for '%s'", name);
+
+	switch ((enum key)k) {
+	case K_STORE:
+	case K_AUDIT_LOG:
+		if (*value != '/')
+			return fail(p, p->line, "%s must be an absolute path", name);
+		return dup_into(p, k == K_STORE ? &cfg->store : &cfg->audit_log, value);
+	case K_CONNECT_TIMEOUT:
+	case K_LOW_SPEED_LIMIT:
+	case K_LOW_SPEED_TIME:
+		if (parse_count(value, INT_MAX, &n) < 0)
+			return fail(p, p->line, "bad number for %s: '%s' (a whole number > 0)", name, value);
+		num = k == K_CONNECT_TIMEOUT ? &cfg->connect_timeout :
+		      k == K_LOW_SPEED_LIMIT ? &cfg->low_speed_limit : &cfg->low_speed_time;
+		*num = (long)n;
+		return 0;
+	case K_SOURCE:
+		return dup_into(p, &s->source_name, value);
+	case K_PATH:
+		if (mfs_config_check_path(value, &why) < 0)
+			return fail(p, p->line, "bad path '%s': %s", value, why);
+		return dup_into(p, &s->model.path, value);
+	case K_URL:
+		return dup_into(p, s->kind == MODEL ? &s->model.url : &s->src.url, value);
+	case K_SIZE:
+		/* st_size is a signed off_t */
+		if (parse_count(value, INT64_MAX, &s->model.size) < 0)
+			return fail(p, p->line, "bad size '%s': a decimal number of bytes > 0", value);
+		return 0;
+	case K_SHA1:
+	case K_SHA256:
+	case K_SHA512:
+		return set_digest(p, &s->model, name, value);
+	case K_CA_FILE:
+		if (*value != '/')
+			return fail(p, p->line, "ca_file must be an absolute path");
+		if (access(value, R_OK) < 0)
+			return fail(p, p->line, "ca_file '%s' is not readable: %s", value, strerror(errno));
+		return dup_into(p, &s->src.ca_file, value);
+	case K_ALLOW_HTTP:
+		return parse_bool(p, name, value, &s->src.allow_http);
+	case K_ALLOW_SHA1:
+		return parse_bool(p, name, value, s->kind == MODEL ? &s->allow_sha1 : &s->src.allow_sha1);
+	case K_REDIRECT_HOSTS:
+		return parse_hosts(p, value, &s->src.redirect_hosts);
+	case NKEYS:
+		break;
+	}
+	return fail(p, p->line, "unhandled key '%s'", name);
+}
+
+/* inih wants non-zero for success. */
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	return set_key(user, name, value) == 0;
+}
+
+/* Records the header "[...]" that starts at `open`; inih never reports a
+ * section that gets no keys, so sections are tracked here. */
+static int start_section(struct parser *p, const char *open, const char *eol)
+{
+	const char *close = memchr(open, ']', (size_t)(eol - open));
+	const char *in, *in_end, *type_end, *id, *rest;
+	struct section *s;
+	enum kind kind;
+
+	if (!close)
+		return 0; /* inih reports the syntax error */
+	in = open + 1;
+	if (close - in > MAX_SECTION)
+		return fail(p, p->line, "section name too long (%td characters, at most %d)",
+			    close - in, MAX_SECTION);
+	for (rest = close + 1; rest < eol && isspace((unsigned char)*rest); rest++)
+		;
+	if (rest < eol && *rest != ';' && *rest != '#')
+		return fail(p, p->line, "text after ']'");
+
+	while (in < close && isspace((unsigned char)*in))
+		in++;
+	for (in_end = close; in_end > in && isspace((unsigned char)in_end[-1]); in_end--)
+		;
+	for (type_end = in; type_end < in_end && !isspace((unsigned char)*type_end); type_end++)
+		;
+	for (id = type_end; id < in_end && isspace((unsigned char)*id); id++)
+		;
+	for (kind = MODELFS; kind <= MODEL; kind++) {
+		if ((size_t)(type_end - in) == strlen(kind_names[kind]) &&
+		    !memcmp(in, kind_names[kind], (size_t)(type_end - in)))
+			break;
+	}
+	if (kind > MODEL || (kind == MODELFS) != (id == in_end))
+		return fail(p, p->line, "unknown section [%.*s] (use [modelfs], [source NAME] or [model NAME])",
+			    (int)(close - open - 1), open + 1);
+	if (kind != MODELFS && !valid_id(id, (size_t)(in_end - id)))
+		return fail(p, p->line, "bad section name '%.*s' (use only A-Z a-z 0-9 . _ -)",
+			    (int)(in_end - id), id);
+	if (kind == MODELFS && p->modelfs_line)
+		return fail(p, p->line, "duplicate section [modelfs] (first at line %d)", p->modelfs_line);
+
+	if (p->nsecs == p->capsecs) {
+		size_t cap = p->capsecs ? 2 * p->capsecs : 16;
+		struct section *v = realloc(p->secs, cap * sizeof(*v));
+
+		if (!v)
+			return nomem(p);
+		p->secs = v;
+		p->capsecs = cap;
+	}
+	s = &p->secs[p->nsecs++];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->line = p->line;
+	if (kind == MODELFS) {
+		p->modelfs_line = p->line;
+		s->id = "";
+	} else {
+		char *name = strndup(id, (size_t)(in_end - id));
+
+		if (!name)
+			return nomem(p);
+		*(kind == SOURCE ? &s->src.name : &s->model.name) = name;
+		s->id = name;
+	}
+	s->label = join(kind_names[kind], *s->id ? " " : "", s->id);
+	return s->label ? 0 : nomem(p);
+}
+
+/* The ini_reader: hands inih one whole line at a time and counts lines,
+ * so the handler knows which line it is called for.  Rejects what inih
+ * would misread; returning NULL ends the parse at the first error. */
+static char *read_line(char *buf, int num, void *stream)
+{
+	struct parser *p = stream;
+	const char *s = p->pos, *nl, *t;
+	size_t len, max = MAX_LINE;
+
+	if (p->rc || s == p->end || num < 2)
+		return NULL;
+	if ((size_t)num - 1 < max)
+		max = (size_t)num - 1;
+	nl = memchr(s, '\n', (size_t)(p->end - s));
+	len = nl ? (size_t)(nl - s) : (size_t)(p->end - s);
+	p->pos = nl ? nl + 1 : p->end;
+	p->line++;
+	if (len && s[len - 1] == '\r')
+		len--;
+	if (p->line == 1 && len >= 3 && !memcmp(s, "\xef\xbb\xbf", 3)) {
+		s += 3;
+		len -= 3;
+	}
+	if (memchr(s, '\0', len)) {
+		fail(p, p->line, "NUL byte in line");
+		return NULL;
+	}
+	if (len > max) {
+		fail(p, p->line, "line too long (%zu characters, at most %zu)", len, max);
+		return NULL;
+	}
+	for (t = s; t < s + len && isspace((unsigned char)*t); t++)
+		;
+	if (t < s + len && *t != ';' && *t != '#') {
+		if (t > s) {
+			fail(p, p->line, "indented line (inih would append it to the previous value)");
+			return NULL;
+		}
+		if (*t == '[' && start_section(p, t, s + len) < 0)
+			return NULL;
+	}
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+static int cmp_section(const void *a, const void *b)
+{
+	const struct section *x = *(const struct section *const *)a;
+	const struct section *y = *(const struct section *const *)b;
+	int c = (int)x->kind - (int)y->kind;
+
+	if (!c)
+		c = strcmp(x->id, y->id);
+	return c ? c : x->line - y->line;
+}
+
+static int cmp_source_name(const void *key, const void *elem)
+{
+	return strcmp(key, (*(const struct section *const *)elem)->id);
+}
+
+/* '/' sorts below every other byte: a directory's entries stay together
+ * and a file "a/b" lands right before any "a/b/...". */
+static int path_rank(unsigned char c)
+{
+	return c == '/' ? 1 : c ? c + 1 : 0;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	const struct section *x = *(const struct section *const *)a;
+	const struct section *y = *(const struct section *const *)b;
+	const unsigned char *s = (const unsigned char *)x->model.path;
+	const unsigned char *t = (const unsigned char *)y->model.path;
+
+	while (*s && *s == *t)
+		s++, t++;
+	if (*s != *t)
+		return path_rank(*s) - path_rank(*t);
+	return x->key_line[K_PATH] - y->key_line[K_PATH];
+}
+
+/* `v` sorted by cmp_section: copies are neighbours, first in file first. */
+static int check_unique(struct parser *p, struct section **v, size_t n)
+{
+	const struct section *dup = NULL, *first = NULL;
+	size_t group = 0;
+
+	for (size_t i = 1; i < n; i++) {
+		if (v[i]->kind != v[group]->kind || strcmp(v[i]->id, v[group]->id)) {
+			group = i;
+		} else if (!dup || v[i]->line < dup->line) {
+			dup = v[i];
+			first = v[group];
+		}
+	}
+	if (!dup)
+		return 0;
+	return fail(p, dup->line, "duplicate section [%s] (first at line %d)", dup->label, first->line);
+}
+
+static int check_required(struct parser *p, const struct section *s)
+{
+	for (int k = 0; k < NKEYS; k++) {
+		if ((keys[k].required & IN(s->kind)) && !s->key_line[k])
+			return fail(p, s->line, "missing required key '%s' in [%s]", keys[k].name, s->label);
+	}
+	if (s->kind == MODEL && !s->model.digests.mask)
+		return fail(p, s->line, "missing required key 'sha256' or 'sha512' in [%s]", s->label);
+	return 0;
+}
+
+static bool url_chars_ok(const char *u)
+{
+	for (; *u; u++) {
+		if ((unsigned char)*u <= ' ' || *u == 0x7f || *u == '#')
+			return false;
+	}
+	return true;
+}
+
+/* Checks the base url and derives the host; the url gets its '/'. */
+static int check_source(struct parser *p, struct section *s)
+{
+	struct mfs_source *src = &s->src;
+	int line = s->key_line[K_URL];
+	const char *u = src->url, *host, *auth_end, *host_end;
+	char *norm;
+
+	if (!url_chars_ok(u) || strchr(u, '?'))
+		return fail(p, line, "source url '%s' has a space, control character, '?' or '#'", u);
+	if (!strncasecmp(u, "https://", 8)) {
+		host = u + 8;
+	} else if (!strncasecmp(u, "http://", 7)) {
+		if (!src->allow_http)
+			return fail(p, line, "plain http url '%s' needs allow_http = yes in [%s]", u, s->label);
+		host = u + 7;
+	} else {
+		return fail(p, line, "url '%s' must start with https:// (or http:// with allow_http = yes)", u);
+	}
+	auth_end = host + strcspn(host, "/");
+	if (memchr(host, '@', (size_t)(auth_end - host)))
+		return fail(p, line, "userinfo ('user@') is not allowed in url '%s'", u);
+	host_end = memchr(host, ':', (size_t)(auth_end - host));
+	if (!host_end)
+		host_end = auth_end;
+	if (host_end == host)
+		return fail(p, line, "url '%s' has no host", u);
+	if (!valid_host(host, (size_t)(host_end - host)))
+		return fail(p, line, "bad host in url '%s'", u);
+	if (host_end < auth_end) {
+		const char *d = host_end + 1;
+		long port = 0;
+
+		for (; d < auth_end && isdigit((unsigned char)*d) && port <= 65535; d++)
+			port = port * 10 + (*d - '0');
+		if (d != auth_end || port < 1 || port > 65535)
+			return fail(p, line, "bad port in url '%s'", u);
+	}
+	src->host = dup_lower(host, (size_t)(host_end - host));
+	if (!src->host)
+		return nomem(p);
+	if (u[strlen(u) - 1] != '/') {
+		norm = join(u, "", "/");
+		if (!norm)
+			return nomem(p);
+		free(src->url);
+		src->url = norm;
+	}
+	return 0;
+}
+
+/* A "..", also spelt with %2e, in the path part of a url: the server or
+ * curl would climb out of the source's base. */
+static bool has_dotdot(const char *u)
+{
+	const char *end = u + strcspn(u, "?");
+
+	while (u < end) {
+		const char *seg_end = u + strcspn(u, "/?");
+		int dots = 0;
+
+		while (u < seg_end) {
+			if (*u == '.')
+				u++;
+			else if (seg_end - u >= 3 && !strncasecmp(u, "%2e", 3))
+				u += 3;
+			else
+				break;
+			dots++;
+		}
+		if (u == seg_end && dots == 2)
+			return true;
+		u = seg_end + (seg_end < end);
+	}
+	return false;
+}
+
+static int resolve_url(struct parser *p, struct section *s, const struct section *src_sec)
+{
+	const struct mfs_source *src = &src_sec->src;
+	int line = s->key_line[K_URL];
+	const char *u = s->model.url, *rel = u;
+	char *abs;
+
+	if (!url_chars_ok(u))
+		return fail(p, line, "url '%s' has a space, control character or '#'", u);
+	if (strstr(u, "://")) {
+		if (!strncasecmp(u, "http://", 7) && !src->allow_http)
+			return fail(p, line, "plain http url '%s' needs allow_http = yes in [%s]", u,
+				    src_sec->label);
+		if (strncmp(u, src->url, strlen(src->url)))
+			return fail(p, line, "url '%s' is outside its source's base %s", u, src->url);
+		rel = u + strlen(src->url);
+	} else if (*u == '/') {
+		return fail(p, line, "url '%s' must be relative to the source url (no leading '/')", u);
+	}
+	if (has_dotdot(rel))
+		return fail(p, line, "url '%s' has a '..' segment", u);
+	if (!*rel)
+		return fail(p, line, "url '%s' names no file under its source", u);
+	if (rel == u) {
+		abs = join(src->url, "", rel);
+		if (!abs)
+			return nomem(p);
+		free(s->model.url);
+		s->model.url = abs;
+	}
+	return 0;
+}
+
+/* `srcs` sorted by id. */
+static int check_model(struct parser *p, struct section *s, struct section **srcs, size_t nsrcs)
+{
+	struct section **hit = bsearch(s->source_name, srcs, nsrcs, sizeof(*srcs), cmp_source_name);
+	unsigned mask = s->model.digests.mask;
+	int rc;
+
+	if (!hit)
+		return fail(p, s->key_line[K_SOURCE], "unknown source '%s' (no [source %s])",
+			    s->source_name, s->source_name);
+	s->source = *hit;
+	rc = resolve_url(p, s, *hit);
+	if (rc < 0)
+		return rc;
+	if ((mask & MFS_ALGO_BIT(MFS_SHA1)) && !s->allow_sha1 && !(*hit)->src.allow_sha1)
+		return fail(p, s->key_line[K_SHA1],
+			    "sha1 is weak: it needs allow_sha1 = yes in [%s] or [%s]", s->label,
+			    (*hit)->label);
+	s->model.weak = mask == MFS_ALGO_BIT(MFS_SHA1);
+	return 0;
+}
+
+/* Reports the conflict that comes first in the file. */
+static int check_paths(struct parser *p, struct section **v, size_t n)
+{
+	const struct section *at = NULL, *other = NULL, *file = NULL;
+
+	qsort(v, n, sizeof(*v), cmp_path);
+	for (size_t i = 1; i < n; i++) {
+		const char *a = v[i - 1]->model.path, *b = v[i]->model.path;
+		size_t la = strlen(a);
+		const struct section *later = v[i], *earlier = v[i - 1];
+
+		if (strncmp(a, b, la) || (b[la] && b[la] != '/'))
+			continue;
+		if (later->key_line[K_PATH] < earlier->key_line[K_PATH]) {
+			later = v[i - 1];
+			earlier = v[i];
+		}
+		if (!at || later->key_line[K_PATH] < at->key_line[K_PATH]) {
+			at = later;
+			other = earlier;
+			file = b[la] ? v[i - 1] : NULL;
+		}
+	}
+	if (!at)
+		return 0;
+	if (!file)
+		return fail(p, at->key_line[K_PATH], "duplicate path '%s' (also in [%s] at line %d)",
+			    at->model.path, other->label, other->key_line[K_PATH]);
+	return fail(p, at->key_line[K_PATH],
+		    "path '%s' clashes with '%s' of [%s] at line %d: '%s' would be both a file and a directory",
+		    at->model.path, other->model.path, other->label, other->key_line[K_PATH],
+		    file->model.path);
+}
+
+/* Hands the sections' sources and models over to the config. */
+static int move_out(struct parser *p, size_t nsrcs, size_t nmodels)
+{
+	struct mfs_config *cfg = p->cfg;
+
+	if (nsrcs && !(cfg->sources = calloc(nsrcs, sizeof(*cfg->sources))))
+		return nomem(p);
+	if (nmodels && !(cfg->models = calloc(nmodels, sizeof(*cfg->models))))
+		return nomem(p);
+	for (size_t i = 0; i < p->nsecs; i++) {
+		struct section *s = &p->secs[i];
+
+		if (s->kind != SOURCE)
+			continue;
+		s->index = cfg->nsources++;
+		s->src.line = s->line;
+		cfg->sources[s->index] = s->src;
+		memset(&s->src, 0, sizeof(s->src));
+	}
+	for (size_t i = 0; i < p->nsecs; i++) {
+		struct section *s = &p->secs[i];
+
+		if (s->kind != MODEL)
+			continue;
+		s->model.source = &cfg->sources[s->source->index];
+		s->model.line = s->line;
+		cfg->models[cfg->nmodels++] = s->model;
+		memset(&s->model, 0, sizeof(s->model));
+	}
+	return 0;
+}
+
+/* Everything that needs the whole file: sections, sources, paths. */
+static int finish(struct parser *p)
+{
+	struct mfs_config *cfg = p->cfg;
+	struct section **v;
+	size_t nmodelfs = 0, nsrcs = 0, nmodels;
+
+	v = malloc((p->nsecs ? p->nsecs : 1) * sizeof(*v));
+	if (!v)
+		return nomem(p);
+	for (size_t i = 0; i < p->nsecs; i++) {
+		v[i] = &p->secs[i];
+		nmodelfs += v[i]->kind == MODELFS;
+		nsrcs += v[i]->kind == SOURCE;
+	}
+	nmodels = p->nsecs - nmodelfs - nsrcs;
+	/* by kind then id: sources end up together, sorted for bsearch */
+	qsort(v, p->nsecs, sizeof(*v), cmp_section);
+	if (check_unique(p, v, p->nsecs) < 0)
+		goto out_free_v;
+	for (size_t i = 0; i < p->nsecs; i++) {
+		if (check_required(p, &p->secs[i]) < 0 ||
+		    (p->secs[i].kind == SOURCE && check_source(p, &p->secs[i]) < 0))
+			goto out_free_v;
+	}
+	for (size_t i = 0; i < p->nsecs; i++) {
+		if (p->secs[i].kind == MODEL && check_model(p, &p->secs[i], v + nmodelfs, nsrcs) < 0)
+			goto out_free_v;
+	}
+	if (check_paths(p, v + nmodelfs + nsrcs, nmodels) < 0)
+		goto out_free_v;
+	if (!cfg->store && dup_into(p, &cfg->store, MFS_DEFAULT_STORE) < 0)
+		goto out_free_v;
+	if (!cfg->audit_log) {
+		size_t len = strlen(cfg->store);
+
+		cfg->audit_log = join(cfg->store, cfg->store[len - 1] == '/' ? "" : "/", "audit.jsonl");
+		if (!cfg->audit_log) {
+			nomem(p);
+			goto out_free_v;
+		}
+	}
+	move_out(p, nsrcs, nmodels); /* its failure is in p->rc */
+out_free_v:
+	free(v);
+	return p->rc;
+}
+
+static int parse_text(const char *name, const char *text, size_t len, struct mfs_config **out,
+		      char *err, size_t errlen)
+{
+	struct parser p = { .file = name, .pos = text, .end = text + len, .err = err, .errlen = errlen };
+	int rc;
+
+	*out = NULL;
+	if (errlen)
+		err[0] = '\0';
+	p.cfg = calloc(1, sizeof(*p.cfg));
+	if (!p.cfg) {
+		nomem(&p);
+		goto out_free_secs;
+	}
+	p.cfg->connect_timeout = MFS_DEFAULT_CONNECT_TIMEOUT;
+	p.cfg->low_speed_limit = MFS_DEFAULT_LOW_SPEED_LIMIT;
+	p.cfg->low_speed_time = MFS_DEFAULT_LOW_SPEED_TIME;
+	if (dup_into(&p, &p.cfg->file, name) < 0)
+		goto out_free_secs;
+
+	rc = ini_parse_stream(read_line, &p, on_key, &p);
+	/* inih goes on after a line it cannot parse; an error of ours on a
+	 * later line then must not hide it */
+	if (rc > 0 && (!p.rc || (p.err_line && rc < p.err_line))) {
+		p.rc = 0;
+		fail(&p, rc, "syntax error (expected 'key = value', '[section]' or a comment)");
+	} else if (rc < 0) {
+		nomem(&p);
+	}
+	if (!p.rc)
+		finish(&p);
+
+out_free_secs:
+	for (size_t i = 0; i < p.nsecs; i++) {
+		free(p.secs[i].label);
+		free(p.secs[i].source_name);
+		free_source(&p.secs[i].src);
+		free_model(&p.secs[i].model);
+	}
+	free(p.secs);
+	if (p.rc) {
+		mfs_config_free(p.cfg);
+		return p.rc;
+	}
+	*out = p.cfg;
+	return 0;
+}
+
+static int read_all(const char *file, char **out, size_t *outlen)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
+	int fd, rc = 0;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 2) {
+			char *b = realloc(buf, cap ? 2 * cap : 65536);
+
+			if (!b) {
+				rc = -ENOMEM;
+				goto out_free_buf;
+			}
+			buf = b;
+			cap = cap ? 2 * cap : 65536;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto out_free_buf;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+out_free_buf:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int mfs_config_load(const char *file, struct mfs_config **out, char *err, size_t errlen)
+{
+	size_t len = 0;
+	char *text = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = read_all(file, &text, &len);
+	if (rc < 0)
+		snprintf(err, errlen, "%s: cannot read: %s", file, strerror(-rc));
+	else
+		rc = parse_text(file, text, len, out, err, errlen);
+	free(text);
+	return rc;
+}
+
+int mfs_config_parse_string(const char *name, const char *text, struct mfs_config **out,
+			    char *err, size_t errlen)
+{
+	return parse_text(name, text, strlen(text), out, err, errlen);
+}
+
+void mfs_config_free(struct mfs_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->nsources; i++)
+		free_source(&cfg->sources[i]);
+	for (size_t i = 0; i < cfg->nmodels; i++)
+		free_model(&cfg->models[i]);
+	free(cfg->sources);
+	free(cfg->models);
+	free(cfg->file);
+	free(cfg->store);
+	free(cfg->audit_log);
+	free(cfg);
+}
+
+const struct mfs_model *mfs_config_find(const struct mfs_config *cfg, const char *path)
+{
+	for (size_t i = 0; i < cfg->nmodels; i++) {
+		if (!strcmp(cfg->models[i].path, path))
+			return &cfg->models[i];
+	}
+	return NULL;
+}
+
+int mfs_config_check_path(const char *path, const char **why)
+{
+	const char *reason = NULL, *c = path;
+	size_t len = strlen(path);
+
+	if (!len)
+		reason = "empty path";
+	else if (*path == '/')
+		reason = "must be relative (no leading '/')";
+	else if (len > 4095)
+		reason = "longer than 4095 bytes";
+	else if (path[len - 1] == '/')
+		reason = "trailing '/'";
+	while (!reason) {
+		size_t n = strcspn(c, "/");
+
+		if (n == 0)
+			reason = "empty component";
+		else if (n == 1 && c[0] == '.')
+			reason = "'.' component";
+		else if (n == 2 && c[0] == '.' && c[1] == '.')
+			reason = "'..' component";
+		else if (n > 255)
+			reason = "component longer than 255 bytes";
+		else if (!c[n])
+			break;
+		c += n + 1;
+	}
+	if (why)
+		*why = reason;
+	return reason ? -EINVAL : 0;
+}
+
+void mfs_model_object_name(const struct mfs_model *m, char *buf, size_t len)
+{
+	static const enum mfs_algo strongest_first[] = { MFS_SHA512, MFS_SHA256, MFS_SHA1 };
+	char hex[2 * MFS_DIGEST_MAX + 1];
+
+	for (size_t i = 0; i < sizeof(strongest_first) / sizeof(strongest_first[0]); i++) {
+		enum mfs_algo a = strongest_first[i];
+
+		if (m->digests.mask & MFS_ALGO_BIT(a)) {
+			mfs_hex_encode(m->digests.d[a], mfs_algo_len(a), hex);
+			snprintf(buf, len, "%s-%s", mfs_algo_name(a), hex);
+			return;
+		}
+	}
+	if (len)
+		buf[0] = '\0';
+}

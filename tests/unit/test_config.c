@@ -1,0 +1,668 @@
+/* Unit tests for fs/config.c. */
+#include "config.h"
+#include "unit.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define H40 "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+#define H64 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define H64U "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
+#define H64BAD "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85g"
+#define H128 "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce" \
+	     "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
+
+/* Lines 1-2. */
+#define SRC "[source zoo]\nurl = https://models.example.com/zoo/\n"
+/* Header, source, path, url, size on five lines, then `rest`. */
+#define MODEL(name, path, url, size, rest) \
+	"[model " name "]\nsource = zoo\npath = " path "\nurl = " url "\nsize = " size "\n" rest
+/* After SRC: lines 3-8. */
+#define OK_MODEL MODEL("m", "a/m.bin", "m.bin", "10", "sha256 = " H64 "\n")
+
+static char tmpdir[] = "/tmp/mfs-test-config-XXXXXX";
+static struct mfs_config sentinel;
+
+/* Parses `text` as "t.ini" and expects -EINVAL, no config, and an error
+ * starting with `where` (e.g. "t.ini:7:") that contains `phrase`. */
+#define BAD(text, where, phrase) bad(__LINE__, text, where, phrase)
+static void bad(int at, const char *text, const char *where, const char *phrase)
+{
+	struct mfs_config *cfg = &sentinel;
+	char err[512] = "";
+	int rc = mfs_config_parse_string("t.ini", text, &cfg, err, sizeof(err));
+
+	if (rc != -EINVAL || cfg || strncmp(err, where, strlen(where)) || !strstr(err, phrase)) {
+		fprintf(stderr, "  %s:%d: rc %d, cfg %p, err \"%s\"; want \"%s ... %s\"\n", __FILE__,
+			at, rc, (void *)cfg, err, where, phrase);
+		unit_cur_failed = 1;
+	}
+	if (cfg != &sentinel)
+		mfs_config_free(cfg);
+}
+
+#define GOOD(text) good(__LINE__, text)
+static struct mfs_config *good(int at, const char *text)
+{
+	struct mfs_config *cfg = &sentinel;
+	char err[512] = "";
+	int rc = mfs_config_parse_string("t.ini", text, &cfg, err, sizeof(err));
+
+	if (rc != 0 || !cfg || cfg == &sentinel) {
+		fprintf(stderr, "  %s:%d: rc %d, err \"%s\"\n", __FILE__, at, rc, err);
+		unit_cur_failed = 1;
+		return NULL;
+	}
+	return cfg;
+}
+
+/* Writes `len` bytes to tmpdir/name; returns the path (static buffer). */
+static const char *write_file(const char *name, const char *text, size_t len)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK(fwrite(text, 1, len, f) == len);
+		CHECK(fclose(f) == 0);
+	}
+	return path;
+}
+
+static const char *write_text(const char *name, const char *text)
+{
+	return write_file(name, text, strlen(text));
+}
+
+static const char *ca_path(void)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/ca.pem", tmpdir);
+	return path;
+}
+
+/* The full config; %s is the ca_file. */
+static const char full_fmt[] =
+	"; modelfs test config\n"                                        /* 1 */
+	"[modelfs]\n"
+	"store = /srv/models\n"
+	"audit_log = /var/log/mfs.jsonl\n"
+	"connect_timeout = 7\n"                                          /* 5 */
+	"low_speed_limit = 2048\n"
+	"low_speed_time = 45\n"
+	"\n"
+	"[model resnet50]\n"
+	"source = zoo ; defined below\n"                                 /* 10 */
+	"path = zoo/resnet50.params\n"
+	"url = resnet50_v1b-0ecdba34.params\n"
+	"size = 102488391\n"
+	"sha256 = " H64U "\n"
+	"sha512 = " H128 "\n"                                            /* 15 */
+	"\n"
+	"[model old]\n"
+	"source = legacy\n"
+	"path = gluon/old.params\n"
+	"url = http://legacy.example.org:8080/m/sub/old.params\n"       /* 20 */
+	"size = 5\n"
+	"sha1 = " H40 "\n"
+	"\n"
+	"[source zoo]\n"
+	"url = https://Models.Example.com/zoo\n"                         /* 25 */
+	"ca_file = %s\n"
+	"redirect_hosts = CDN.example.com   other.example.com\n"
+	"\n"
+	"# a source with no models is fine\n"
+	"[source empty]\n"                                               /* 30 */
+	"url = https://empty.example.com\n"
+	"\n"
+	"[source legacy]\n"
+	"url = http://legacy.example.org:8080/m/\n"
+	"allow_http = yes\n"                                             /* 35 */
+	"allow_sha1 = TRUE\n"
+	"\n"
+	"[model both]\n"
+	"source = zoo\n"
+	"path = zoo/sub/both.bin\n"                                      /* 40 */
+	"url = https://Models.Example.com/zoo/sub/both.bin\n"
+	"size = 1\n"
+	"sha1 = " H40 "\n"
+	"sha256 = " H64 "\n"
+	"allow_sha1 = yes\n";                                            /* 45 */
+
+static void check_full(const struct mfs_config *cfg, const char *file)
+{
+	const struct mfs_source *zoo, *empty, *legacy;
+	const struct mfs_model *m;
+	unsigned char d[64];
+
+	CHECK_STR(cfg->file, file);
+	CHECK_STR(cfg->store, "/srv/models");
+	CHECK_STR(cfg->audit_log, "/var/log/mfs.jsonl");
+	CHECK_EQ_INT(cfg->connect_timeout, 7);
+	CHECK_EQ_INT(cfg->low_speed_limit, 2048);
+	CHECK_EQ_INT(cfg->low_speed_time, 45);
+
+	CHECK_EQ_INT(cfg->nsources, 3);
+	if (cfg->nsources != 3)
+		return;
+	zoo = &cfg->sources[0];
+	empty = &cfg->sources[1];
+	legacy = &cfg->sources[2];
+	CHECK_STR(zoo->name, "zoo");
+	CHECK_STR(zoo->url, "https://Models.Example.com/zoo/");
+	CHECK_STR(zoo->host, "models.example.com");
+	CHECK_STR(zoo->ca_file, ca_path());
+	CHECK(!zoo->allow_http && !zoo->allow_sha1);
+	CHECK(zoo->redirect_hosts != NULL);
+	if (zoo->redirect_hosts) {
+		CHECK_STR(zoo->redirect_hosts[0], "cdn.example.com");
+		CHECK_STR(zoo->redirect_hosts[1], "other.example.com");
+		CHECK(zoo->redirect_hosts[2] == NULL);
+	}
+	CHECK_EQ_INT(zoo->line, 24);
+	CHECK_STR(empty->name, "empty");
+	CHECK_STR(empty->url, "https://empty.example.com/");
+	CHECK_STR(empty->host, "empty.example.com");
+	CHECK(empty->ca_file == NULL && empty->redirect_hosts == NULL);
+	CHECK_EQ_INT(empty->line, 30);
+	CHECK_STR(legacy->url, "http://legacy.example.org:8080/m/");
+	CHECK_STR(legacy->host, "legacy.example.org");
+	CHECK(legacy->allow_http && legacy->allow_sha1);
+
+	CHECK_EQ_INT(cfg->nmodels, 3);
+	if (cfg->nmodels != 3)
+		return;
+	m = &cfg->models[0];
+	CHECK_STR(m->name, "resnet50");
+	CHECK(m->source == zoo);
+	CHECK_STR(m->path, "zoo/resnet50.params");
+	CHECK_STR(m->url, "https://Models.Example.com/zoo/resnet50_v1b-0ecdba34.params");
+	CHECK_EQ_INT(m->size, 102488391);
+	CHECK_EQ_INT(m->digests.mask, MFS_ALGO_BIT(MFS_SHA256) | MFS_ALGO_BIT(MFS_SHA512));
+	CHECK(mfs_hex_decode(H64, d, 32) == 0 && !memcmp(m->digests.d[MFS_SHA256], d, 32));
+	CHECK(mfs_hex_decode(H128, d, 64) == 0 && !memcmp(m->digests.d[MFS_SHA512], d, 64));
+	CHECK(!m->weak);
+	CHECK_EQ_INT(m->line, 9);
+
+	m = &cfg->models[1];
+	CHECK_STR(m->name, "old");
+	CHECK(m->source == legacy);
+	CHECK_STR(m->url, "http://legacy.example.org:8080/m/sub/old.params");
+	CHECK_EQ_INT(m->size, 5);
+	CHECK_EQ_INT(m->digests.mask, MFS_ALGO_BIT(MFS_SHA1));
+	CHECK(mfs_hex_decode(H40, d, 20) == 0 && !memcmp(m->digests.d[MFS_SHA1], d, 20));
+	CHECK(m->weak);
+	CHECK_EQ_INT(m->line, 17);
+
+	m = &cfg->models[2];
+	CHECK_STR(m->name, "both");
+	CHECK(m->source == zoo);
+	CHECK_STR(m->path, "zoo/sub/both.bin");
+	CHECK_STR(m->url, "https://Models.Example.com/zoo/sub/both.bin");
+	CHECK_EQ_INT(m->digests.mask, MFS_ALGO_BIT(MFS_SHA1) | MFS_ALGO_BIT(MFS_SHA256));
+	CHECK(!m->weak);
+	CHECK_EQ_INT(m->line, 38);
+}
+
+static void test_full(void)
+{
+	char text[4096];
+	struct mfs_config *cfg;
+
+	snprintf(text, sizeof(text), full_fmt, ca_path());
+	cfg = GOOD(text);
+	if (cfg)
+		check_full(cfg, "t.ini");
+	mfs_config_free(cfg);
+}
+
+static void test_defaults(void)
+{
+	struct mfs_config *cfg = GOOD(SRC OK_MODEL);
+
+	if (cfg) {
+		CHECK_STR(cfg->store, MFS_DEFAULT_STORE);
+		CHECK_STR(cfg->audit_log, MFS_DEFAULT_STORE "/audit.jsonl");
+		CHECK_EQ_INT(cfg->connect_timeout, MFS_DEFAULT_CONNECT_TIMEOUT);
+		CHECK_EQ_INT(cfg->low_speed_limit, MFS_DEFAULT_LOW_SPEED_LIMIT);
+		CHECK_EQ_INT(cfg->low_speed_time, MFS_DEFAULT_LOW_SPEED_TIME);
+		CHECK(cfg->sources[0].ca_file == NULL && cfg->sources[0].redirect_hosts == NULL);
+		CHECK(!cfg->sources[0].allow_http && !cfg->sources[0].allow_sha1);
+	}
+	mfs_config_free(cfg);
+
+	cfg = GOOD("[modelfs]\nstore = /data/\n");
+	if (cfg) {
+		CHECK_STR(cfg->audit_log, "/data/audit.jsonl");
+		CHECK_EQ_INT(cfg->nsources, 0);
+		CHECK_EQ_INT(cfg->nmodels, 0);
+	}
+	mfs_config_free(cfg);
+	cfg = GOOD("");
+	mfs_config_free(cfg);
+}
+
+static void test_bad_sections(void)
+{
+	BAD("[foo]\n", "t.ini:1:", "unknown section [foo]");
+	BAD(SRC OK_MODEL "[model]\n", "t.ini:9:", "unknown section");
+	BAD("[source]\n", "t.ini:1:", "unknown section");
+	BAD("[modelfs x]\n", "t.ini:1:", "unknown section");
+	BAD("[Model x]\n", "t.ini:1:", "unknown section");
+	BAD(SRC "[model a/b]\n", "t.ini:3:", "bad section name 'a/b'");
+	BAD(SRC "[model a b]\n", "t.ini:3:", "bad section name");
+	BAD(SRC "[model ü]\n", "t.ini:3:", "bad section name");
+	BAD(SRC "[model x] junk\n", "t.ini:3:", "text after ']'");
+	BAD("[modelfs]\n\n[modelfs]\n", "t.ini:3:", "duplicate section [modelfs] (first at line 1)");
+	BAD(SRC "\n" SRC, "t.ini:4:", "duplicate section [source zoo] (first at line 1)");
+	BAD(SRC OK_MODEL OK_MODEL, "t.ini:9:", "duplicate section [model m] (first at line 3)");
+	/* the same name in two kinds is no clash */
+	mfs_config_free(GOOD(SRC MODEL("zoo", "a/m.bin", "m.bin", "10", "sha256 = " H64 "\n")));
+	/* spacing inside the brackets does not matter, and names the model */
+	mfs_config_free(GOOD(SRC "[ model \t m ] ; c\nsource = zoo\npath = p\nurl = u\nsize = 1\n"
+			     "sha256 = " H64 "\n"));
+	BAD(SRC "[model x\n", "t.ini:3:", "syntax error");
+}
+
+static void test_bad_keys(void)
+{
+	BAD("store = /x\n", "t.ini:1:", "outside any section");
+	BAD(SRC OK_MODEL "colour = red\n", "t.ini:9:", "unknown key 'colour' in [model m]");
+	BAD(SRC OK_MODEL "ca_file = /etc/hosts\n", "t.ini:9:", "unknown key 'ca_file'");
+	BAD(SRC "size = 1\n", "t.ini:3:", "unknown key 'size' in [source zoo]");
+	BAD("[modelfs]\nurl = https://x/\n", "t.ini:2:", "unknown key 'url' in [modelfs]");
+	BAD(SRC OK_MODEL "URL = x\n", "t.ini:9:", "unknown key 'URL'");
+	BAD(SRC OK_MODEL "size = 11\n", "t.ini:9:", "duplicate key 'size' in [model m] (first at line 7)");
+	BAD(SRC "url = https://b/\n", "t.ini:3:", "duplicate key 'url'");
+	BAD("[modelfs]\nstore = /a\nstore = /a\n", "t.ini:3:", "duplicate key 'store'");
+	BAD(SRC MODEL("m", "", "m.bin", "10", "sha256 = " H64 "\n"), "t.ini:5:", "empty value for 'path'");
+	BAD(SRC "garbage\n", "t.ini:3:", "syntax error");
+	/* inih's syntax error comes first even though it reports it last */
+	BAD(SRC "garbage\ncolour = x\n", "t.ini:3:", "syntax error");
+
+	BAD(SRC "[model m]\npath = a\nurl = m\nsize = 1\nsha256 = " H64 "\n", "t.ini:3:",
+	    "missing required key 'source' in [model m]");
+	BAD(SRC "[model m]\nsource = zoo\nurl = m\nsize = 1\nsha256 = " H64 "\n", "t.ini:3:",
+	    "missing required key 'path'");
+	BAD(SRC "[model m]\nsource = zoo\npath = a\nsize = 1\nsha256 = " H64 "\n", "t.ini:3:",
+	    "missing required key 'url'");
+	BAD(SRC "[model m]\nsource = zoo\npath = a\nurl = m\nsha256 = " H64 "\n", "t.ini:3:",
+	    "missing required key 'size'");
+	BAD(SRC MODEL("m", "a", "m", "1", ""), "t.ini:3:", "missing required key 'sha256' or 'sha512'");
+	BAD(SRC MODEL("m", "a", "m", "1", "allow_sha1 = yes\n"), "t.ini:3:", "missing required key 'sha256'");
+	BAD("[source s]\nallow_http = yes\n", "t.ini:1:", "missing required key 'url' in [source s]");
+}
+
+static void test_bad_values(void)
+{
+	static const char *const sizes[] = {
+		"abc", "-1", "0", "+5", "1 0", "10x", "0x10", "1e3", "18446744073709551616",
+		"9223372036854775808", "99999999999999999999999",
+	};
+	char text[1024];
+	struct mfs_config *cfg;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(text, sizeof(text), SRC MODEL("m", "a", "m", "%s", "sha256 = " H64 "\n"), sizes[i]);
+		BAD(text, "t.ini:7:", "bad size");
+	}
+	cfg = GOOD(SRC MODEL("m", "a", "m", "9223372036854775807", "sha256 = " H64 "\n"));
+	CHECK(cfg && cfg->models[0].size == 9223372036854775807ull);
+	mfs_config_free(cfg);
+
+	BAD(SRC MODEL("m", "a", "m", "1", "sha256 = " H40 "\n"), "t.ini:8:",
+	    "bad sha256 digest: expected 64 hex digits, got 40 characters");
+	BAD(SRC MODEL("m", "a", "m", "1", "sha512 = " H64 "\n"), "t.ini:8:",
+	    "expected 128 hex digits, got 64");
+	BAD(SRC MODEL("m", "a", "m", "1", "allow_sha1 = yes\nsha1 = " H40 "0\n"), "t.ini:9:",
+	    "bad sha1 digest: expected 40 hex digits");
+	BAD(SRC MODEL("m", "a", "m", "1", "sha256 = g" H64 "\n"), "t.ini:8:", "got 65 characters");
+	BAD(SRC MODEL("m", "a", "m", "1", "sha256 = " H64BAD "\n"), "t.ini:8:", "is not hex");
+	BAD(SRC MODEL("m", "a", "m", "1", "sha256 = " H64 "\nsha512 = " H64BAD H64 "\n"),
+	    "t.ini:9:", "bad sha512 digest: '" H64BAD);
+
+	BAD(SRC "allow_http = maybe\n", "t.ini:3:", "bad boolean for allow_http: 'maybe'");
+	BAD(SRC "allow_sha1 = 2\n", "t.ini:3:", "bad boolean for allow_sha1");
+	BAD(SRC OK_MODEL "allow_sha1 = y\n", "t.ini:9:", "bad boolean");
+	cfg = GOOD("[source a]\nurl = http://a/\nallow_http = 1\nallow_sha1 = Yes\n"
+		   "[source b]\nurl = https://b/\nallow_http = false\nallow_sha1 = 0\n"
+		   "[source c]\nurl = https://c/\nallow_http = NO\nallow_sha1 = False\n");
+	if (cfg) {
+		CHECK(cfg->sources[0].allow_http && cfg->sources[0].allow_sha1);
+		CHECK(!cfg->sources[1].allow_http && !cfg->sources[1].allow_sha1);
+		CHECK(!cfg->sources[2].allow_http && !cfg->sources[2].allow_sha1);
+	}
+	mfs_config_free(cfg);
+
+	BAD("[modelfs]\nconnect_timeout = 0\n", "t.ini:2:", "bad number for connect_timeout");
+	BAD("[modelfs]\nconnect_timeout = -1\n", "t.ini:2:", "bad number for connect_timeout");
+	BAD("[modelfs]\n\nlow_speed_limit = abc\n", "t.ini:3:", "bad number for low_speed_limit");
+	BAD("[modelfs]\nlow_speed_time = 99999999999999999999\n", "t.ini:2:", "bad number for low_speed_time");
+	BAD("[modelfs]\nlow_speed_time = 3000000000\n", "t.ini:2:", "bad number");
+	BAD("[modelfs]\nlow_speed_time = 5s\n", "t.ini:2:", "bad number");
+	BAD("[modelfs]\nstore = var/lib/modelfs\n", "t.ini:2:", "store must be an absolute path");
+	BAD("[modelfs]\naudit_log = audit.jsonl\n", "t.ini:2:", "audit_log must be an absolute path");
+
+	BAD(SRC "ca_file = ca.pem\n", "t.ini:3:", "ca_file must be an absolute path");
+	BAD(SRC "ca_file = /nonexistent/ca.pem\n", "t.ini:3:",
+	    "ca_file '/nonexistent/ca.pem' is not readable: No such file or directory");
+	BAD(SRC "redirect_hosts = ok.example.com bad/host\n", "t.ini:3:", "bad host 'bad/host'");
+	BAD(SRC "redirect_hosts = a,b\n", "t.ini:3:", "bad host 'a,b'");
+}
+
+static void test_bad_paths(void)
+{
+	static const struct { const char *path, *why; } cases[] = {
+		{ "a/../b", "'..' component" }, { "..", "'..' component" },
+		{ "../b", "'..' component" }, { "a/..", "'..' component" },
+		{ "./a", "'.' component" }, { "a/./b", "'.' component" }, { ".", "'.' component" },
+		{ "a//b", "empty component" }, { "/a", "no leading '/'" }, { "//a", "no leading '/'" },
+		{ "a/", "trailing '/'" },
+	};
+	char text[1024];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), SRC MODEL("m", "%s", "m", "1", "sha256 = " H64 "\n"),
+			 cases[i].path);
+		BAD(text, "t.ini:5:", cases[i].why);
+	}
+	BAD(SRC OK_MODEL MODEL("n", "a/m.bin", "n", "1", "sha256 = " H64 "\n"), "t.ini:11:",
+	    "duplicate path 'a/m.bin' (also in [model m] at line 5)");
+	BAD(SRC MODEL("m", "a/b", "m", "1", "sha256 = " H64 "\n") MODEL("n", "a/b/c", "n", "1", "sha256 = " H64 "\n"),
+	    "t.ini:11:", "'a/b' would be both a file and a directory");
+	BAD(SRC MODEL("m", "a/b/c/d", "m", "1", "sha256 = " H64 "\n") MODEL("n", "a/b", "n", "1", "sha256 = " H64 "\n"),
+	    "t.ini:11:", "path 'a/b' clashes with 'a/b/c/d' of [model m] at line 5");
+	/* of several clashes, the first in the file is reported */
+	BAD(SRC MODEL("m", "x/y", "m", "1", "sha256 = " H64 "\n") MODEL("n", "a", "n", "1", "sha256 = " H64 "\n")
+	    MODEL("o", "x/y", "o", "1", "sha256 = " H64 "\n") MODEL("p", "a/b", "p", "1", "sha256 = " H64 "\n"),
+	    "t.ini:17:", "duplicate path 'x/y'");
+	/* siblings that merely share a prefix are fine */
+	mfs_config_free(GOOD(SRC MODEL("m", "a/b", "m", "1", "sha256 = " H64 "\n")
+			     MODEL("n", "a/b-c/d", "n", "1", "sha256 = " H64 "\n")
+			     MODEL("o", "a/bc", "o", "1", "sha256 = " H64 "\n")));
+}
+
+static void test_check_path(void)
+{
+	char buf[5000], text[512];
+	const char *why = NULL;
+
+	CHECK_EQ_INT(mfs_config_check_path("a/b.c/d-e_f", &why), 0);
+	CHECK_EQ_INT(mfs_config_check_path("..a/b..", &why), 0);
+	CHECK_EQ_INT(mfs_config_check_path("", &why), -EINVAL);
+	CHECK_STR(why, "empty path");
+	CHECK_EQ_INT(mfs_config_check_path("a/../b", NULL), -EINVAL);
+	memset(buf, 'x', 256);
+	buf[256] = '\0';
+	CHECK_EQ_INT(mfs_config_check_path(buf, &why), -EINVAL);
+	CHECK_STR(why, "component longer than 255 bytes");
+	buf[255] = '\0';
+	CHECK_EQ_INT(mfs_config_check_path(buf, &why), 0);
+	for (size_t i = 0; i < 4096; i++)
+		buf[i] = i % 2 ? '/' : 'x';
+	buf[4095] = '\0';
+	CHECK_EQ_INT(mfs_config_check_path(buf, &why), 0);
+	buf[4095] = 'x';
+	buf[4096] = '\0';
+	CHECK_EQ_INT(mfs_config_check_path(buf, &why), -EINVAL);
+	CHECK_STR(why, "longer than 4095 bytes");
+
+	/* a component over 255 bytes cannot fit on a config line at all */
+	memset(buf, 'x', 256);
+	buf[256] = '\0';
+	snprintf(text, sizeof(text), SRC "[model m]\npath = %.256s\n", buf);
+	BAD(text, "t.ini:4:", "line too long (263 characters, at most 199)");
+}
+
+static void test_bad_urls(void)
+{
+	static const struct { const char *url, *why; } models[] = {
+		{ "../x", "'..' segment" }, { "a/../x", "'..' segment" }, { "a/..", "'..' segment" },
+		{ "a/%2E%2e/x", "'..' segment" }, { ".%2e/x", "'..' segment" },
+		{ "https://models.example.com/zoo/../x", "'..' segment" },
+		{ "/zoo/x", "no leading '/'" }, { "//evil.example.com/x", "no leading '/'" },
+		{ "x#frag", "'#'" }, { "a b", "space" },
+		{ "https://evil.example.com/zoo/x", "outside its source's base" },
+		{ "https://models.example.com/zoo2/x", "outside" },
+		{ "https://models.example.com/x", "outside" },
+		{ "x?u=https://evil.example.com/", "outside" },
+		{ "ftp://models.example.com/zoo/x", "outside" },
+		{ "http://models.example.com/zoo/x", "needs allow_http = yes in [source zoo]" },
+		{ "https://models.example.com/zoo/", "names no file" },
+	};
+	static const struct { const char *url, *why; } sources[] = {
+		{ "http://models.example.com/", "plain http url 'http://models.example.com/' needs allow_http" },
+		{ "ftp://models.example.com/", "must start with https://" },
+		{ "models.example.com/zoo/", "must start with https://" },
+		{ "https:///zoo/", "has no host" }, { "https://", "has no host" },
+		{ "https://:443/", "has no host" },
+		{ "https://user@models.example.com/", "userinfo" },
+		{ "https://models.example.com:99999/", "bad port" },
+		{ "https://models.example.com:/", "bad port" },
+		{ "https://models.example.com:44x/", "bad port" },
+		{ "https://mo_dels.example.com/", "bad host" },
+		{ "https://models.example.com/?q=1", "'?'" },
+		{ "https://models.example.com/#x", "'#'" },
+	};
+	char text[1024];
+	struct mfs_config *cfg;
+
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
+		snprintf(text, sizeof(text), SRC MODEL("m", "a", "%s", "1", "sha256 = " H64 "\n"),
+			 models[i].url);
+		BAD(text, "t.ini:6:", models[i].why);
+	}
+	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+		snprintf(text, sizeof(text), "\n[source zoo]\nurl = %s\n", sources[i].url);
+		BAD(text, "t.ini:3:", sources[i].why);
+	}
+	BAD(OK_MODEL, "t.ini:2:", "unknown source 'zoo'");
+
+	cfg = GOOD("[source s]\nurl = http://h.example.com:8080\nallow_http = yes\n"
+		   "[model m]\nsource = s\npath = p\nurl = d/m.bin?v=1\nsize = 1\nsha256 = " H64 "\n"
+		   "[model n]\nsource = s\npath = q\nurl = http://h.example.com:8080/n.bin\nsize = 1\n"
+		   "sha256 = " H64 "\n");
+	if (cfg) {
+		CHECK_STR(cfg->sources[0].url, "http://h.example.com:8080/");
+		CHECK_STR(cfg->sources[0].host, "h.example.com");
+		CHECK_STR(cfg->models[0].url, "http://h.example.com:8080/d/m.bin?v=1");
+		CHECK_STR(cfg->models[1].url, "http://h.example.com:8080/n.bin");
+	}
+	mfs_config_free(cfg);
+}
+
+static void test_sha1_policy(void)
+{
+	struct mfs_config *cfg;
+
+	BAD(SRC MODEL("m", "a", "m", "1", "sha1 = " H40 "\n"), "t.ini:8:", "sha1 is weak");
+	BAD(SRC MODEL("m", "a", "m", "1", "sha256 = " H64 "\nsha1 = " H40 "\n"), "t.ini:9:",
+	    "needs allow_sha1 = yes in [model m] or [source zoo]");
+	BAD(SRC MODEL("m", "a", "m", "1", "sha1 = " H40 "\nallow_sha1 = no\n"), "t.ini:8:", "sha1 is weak");
+
+	cfg = GOOD(SRC MODEL("m", "a", "m", "1", "sha1 = " H40 "\nallow_sha1 = yes\n"));
+	CHECK(cfg && cfg->models[0].weak);
+	mfs_config_free(cfg);
+	cfg = GOOD("[source zoo]\nurl = https://models.example.com/zoo/\nallow_sha1 = yes\n"
+		   MODEL("m", "a", "m", "1", "sha1 = " H40 "\n"));
+	CHECK(cfg && cfg->models[0].weak);
+	mfs_config_free(cfg);
+	cfg = GOOD(SRC MODEL("m", "a", "m", "1", "sha1 = " H40 "\nsha512 = " H128 "\nallow_sha1 = 1\n"));
+	CHECK(cfg && !cfg->models[0].weak);
+	mfs_config_free(cfg);
+}
+
+static void test_object_name_and_find(void)
+{
+	struct mfs_config *cfg = GOOD(SRC MODEL("a", "x/a", "a", "1", "sha256 = " H64U "\n")
+				      MODEL("b", "x/b", "b", "1", "sha256 = " H64 "\nsha512 = " H128 "\n")
+				      MODEL("c", "c", "c", "1", "sha1 = " H40 "\nallow_sha1 = yes\n"));
+	char buf[8 + 129];
+
+	if (!cfg)
+		return;
+	mfs_model_object_name(&cfg->models[0], buf, sizeof(buf));
+	CHECK_STR(buf, "sha256-" H64);
+	mfs_model_object_name(&cfg->models[1], buf, sizeof(buf));
+	CHECK_STR(buf, "sha512-" H128);
+	mfs_model_object_name(&cfg->models[2], buf, sizeof(buf));
+	CHECK_STR(buf, "sha1-" H40);
+
+	CHECK(mfs_config_find(cfg, "x/b") == &cfg->models[1]);
+	CHECK(mfs_config_find(cfg, "c") == &cfg->models[2]);
+	CHECK(mfs_config_find(cfg, "x") == NULL);
+	CHECK(mfs_config_find(cfg, "/c") == NULL);
+	CHECK(mfs_config_find(cfg, "x/a/") == NULL);
+	mfs_config_free(cfg);
+}
+
+static void test_inih_quirks(void)
+{
+	char text[2048], line[256];
+	struct mfs_config *cfg;
+
+	/* 199 characters pass whole, 200 are refused */
+	memset(line, 'x', 199 - 7);
+	line[199 - 7] = '\0';
+	snprintf(text, sizeof(text), SRC MODEL("m", "%s", "m", "1", "sha256 = " H64 "\n"), line);
+	cfg = GOOD(text);
+	CHECK(cfg && strlen(cfg->models[0].path) == 192);
+	mfs_config_free(cfg);
+	memset(line, ';', 199);
+	line[199] = '\0';
+	snprintf(text, sizeof(text), SRC "%s\n" OK_MODEL, line);
+	mfs_config_free(GOOD(text));
+	snprintf(text, sizeof(text), SRC ";%s\n" OK_MODEL, line);
+	BAD(text, "t.ini:3:", "line too long (200 characters, at most 199)");
+
+	/* section names: 48 characters pass, 49 are refused */
+	memset(line, 'n', 42);
+	line[42] = '\0';
+	snprintf(text, sizeof(text), SRC MODEL("%s", "a", "m", "1", "sha256 = " H64 "\n"), line);
+	cfg = GOOD(text);
+	CHECK(cfg && strlen(cfg->models[0].name) == 42);
+	mfs_config_free(cfg);
+	snprintf(text, sizeof(text), SRC MODEL("%sn", "a", "m", "1", "sha256 = " H64 "\n"), line);
+	BAD(text, "t.ini:3:", "section name too long (49 characters, at most 48)");
+
+	/* an indented key would be glued to the previous value */
+	BAD(SRC OK_MODEL "  allow_sha1 = yes\n", "t.ini:9:", "indented line");
+	BAD(SRC "\tallow_http = yes\n", "t.ini:3:", "indented line");
+	BAD(SRC " [model x]\n", "t.ini:3:", "indented line");
+	mfs_config_free(GOOD(SRC "   ; an indented comment\n  \t\n" OK_MODEL));
+
+	/* sections that never reach the handler */
+	BAD(SRC "[model e]\n", "t.ini:3:", "missing required key 'source' in [model e]");
+	BAD(SRC "[model e]\n; nothing\n\n" OK_MODEL, "t.ini:3:", "missing required key 'source'");
+	BAD(SRC OK_MODEL "[source s]\n", "t.ini:9:", "missing required key 'url' in [source s]");
+	mfs_config_free(GOOD(SRC OK_MODEL "[modelfs]\n"));
+
+	/* CRLF, a BOM, inline comments, ':' */
+	cfg = GOOD("\xef\xbb\xbf[source zoo]\r\nurl = https://models.example.com/zoo/ ; base\r\n"
+		   "[model m]\r\nsource: zoo\r\npath = a;b\r\nurl = m\r\nsize = 10 ; bytes\r\nsha256 = " H64 "\r\n");
+	if (cfg) {
+		CHECK_STR(cfg->sources[0].url, "https://models.example.com/zoo/");
+		CHECK_STR(cfg->models[0].path, "a;b");
+		CHECK_EQ_INT(cfg->models[0].size, 10);
+	}
+	mfs_config_free(cfg);
+	BAD("[source zoo]\r\nurl = https://models.example.com/zoo/\r\n\r\n[model m]\r\nsize = 0\r\n",
+	    "t.ini:5:", "bad size");
+}
+
+static void test_load(void)
+{
+	char text[4096], err[512];
+	struct mfs_config *cfg;
+	const char *path;
+
+	snprintf(text, sizeof(text), full_fmt, ca_path());
+	path = write_text("full.ini", text);
+	cfg = &sentinel;
+	CHECK_EQ_INT(mfs_config_load(path, &cfg, err, sizeof(err)), 0);
+	if (cfg && cfg != &sentinel) {
+		check_full(cfg, path);
+		mfs_config_free(cfg);
+	}
+
+	cfg = &sentinel;
+	CHECK_EQ_INT(mfs_config_load("/nonexistent/m.ini", &cfg, err, sizeof(err)), -ENOENT);
+	CHECK(cfg == NULL);
+	CHECK_STR(err, "/nonexistent/m.ini: cannot read: No such file or directory");
+	cfg = &sentinel;
+	CHECK_EQ_INT(mfs_config_load(tmpdir, &cfg, err, sizeof(err)), -EISDIR);
+	CHECK(cfg == NULL);
+	CHECK_CONTAINS(err, ": cannot read: Is a directory");
+
+	/* errors name the file */
+	snprintf(text, sizeof(text), SRC ";%0199d\n" OK_MODEL, 0);
+	path = write_text("long.ini", text);
+	cfg = &sentinel;
+	CHECK_EQ_INT(mfs_config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	CHECK(cfg == NULL);
+	snprintf(text, sizeof(text), "%s:3: line too long (200 characters, at most 199)", path);
+	CHECK_STR(err, text);
+
+	path = write_text("section.ini", SRC "\n[model 0123456789012345678901234567890123456789012]\n");
+	CHECK_EQ_INT(mfs_config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(text, sizeof(text), "%s:4: section name too long (49 characters", path);
+	CHECK_CONTAINS(err, text);
+
+	path = write_text("indent.ini", SRC OK_MODEL " size = 11\n");
+	CHECK_EQ_INT(mfs_config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(text, sizeof(text), "%s:9: indented line (inih would append it to the previous value)", path);
+	CHECK_STR(err, text);
+
+	path = write_text("empty.ini", SRC OK_MODEL "\n[model empty]\n");
+	CHECK_EQ_INT(mfs_config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(text, sizeof(text), "%s:10: missing required key 'source' in [model empty]", path);
+	CHECK_STR(err, text);
+
+	path = write_file("nul.ini", SRC "; a\0b\n", strlen(SRC) + 6);
+	CHECK_EQ_INT(mfs_config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, ":3: NUL byte");
+
+	/* a tiny error buffer is never overrun, and no buffer is fine too */
+	CHECK_EQ_INT(mfs_config_load(path, &cfg, err, 4), -EINVAL);
+	CHECK_EQ_INT(strlen(err), 3);
+	CHECK_EQ_INT(mfs_config_load(path, &cfg, NULL, 0), -EINVAL);
+	CHECK_EQ_INT(mfs_config_load("/nonexistent", &cfg, NULL, 0), -ENOENT);
+
+}
+
+int main(void)
+{
+	char cmd[64];
+	FILE *f;
+
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	f = fopen(ca_path(), "w");
+	if (!f || fputs("not really a CA\n", f) < 0 || fclose(f) != 0) {
+		perror(ca_path());
+		return 1;
+	}
+	RUN(test_full);
+	RUN(test_defaults);
+	RUN(test_bad_sections);
+	RUN(test_bad_keys);
+	RUN(test_bad_values);
+	RUN(test_bad_paths);
+	RUN(test_check_path);
+	RUN(test_bad_urls);
+	RUN(test_sha1_policy);
+	RUN(test_object_name_and_find);
+	RUN(test_inih_quirks);
+	RUN(test_load);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	return unit_done();
+}
