@@ -41,12 +41,12 @@ int mfs_audit_open(const char *file, struct mfs_audit **out)
 		rc = mkdir(a->file, 0700) < 0 && errno != EEXIST ? -errno : 0;
 		*slash = '/';
 		if (rc < 0)
-			goto out_log;
+			goto out_free;
 	}
 	a->fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (a->fd < 0) {
 		rc = -errno;
-		goto out_log;
+		goto out_free;
 	}
 	rc = -pthread_mutex_init(&a->lock, NULL);
 	if (rc < 0)
@@ -56,8 +56,6 @@ int mfs_audit_open(const char *file, struct mfs_audit **out)
 
 out_close:
 	close(a->fd);
-out_log:
-	mfs_err("cannot open audit log '%s': %s", file, strerror(-rc));
 out_free:
 	free(a->file);
 	free(a);

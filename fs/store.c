@@ -1,4 +1,8 @@
-/* store — see include/store.h. */
+/* store — see include/store.h.
+ *
+ * Errors go back to the caller as -errno for it to report with its own
+ * subject; only what the caller cannot see (which staging entry is stuck,
+ * whose directory this is) is logged here. */
 #include "store.h"
 
 #include <dirent.h>
@@ -19,15 +23,6 @@
 	.staging_fd = -1, .quarantine_fd = -1, .lock_fd = -1 })
 
 static atomic_ulong seq;
-
-/* Logs the failed system call `errno` describes and returns it negated. */
-static int fail(const char *what, const char *name)
-{
-	int rc = errno ? -errno : -EIO;
-
-	mfs_err("store: %s '%s': %s", what, name, strerror(-rc));
-	return rc;
-}
 
 static bool valid_name(const char *name)
 {
@@ -69,6 +64,8 @@ static int open_private_dir(int at, const char *name, int *out)
 		goto out_close;
 	}
 	if (sb.st_uid != geteuid()) {
+		mfs_err("store: '%s' belongs to uid %u, not to us (uid %u)", name,
+			(unsigned)sb.st_uid, (unsigned)geteuid());
 		rc = -EPERM;
 		goto out_close;
 	}
@@ -115,10 +112,6 @@ int mfs_store_open(struct mfs_store *st, const char *path)
 	return 0;
 
 out_release:
-	mfs_err("cannot open store '%s': %s", path,
-		rc == -EPERM ? "not owned by this user" :
-		rc == -ELOOP || rc == -ENOTDIR ? "not a directory (or a symlink)" :
-		strerror(-rc));
 	mfs_store_release(st);
 	return rc;
 }
@@ -157,10 +150,22 @@ static long read_pid(int fd)
 	return pid;
 }
 
-int mfs_store_lock_daemon(struct mfs_store *st, long *holder)
+static int write_pid(int fd)
 {
 	char buf[32];
-	int fd, n, rc;
+	ssize_t n;
+	int len;
+
+	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0)
+		return -errno;
+	n = pwrite(fd, buf, (size_t)len, 0);
+	return n == len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+int mfs_store_lock_daemon(struct mfs_store *st, long *holder)
+{
+	int fd, rc;
 
 	if (holder)
 		*holder = 0;
@@ -169,28 +174,38 @@ int mfs_store_lock_daemon(struct mfs_store *st, long *holder)
 	fd = openat(st->dirfd, "daemon.lock",
 		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fail("cannot open", "daemon.lock");
+		return -errno;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK) {
-			rc = fail("cannot lock", "daemon.lock");
-			goto out_close;
-		}
-		if (holder)
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		if (rc == -EBUSY && holder)
 			*holder = read_pid(fd);
-		rc = -EBUSY;
 		goto out_close;
 	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	errno = 0;
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
-		rc = fail("cannot write", "daemon.lock");
+	rc = write_pid(fd);
+	if (rc < 0)
 		goto out_close;
-	}
 	st->lock_fd = fd;
 	return 0;
 
 out_close:
 	close(fd);
+	return rc;
+}
+
+int mfs_store_note_pid(struct mfs_store *st)
+{
+	return st->lock_fd >= 0 ? write_pid(st->lock_fd) : -EINVAL;
+}
+
+/* Reports why staging/<name> stays (errno) and returns 0 if it is simply
+ * gone, else -errno. */
+static int stuck(const char *what, const char *name)
+{
+	int rc = -errno;
+
+	if (rc == -ENOENT)
+		return 0;
+	mfs_warn("store: cannot %s 'staging/%s': %s", what, name, strerror(-rc));
 	return rc;
 }
 
@@ -202,23 +217,20 @@ static int clear_one(int dirfd, const char *name)
 	int fd, rc = 1;
 
 	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : fail("cannot stat staging file", name);
+		return stuck("stat", name);
 	/* Only regular files are opened: opening a device or FIFO can act. */
-	if (S_ISREG(sb.st_mode)) {
-		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			return errno == ENOENT ? 0 : fail("cannot open staging file", name);
-		/* Writers hold their staging file flock'ed while it is open. */
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-			rc = errno == EWOULDBLOCK ? 0 : fail("cannot lock staging file", name);
-		if (rc == 1 && unlinkat(dirfd, name, 0) < 0)
-			rc = errno == ENOENT ? 0 : fail("cannot remove staging file", name);
-		close(fd);
-		return rc;
-	}
-	if (unlinkat(dirfd, name, 0) < 0)
-		return errno == ENOENT ? 0 : fail("cannot remove staging entry", name);
-	return 1;
+	if (!S_ISREG(sb.st_mode))
+		return unlinkat(dirfd, name, 0) < 0 ? stuck("remove", name) : 1;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return stuck("open", name);
+	/* Writers hold their staging file flock'ed while it is open. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		rc = errno == EWOULDBLOCK ? 0 : stuck("lock", name);
+	else if (unlinkat(dirfd, name, 0) < 0)
+		rc = stuck("remove", name);
+	close(fd);
+	return rc;
 }
 
 int mfs_store_clear_staging(struct mfs_store *st)
@@ -229,10 +241,10 @@ int mfs_store_clear_staging(struct mfs_store *st)
 
 	fd = openat(st->staging_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return fail("cannot open", "staging");
+		return -errno;
 	dir = fdopendir(fd);
 	if (!dir) {
-		rc = fail("cannot read", "staging");
+		rc = -errno;
 		close(fd);
 		return rc;
 	}
@@ -243,7 +255,7 @@ int mfs_store_clear_staging(struct mfs_store *st)
 		de = readdir(dir);
 		if (!de) {
 			if (errno)
-				rc = fail("cannot read", "staging");
+				rc = -errno;
 			break;
 		}
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -277,18 +289,17 @@ int mfs_store_stage(struct mfs_store *st, const char *object, char *name, size_t
 		fd = openat(st->staging_fd, name,
 			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
-			return fail("cannot create staging file", name);
+			return -errno;
 		while ((rc = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
 			;
 		if (rc < 0 || fstat(fd, &sb) < 0) {
-			rc = fail("cannot lock staging file", name);
+			rc = -errno;
 			goto out_unlink;
 		}
 		if (sb.st_nlink > 0)
 			return fd;
 		close(fd);
 	}
-	mfs_err("store: staging files for '%s' keep vanishing", object);
 	return -EAGAIN;
 
 out_unlink:
@@ -306,18 +317,15 @@ int mfs_store_commit(struct mfs_store *st, int fd, const char *staging_name,
 		return -EINVAL;
 	if (fstat(fd, &hashed) < 0 ||
 	    fstatat(st->staging_fd, staging_name, &named, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail("cannot stat staging file", staging_name);
+		return -errno;
 	/* Only the inode that was hashed through `fd` may become the object. */
 	if (hashed.st_dev != named.st_dev || hashed.st_ino != named.st_ino) {
-		mfs_err("store: staging file '%s' is not the one written", staging_name);
+		mfs_err("store: 'staging/%s' is not the file that was written", staging_name);
 		return -EINVAL;
 	}
-	if (sync && fsync(fd) < 0)
-		return fail("cannot sync staging file", staging_name);
-	if (fchmod(fd, 0444) < 0)
-		return fail("cannot chmod staging file", staging_name);
-	if (renameat(st->staging_fd, staging_name, st->objects_fd, object) < 0)
-		return fail("cannot commit staging file", staging_name);
+	if ((sync && fsync(fd) < 0) || fchmod(fd, 0444) < 0 ||
+	    renameat(st->staging_fd, staging_name, st->objects_fd, object) < 0)
+		return -errno;
 	return 0;
 }
 
@@ -325,9 +333,7 @@ int mfs_store_discard(struct mfs_store *st, const char *staging_name)
 {
 	if (!valid_name(staging_name))
 		return -EINVAL;
-	if (unlinkat(st->staging_fd, staging_name, 0) < 0)
-		return fail("cannot remove staging file", staging_name);
-	return 0;
+	return unlinkat(st->staging_fd, staging_name, 0) < 0 ? -errno : 0;
 }
 
 static int quarantine(struct mfs_store *st, int from_fd, const char *from,
@@ -343,7 +349,7 @@ static int quarantine(struct mfs_store *st, int from_fd, const char *from,
 	if (n < 0 || (size_t)n >= sizeof(q) || (qname && (size_t)n >= len))
 		return -ENAMETOOLONG;
 	if (renameat(from_fd, from, st->quarantine_fd, q) < 0)
-		return fail("cannot quarantine", from);
+		return -errno;
 	if (qname)
 		memcpy(qname, q, (size_t)n + 1);
 	return 0;
@@ -371,18 +377,17 @@ int mfs_store_open_object(struct mfs_store *st, const char *object)
 	/* O_NONBLOCK: a FIFO planted in objects/ must not hang the open. */
 	fd = openat(st->objects_fd, object, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : fail("cannot open object", object);
+		return -errno;
 	if (fstat(fd, &sb) < 0) {
-		rc = fail("cannot stat object", object);
+		rc = -errno;
 		goto out_close;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		mfs_err("store: object '%s' is not a regular file", object);
 		rc = -EINVAL;
 		goto out_close;
 	}
 	if (fcntl(fd, F_SETFL, 0) < 0) {
-		rc = fail("cannot clear O_NONBLOCK on object", object);
+		rc = -errno;
 		goto out_close;
 	}
 	return fd;

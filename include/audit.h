@@ -6,6 +6,7 @@
 #ifndef MFS_AUDIT_H
 #define MFS_AUDIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct mfs_audit;

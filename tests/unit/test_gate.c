@@ -101,12 +101,11 @@ static void put_object(struct fixture *f, const char *bytes)
 
 static int count_in(int dirfd)
 {
-	char cmd[64];
+	char cmd[96];
 	int n = 0;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "ls -A /proc/self/fd/%d | wc -l", dirfd);
-	/* The child inherits our fds, so /proc/self/fd/N names our dir. */
+	snprintf(cmd, sizeof(cmd), "ls -A /proc/%d/fd/%d/ | wc -l", (int)getpid(), dirfd);
 	p = popen(cmd, "r");
 	if (p) {
 		if (fscanf(p, "%d", &n) != 1)
