@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,6 +370,10 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 		rc = -EINVAL;
 		goto out_free_args;
 	}
+	/* libfuse leaves an ignored signal alone, and a shell starts background
+	 * jobs with SIGINT ignored: the daemon must still stop cleanly on it. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_destroy;
 	if (fuse_session_mount(se, mo->mountpoint) != 0) {

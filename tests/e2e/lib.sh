@@ -478,9 +478,9 @@ mount_fs() {
 	local fg=0 a
 	for a in "$@"; do [ "$a" = -f ] || [ "$a" = -d ] && fg=1; done
 	if [ $fg = 1 ]; then
-		# A background job of a script starts with SIGINT ignored, and
-		# libfuse leaves an ignored signal alone: restore the default.
-		env --default-signal=INT,QUIT "$MFS_BIN/modelfs" "$@" "$cfg" "$mnt" </dev/null \
+		# A background job of a script starts with SIGINT ignored;
+		# modelfs must still stop on it (t_12 sends SIGINT).
+		"$MFS_BIN/modelfs" "$@" "$cfg" "$mnt" </dev/null \
 			>"$T/logs/modelfs.$MOUNT_SEQ.out" 2>"$MOUNT_ERR" &
 		pid=$!
 		DAEMONS+=("$pid")
