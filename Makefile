@@ -61,7 +61,12 @@ check: deps
 demo: deps all
 	scripts/demo
 
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/modelfs $(BUILD)/modelfsctl $(DESTDIR)$(PREFIX)/bin/
+
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps check demo clean
+.PHONY: all deps check demo install clean

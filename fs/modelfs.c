@@ -23,7 +23,9 @@
 #define MODELFS_VERSION "0.1.0"
 
 /* Options every mount gets: the kernel checks mode bits itself, and a
- * model store never needs setuid binaries or device nodes. */
+ * model store never needs setuid binaries or device nodes.  They go after
+ * the caller's options, so they win over "suid,dev" (which mount.fuse3
+ * passes for root). */
 #define FIXED_OPTS "default_permissions,nosuid,nodev,fsname=modelfs,subtype=modelfs"
 
 struct cli {
@@ -59,7 +61,7 @@ static int add_opts(struct cli *cli, const char *opts)
 /* Returns 0, 1 for --help/--version (exit 0), or -EINVAL (usage error). */
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
-	int rc = add_opts(cli, FIXED_OPTS);
+	int rc = 0;
 
 	for (int i = 1; i < argc && rc == 0; i++) {
 		const char *a = argv[i];
@@ -94,6 +96,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			return -EINVAL;
 		}
 	}
+	if (rc == 0)
+		rc = add_opts(cli, FIXED_OPTS);
 	if (rc < 0) {
 		fprintf(stderr, "modelfs: mount options too long\n");
 		return rc;

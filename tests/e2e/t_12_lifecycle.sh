@@ -135,3 +135,22 @@ if [ -f "$STORE/objects/sha256-$s_e" ]; then ok "the good model of that config i
 else not_ok "the good model of that config is stored" "$(ls "$STORE/objects")"; fi
 out=$(timeout $((30 * SLOW)) "$MFS_BIN/modelfsctl" fetch "$BAD" zoo/f.bin 2>&1)
 assert_eq "modelfsctl fetch of just the bad model exits 1" "$?" 1
+
+# /etc/fstab style: mount(8) runs mount.fuse3 with a standard PATH
+# (/usr/local/bin among it), which runs "modelfs CONFIG MNT -o OPTS" and must
+# come back with the mount ready.  Called directly here, with our PATH,
+# so the test installs nothing outside its temp dir.
+mkdir -p "$T/bin"
+ln -sf "$MFS_BIN/modelfs" "$T/bin/modelfs"
+out=$(PATH="$T/bin:$PATH" timeout $((30 * SLOW)) mount.fuse3 "$CFG" "$MNT" -t modelfs -o rw,dev,suid,allow_other 2>&1)
+assert_eq "mount.fuse3 -t modelfs exits 0" "$?" 0
+if is_mounted "$MNT"; then
+	MOUNTS+=("$MNT")
+	ok "mount.fuse3 -t modelfs mounts"
+	assert_match "mount.fuse3: allow_other passed on" "$(mount_line "$MNT")" 'allow_other'
+	assert_match "mount.fuse3: still nosuid,nodev despite suid,dev" "$(mount_line "$MNT")" 'nosuid,nodev'
+	assert_eq "mount.fuse3: reads as nobody" "$(sysop_nobody read "$MNT/zoo/a.bin")" "$s_a"
+	unmount_fs "$MNT"
+else
+	not_ok "mount.fuse3 -t modelfs mounts" "$out"
+fi
