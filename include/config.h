@@ -2,9 +2,16 @@
  * struct mfs_config.  Nothing is mounted from a config that failed here.
  *
  * Sections: [modelfs] (store, audit_log, connect_timeout, low_speed_limit,
- * low_speed_time), [source NAME] (url, ca_file, allow_http, allow_sha1,
- * redirect_hosts), [model NAME] (source, path, url, size, sha1, sha256,
- * sha512, allow_sha1).  See README.md for the reference. */
+ * low_speed_time, lock_files), [source NAME] (url, ca_file, allow_http,
+ * allow_sha1, redirect_hosts), [model NAME] (source, path, url, size, sha1,
+ * sha256, sha512, allow_sha1; from an archive: archive, member or repeated
+ * file = NAME SIZE ALGO:HEX..., member_prefix, archive_size,
+ * archive_sha1/256/512).  See README.md for the reference.
+ *
+ * A model from an archive is one file (archive + member) or a directory
+ * (archive + file lines: path is the directory, each file appears at
+ * path/NAME and is the member member_prefix + NAME).  Either way each file
+ * becomes one struct mfs_model, with its own size and digests. */
 #ifndef MFS_CONFIG_H
 #define MFS_CONFIG_H
 
@@ -30,15 +37,36 @@ struct mfs_source {
 	int line;
 };
 
-struct mfs_model {
+enum mfs_archive_format { MFS_ARCHIVE_ZIP };
+
+/* An archive that one [model] section's files come from ("archive = zip"):
+ * downloaded once for all of its members, which are extracted, verified
+ * one by one and stored as objects of their own. */
+struct mfs_archive {
 	char *name;                     /* the section id */
+	enum mfs_archive_format format;
+	const struct mfs_source *source;
+	char *url;                      /* absolute */
+	uint64_t size;                  /* exact, from archive_size; 0: not pinned */
+	uint64_t max_size;              /* bound on the download: size if pinned, else
+					   sum(member sizes) + 1/8 + 1 MiB */
+	struct mfs_digests digests;     /* archive_sha1/256/512; mask 0: not pinned */
+	size_t *members;                /* indices into cfg->models, in file order */
+	size_t nmembers;
+	int line;
+};
+
+struct mfs_model {
+	char *name;                     /* the section id (shared by a directory's files) */
 	const struct mfs_source *source;
 	char *path;                     /* mount path, relative, no leading '/' */
 	char *url;                      /* absolute, resolved against source->url */
 	uint64_t size;
 	struct mfs_digests digests;     /* every digest given; all must match */
 	bool weak;                      /* only SHA-1 is given (allowed by opt-in) */
-	int line;                       /* line of the section header */
+	int line;                       /* line of the section header (of the file = line) */
+	const struct mfs_archive *archive; /* NULL: url is the file itself */
+	char *member;                   /* archive member name (member_prefix included) */
 };
 
 struct mfs_config {
@@ -52,6 +80,9 @@ struct mfs_config {
 	size_t nsources;
 	struct mfs_model *models;
 	size_t nmodels;
+	struct mfs_archive *archives;
+	size_t narchives;
+	bool lock_files;       /* [modelfs] lock_files, default yes: see fuse_adapter.h */
 };
 
 /* Parses and validates `file`.  On success returns 0 and *out (free with
