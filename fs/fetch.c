@@ -216,7 +216,7 @@ static int get_one(struct xfer *x, const char *url, char *errbuf, const char **l
 	if (res != CURLE_OK && (x->status < 200 || is_2xx(x->status)))
 		return curl_failed(x, res, errbuf);
 	if (is_2xx(x->status))
-		return x->total < x->req->size ? short_body(x) : 0;
+		return x->total < x->req->size && !x->req->size_is_max ? short_body(x) : 0;
 	if (!is_redirect(x->status)) {
 		seterr(x->err, x->errlen, "HTTP %ld", x->status);
 		return -EPROTO;
@@ -279,7 +279,7 @@ void mfs_fetch_global_cleanup(void)
 	curl_global_cleanup();
 }
 
-int mfs_fetch(const struct mfs_fetch_req *req, char *err, size_t errlen)
+int mfs_fetch(const struct mfs_fetch_req *req, uint64_t *got, char *err, size_t errlen)
 {
 	struct xfer x = { .req = req, .err = err, .errlen = errlen };
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -327,6 +327,8 @@ int mfs_fetch(const struct mfs_fetch_req *req, char *err, size_t errlen)
 	}
 	if (rc == 0 && req->progress)
 		req->progress(req->arg, x.total, req->size);
+	if (got)
+		*got = x.total;
 out_cleanup_curl:
 	curl_easy_cleanup(x.curl);
 out_free_url:

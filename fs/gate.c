@@ -287,7 +287,7 @@ static int fetch_and_verify(struct mfs_gate *g, size_t mi, const char *object)
 		.progress = sink_progress,
 		.arg = &s,
 	};
-	rc = mfs_fetch(&req, err, sizeof(err));
+	rc = mfs_fetch(&req, NULL, err, sizeof(err));
 	if (rc < 0)
 		goto out_discard;
 	rc = mfs_hasher_final(s.h, &got);

@@ -24,7 +24,8 @@ struct mfs_fetch_req {
 	const char *ca_file;              /* NULL: system CAs */
 	bool allow_http;
 	const char *const *redirect_hosts; /* NULL-terminated, may be NULL */
-	uint64_t size;                    /* exact expected body size */
+	uint64_t size;                    /* exact expected body size ... */
+	bool size_is_max;                 /* ... or, if set, only its upper bound */
 	long connect_timeout;             /* seconds */
 	long low_speed_limit;             /* bytes/s */
 	long low_speed_time;              /* seconds */
@@ -40,8 +41,9 @@ struct mfs_fetch_req {
 int mfs_fetch_global_init(void);
 void mfs_fetch_global_cleanup(void);
 
-/* Performs the GET.  Returns 0 when exactly `size` bytes of a 2xx body went
- * to the sink.  On failure returns a negative errno and writes a one-line
+/* Performs the GET.  Returns 0 when exactly `size` bytes (at most `size`
+ * with size_is_max) of a 2xx body went to the sink; `*got`, if non-NULL,
+ * gets the number of body bytes.  On failure returns a negative errno and writes a one-line
  * reason to `err` (e.g. "HTTP 404", "body larger than 123 bytes",
  * "redirect to http://x refused", curl's message):
  *   -EFBIG     body longer than size
@@ -51,6 +53,6 @@ void mfs_fetch_global_cleanup(void);
  *   -EIO       anything else (TLS, DNS, connection refused, ...)
  *   or the sink's own error.
  * Thread-safe: each call uses its own curl handle. */
-int mfs_fetch(const struct mfs_fetch_req *req, char *err, size_t errlen);
+int mfs_fetch(const struct mfs_fetch_req *req, uint64_t *got, char *err, size_t errlen);
 
 #endif

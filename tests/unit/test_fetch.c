@@ -275,7 +275,7 @@ static void req_init(struct mfs_fetch_req *req, struct sink *k, char *url, size_
 /* Runs one fetch, then stops the server so its results can be read. */
 static int run(struct server *s, struct mfs_fetch_req *req, char *err, size_t errlen)
 {
-	int rc = mfs_fetch(req, err, errlen);
+	int rc = mfs_fetch(req, NULL, err, errlen);
 
 	server_stop(s);
 	return rc;
@@ -443,6 +443,37 @@ static void test_short_body(void)
 	check_short(CL_NONE, 600, 1000, "body shorter than expected: got 600 of 1000 bytes");
 }
 
+static void test_size_as_upper_bound(void)
+{
+	struct resp r = { .status = 200, .body_len = 600, .content_length = CL_NONE };
+	struct server s;
+	struct sink k;
+	struct mfs_fetch_req req;
+	char url[128], err[256];
+	uint64_t got = 0;
+
+	/* A body shorter than a mere bound is whole ... */
+	if (start(&s, &r, 1) < 0) { CHECK(!"server"); return; }
+	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/bound", 1000);
+	req.size_is_max = true;
+	CHECK_EQ_INT(mfs_fetch(&req, &got, err, sizeof(err)), 0);
+	server_stop(&s);
+	CHECK_EQ_INT(got, 600);
+	CHECK_EQ_INT(k.len, 600);
+	free(k.buf);
+	/* ... one past it is still refused, with or without a length. */
+	r.body_len = 1001;
+	for (int cl = 0; cl < 2; cl++) {
+		r.content_length = cl ? CL_HONEST : CL_NONE;
+		if (start(&s, &r, 1) < 0) { CHECK(!"server"); return; }
+		req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/bound", 1000);
+		req.size_is_max = true;
+		CHECK_EQ_INT(run(&s, &req, err, sizeof(err)), -EFBIG);
+		CHECK(k.len <= 1000);
+		free(k.buf);
+	}
+}
+
 static void test_length_lies(void)
 {
 	/* Says 500, sends 1000: curl stops at 500. */
@@ -467,7 +498,7 @@ static void test_stall_times_out(void)
 	req.low_speed_limit = 1000;
 	req.low_speed_time = 1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK_EQ_INT(mfs_fetch(&req, err, sizeof(err)), -ETIMEDOUT);
+	CHECK_EQ_INT(mfs_fetch(&req, NULL, err, sizeof(err)), -ETIMEDOUT);
 	ms = ms_since(&t0);
 	server_stop(&s);
 	CHECK(ms < 10000);
@@ -498,7 +529,7 @@ static void test_connection_refused(void)
 	s.port = ntohs(a.sin_port);
 	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/", 10);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK_EQ_INT(mfs_fetch(&req, err, sizeof(err)), -EIO);
+	CHECK_EQ_INT(mfs_fetch(&req, NULL, err, sizeof(err)), -EIO);
 	CHECK(ms_since(&t0) < 5000);
 	CHECK_CONTAINS(err, "curl: ");
 	CHECK_EQ_INT(k.calls, 0);
@@ -697,6 +728,7 @@ int main(void)
 	RUN(test_length_lies_larger);
 	RUN(test_too_big_for_empty);
 	RUN(test_short_body);
+	RUN(test_size_as_upper_bound);
 	RUN(test_length_lies);
 	RUN(test_stall_times_out);
 	RUN(test_connection_refused);
