@@ -24,11 +24,13 @@ enum kind { MODELFS, SOURCE, MODEL };
 #define IN(kind) (1u << (kind))
 
 /* Required keys are checked in this order, so an empty [model] names
- * `source` first. */
+ * `source` first.  K_SHA1.. and K_ARCHIVE_SHA1.. follow enum mfs_algo. */
 enum key {
 	K_STORE, K_AUDIT_LOG, K_CONNECT_TIMEOUT, K_LOW_SPEED_LIMIT, K_LOW_SPEED_TIME,
 	K_SOURCE, K_PATH, K_URL, K_SIZE, K_SHA1, K_SHA256, K_SHA512,
-	K_CA_FILE, K_ALLOW_HTTP, K_ALLOW_SHA1, K_REDIRECT_HOSTS, NKEYS
+	K_CA_FILE, K_ALLOW_HTTP, K_ALLOW_SHA1, K_REDIRECT_HOSTS,
+	K_LOCK_FILES, K_ARCHIVE, K_MEMBER, K_MEMBER_PREFIX, K_FILE, K_ARCHIVE_SIZE,
+	K_ARCHIVE_SHA1, K_ARCHIVE_SHA256, K_ARCHIVE_SHA512, NKEYS
 };
 
 static const struct {
@@ -43,7 +45,7 @@ static const struct {
 	[K_SOURCE] = { "source", IN(MODEL), IN(MODEL) },
 	[K_PATH] = { "path", IN(MODEL), IN(MODEL) },
 	[K_URL] = { "url", IN(SOURCE) | IN(MODEL), IN(SOURCE) | IN(MODEL) },
-	[K_SIZE] = { "size", IN(MODEL), IN(MODEL) },
+	[K_SIZE] = { "size", IN(MODEL), 0 }, /* required unless file lines: check_required */
 	[K_SHA1] = { "sha1", IN(MODEL), 0 },
 	[K_SHA256] = { "sha256", IN(MODEL), 0 },
 	[K_SHA512] = { "sha512", IN(MODEL), 0 },
@@ -51,6 +53,15 @@ static const struct {
 	[K_ALLOW_HTTP] = { "allow_http", IN(SOURCE), 0 },
 	[K_ALLOW_SHA1] = { "allow_sha1", IN(SOURCE) | IN(MODEL), 0 },
 	[K_REDIRECT_HOSTS] = { "redirect_hosts", IN(SOURCE), 0 },
+	[K_LOCK_FILES] = { "lock_files", IN(MODELFS), 0 },
+	[K_ARCHIVE] = { "archive", IN(MODEL), 0 },
+	[K_MEMBER] = { "member", IN(MODEL), 0 },
+	[K_MEMBER_PREFIX] = { "member_prefix", IN(MODEL), 0 },
+	[K_FILE] = { "file", IN(MODEL), 0 }, /* the one key that repeats */
+	[K_ARCHIVE_SIZE] = { "archive_size", IN(MODEL), 0 },
+	[K_ARCHIVE_SHA1] = { "archive_sha1", IN(MODEL), 0 },
+	[K_ARCHIVE_SHA256] = { "archive_sha256", IN(MODEL), 0 },
+	[K_ARCHIVE_SHA512] = { "archive_sha512", IN(MODEL), 0 },
 };
 
 static const char *const kind_names[] = { "modelfs", "source", "model" };
@@ -61,9 +72,15 @@ struct section {
 	int line;
 	char *label;              /* "model resnet50", for messages */
 	const char *id;           /* NAME; owned by src.name or model.name */
-	int key_line[NKEYS];      /* 0: not given */
+	int key_line[NKEYS];      /* 0: not given; K_FILE: the first file line */
 	struct mfs_source src;    /* SOURCE */
-	struct mfs_model model;   /* MODEL */
+	struct mfs_model model;   /* MODEL; with file lines only name, path (the
+				     directory) and url (the archive's) are used */
+	struct mfs_model *files;  /* MODEL: one per file line; path is NAME
+				     until check_model makes it path/NAME */
+	size_t nfiles, capfiles;
+	char *member_prefix;      /* MODEL */
+	struct mfs_archive archive; /* MODEL with archive = zip */
 	char *source_name;        /* MODEL */
 	bool allow_sha1;          /* MODEL */
 	struct section *source;   /* MODEL, once resolved */
@@ -158,6 +175,14 @@ static void free_model(struct mfs_model *m)
 	free(m->name);
 	free(m->path);
 	free(m->url);
+	free(m->member);
+}
+
+static void free_archive(struct mfs_archive *a)
+{
+	free(a->name);
+	free(a->url);
+	free(a->members);
 }
 
 static bool valid_host(const char *h, size_t len)
@@ -234,21 +259,119 @@ static int parse_hosts(struct parser *p, const char *value, char ***out)
 	return 0;
 }
 
-static int set_digest(struct parser *p, struct mfs_model *m, const char *name, const char *v)
+/* `what` names the digest in messages: "sha256 digest". */
+static int set_digest(struct parser *p, struct mfs_digests *dg, const char *what, enum mfs_algo a,
+		      const char *v)
 {
-	enum mfs_algo a;
-	size_t len;
+	size_t len = mfs_algo_len(a);
 
-	if (mfs_algo_from_name(name, &a) < 0)
-		return fail(p, p->line, "unknown digest %s", name);
-	len = mfs_algo_len(a);
 	if (strlen(v) != 2 * len)
-		return fail(p, p->line, "bad %s digest: expected %zu hex digits, got %zu characters",
-			    name, 2 * len, strlen(v));
-	if (mfs_hex_decode(v, m->digests.d[a], len) < 0)
-		return fail(p, p->line, "bad %s digest: '%s' is not hex", name, v);
-	m->digests.mask |= MFS_ALGO_BIT(a);
+		return fail(p, p->line, "bad %s: expected %zu hex digits, got %zu characters",
+			    what, 2 * len, strlen(v));
+	if (mfs_hex_decode(v, dg->d[a], len) < 0)
+		return fail(p, p->line, "bad %s: '%s' is not hex", what, v);
+	dg->mask |= MFS_ALGO_BIT(a);
 	return 0;
+}
+
+static int set_key_digest(struct parser *p, struct mfs_digests *dg, const char *name,
+			  enum mfs_algo a, const char *v)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "%s digest", name);
+	return set_digest(p, dg, what, a, v);
+}
+
+/* "file = NAME SIZE ALGO:HEX [ALGO:HEX...]": one more file of a directory
+ * model.  Checks that need the section (the sha1 opt-in, unique names)
+ * wait for finish(). */
+static int add_file(struct parser *p, struct section *s, const char *value)
+{
+	char *copy, *save = NULL, *name, *size, *tok, what[MAX_LINE + 64];
+	struct mfs_model *f;
+	const char *why;
+	int rc = 0;
+
+	if (s->nfiles == s->capfiles) {
+		size_t cap = s->capfiles ? 2 * s->capfiles : 8;
+		struct mfs_model *v = realloc(s->files, cap * sizeof(*v));
+
+		if (!v)
+			return nomem(p);
+		s->files = v;
+		s->capfiles = cap;
+	}
+	f = &s->files[s->nfiles++];
+	memset(f, 0, sizeof(*f));
+	f->line = p->line;
+	copy = strdup(value);
+	if (!copy)
+		return nomem(p);
+	name = strtok_r(copy, " \t", &save);
+	size = strtok_r(NULL, " \t", &save);
+	tok = strtok_r(NULL, " \t", &save);
+	if (!tok) {
+		rc = fail(p, p->line, "bad file '%s': expected NAME SIZE ALGO:HEX [ALGO:HEX...]", value);
+		goto out_free_copy;
+	}
+	if (mfs_config_check_path(name, &why) < 0) {
+		rc = fail(p, p->line, "bad file name '%s': %s", name, why);
+		goto out_free_copy;
+	}
+	if (parse_count(size, INT64_MAX, &f->size) < 0) {
+		rc = fail(p, p->line, "bad size '%s' for file '%s': a decimal number of bytes > 0",
+			  size, name);
+		goto out_free_copy;
+	}
+	for (; tok; tok = strtok_r(NULL, " \t", &save)) {
+		char *hex = strchr(tok, ':');
+		enum mfs_algo a;
+
+		if (!hex) {
+			rc = fail(p, p->line, "bad digest '%s' for file '%s' (expected ALGO:HEX)", tok, name);
+			goto out_free_copy;
+		}
+		*hex++ = '\0';
+		if (mfs_algo_from_name(tok, &a) < 0) {
+			rc = fail(p, p->line, "unknown digest '%s' for file '%s' (use sha1, sha256 or sha512)",
+				  tok, name);
+			goto out_free_copy;
+		}
+		if (f->digests.mask & MFS_ALGO_BIT(a)) {
+			rc = fail(p, p->line, "duplicate %s digest for file '%s'", tok, name);
+			goto out_free_copy;
+		}
+		snprintf(what, sizeof(what), "%s digest for file '%s'", tok, name);
+		rc = set_digest(p, &f->digests, what, a, hex);
+		if (rc < 0)
+			goto out_free_copy;
+	}
+	f->weak = f->digests.mask == MFS_ALGO_BIT(MFS_SHA1);
+	rc = dup_into(p, &f->path, name);
+out_free_copy:
+	free(copy);
+	return rc;
+}
+
+/* member_prefix ends in '/' and must make a valid path of every member
+ * name it starts, so it is checked with a one-letter name after it. */
+static int set_member_prefix(struct parser *p, struct section *s, const char *value)
+{
+	const char *why;
+	char *probe;
+	int rc;
+
+	if (value[strlen(value) - 1] != '/')
+		return fail(p, p->line, "bad member_prefix '%s': must end with '/'", value);
+	probe = join(value, "", "x");
+	if (!probe)
+		return nomem(p);
+	rc = mfs_config_check_path(probe, &why);
+	free(probe);
+	if (rc < 0)
+		return fail(p, p->line, "bad member_prefix '%s': %s", value, why);
+	return dup_into(p, &s->member_prefix, value);
 }
 
 /* Checks and stores one key of the current section.  Checks that need
@@ -271,10 +394,11 @@ static int set_key(struct parser *p, const char *name, const char *value)
 	}
 	if (k == NKEYS)
 		return fail(p, p->line, "unknown key '%s' in [%s]", name, s->label);
-	if (s->key_line[k])
+	if (s->key_line[k] && k != K_FILE)
 		return fail(p, p->line, "duplicate key '%s' in [%s] (first at line %d)", name,
 			    s->label, s->key_line[k]);
-	s->key_line[k] = p->line;
+	if (!s->key_line[k])
+		s->key_line[k] = p->line;
 	if (!*value)
 		return fail(p, p->line, "empty value for '%s'", name);
 
@@ -309,7 +433,7 @@ static int set_key(struct parser *p, const char *name, const char *value)
 	case K_SHA1:
 	case K_SHA256:
 	case K_SHA512:
-		return set_digest(p, &s->model, name, value);
+		return set_key_digest(p, &s->model.digests, name, (enum mfs_algo)(k - K_SHA1), value);
 	case K_CA_FILE:
 		if (*value != '/')
 			return fail(p, p->line, "ca_file must be an absolute path");
@@ -322,6 +446,30 @@ static int set_key(struct parser *p, const char *name, const char *value)
 		return parse_bool(p, name, value, s->kind == MODEL ? &s->allow_sha1 : &s->src.allow_sha1);
 	case K_REDIRECT_HOSTS:
 		return parse_hosts(p, value, &s->src.redirect_hosts);
+	case K_LOCK_FILES:
+		return parse_bool(p, name, value, &cfg->lock_files);
+	case K_ARCHIVE:
+		if (strcmp(value, "zip"))
+			return fail(p, p->line, "bad archive '%s' (the only format is zip)", value);
+		s->archive.format = MFS_ARCHIVE_ZIP;
+		return 0;
+	case K_MEMBER:
+		if (mfs_config_check_path(value, &why) < 0)
+			return fail(p, p->line, "bad member '%s': %s", value, why);
+		return dup_into(p, &s->model.member, value);
+	case K_MEMBER_PREFIX:
+		return set_member_prefix(p, s, value);
+	case K_FILE:
+		return add_file(p, s, value);
+	case K_ARCHIVE_SIZE:
+		if (parse_count(value, INT64_MAX, &s->archive.size) < 0)
+			return fail(p, p->line, "bad archive_size '%s': a decimal number of bytes > 0", value);
+		return 0;
+	case K_ARCHIVE_SHA1:
+	case K_ARCHIVE_SHA256:
+	case K_ARCHIVE_SHA512:
+		return set_key_digest(p, &s->archive.digests, name,
+				      (enum mfs_algo)(k - K_ARCHIVE_SHA1), value);
 	case NKEYS:
 		break;
 	}
@@ -473,20 +621,6 @@ static int path_rank(unsigned char c)
 	return c == '/' ? 1 : c ? c + 1 : 0;
 }
 
-static int cmp_path(const void *a, const void *b)
-{
-	const struct section *x = *(const struct section *const *)a;
-	const struct section *y = *(const struct section *const *)b;
-	const unsigned char *s = (const unsigned char *)x->model.path;
-	const unsigned char *t = (const unsigned char *)y->model.path;
-
-	while (*s && *s == *t)
-		s++, t++;
-	if (*s != *t)
-		return path_rank(*s) - path_rank(*t);
-	return x->key_line[K_PATH] - y->key_line[K_PATH];
-}
-
 /* `v` sorted by cmp_section: copies are neighbours, first in file first. */
 static int check_unique(struct parser *p, struct section **v, size_t n)
 {
@@ -506,13 +640,73 @@ static int check_unique(struct parser *p, struct section **v, size_t n)
 	return fail(p, dup->line, "duplicate section [%s] (first at line %d)", dup->label, first->line);
 }
 
+/* Of the keys in `ks`, the one given first in the section, or -1. */
+static int first_key(const struct section *s, const enum key *ks, size_t n)
+{
+	int k = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s->key_line[ks[i]] && (k < 0 || s->key_line[ks[i]] < s->key_line[k]))
+			k = (int)ks[i];
+	}
+	return k;
+}
+
+/* Which archive keys go together. */
+static int check_archive_keys(struct parser *p, const struct section *s)
+{
+	static const enum key need_archive[] = {
+		K_MEMBER, K_FILE, K_MEMBER_PREFIX, K_ARCHIVE_SIZE,
+		K_ARCHIVE_SHA1, K_ARCHIVE_SHA256, K_ARCHIVE_SHA512,
+	};
+	static const enum key per_file[] = { K_SIZE, K_SHA1, K_SHA256, K_SHA512 };
+	const int *kl = s->key_line;
+	int k;
+
+	if (!kl[K_ARCHIVE]) {
+		k = first_key(s, need_archive, sizeof(need_archive) / sizeof(need_archive[0]));
+		if (k >= 0)
+			return fail(p, kl[k], "'%s' needs archive = zip in [%s]", keys[k].name, s->label);
+		return 0;
+	}
+	if (!kl[K_MEMBER] && !kl[K_FILE])
+		return fail(p, kl[K_ARCHIVE],
+			    "archive = zip needs 'member' (one file) or 'file' lines (a directory) in [%s]",
+			    s->label);
+	if (kl[K_MEMBER] && kl[K_FILE])
+		return fail(p, kl[K_MEMBER] > kl[K_FILE] ? kl[K_MEMBER] : kl[K_FILE],
+			    "'member' (line %d) and 'file' (line %d) exclude each other in [%s]: "
+			    "use member for one file, file lines for a directory",
+			    kl[K_MEMBER], kl[K_FILE], s->label);
+	if (kl[K_FILE]) {
+		k = first_key(s, per_file, sizeof(per_file) / sizeof(per_file[0]));
+		if (k >= 0)
+			return fail(p, kl[k], "'%s' does not go with 'file' lines in [%s]: "
+				    "each file line has its own size and digests", keys[k].name, s->label);
+	}
+	if (kl[K_MEMBER_PREFIX] && !kl[K_FILE])
+		return fail(p, kl[K_MEMBER_PREFIX],
+			    "'member_prefix' needs 'file' lines in [%s] (a member = gives the full name)",
+			    s->label);
+	return 0;
+}
+
 static int check_required(struct parser *p, const struct section *s)
 {
 	for (int k = 0; k < NKEYS; k++) {
 		if ((keys[k].required & IN(s->kind)) && !s->key_line[k])
 			return fail(p, s->line, "missing required key '%s' in [%s]", keys[k].name, s->label);
 	}
-	if (s->kind == MODEL && !s->model.digests.mask)
+	if (s->kind != MODEL)
+		return 0;
+	if (check_archive_keys(p, s) < 0)
+		return p->rc;
+	/* with file lines, size and digests come per file */
+	if (s->nfiles)
+		return 0;
+	if (!s->key_line[K_SIZE])
+		return fail(p, s->line, "missing required key 'size' in [%s]", s->label);
+	if (!s->model.digests.mask)
 		return fail(p, s->line, "missing required key 'sha256' or 'sha512' in [%s]", s->label);
 	return 0;
 }
@@ -636,11 +830,66 @@ static int resolve_url(struct parser *p, struct section *s, const struct section
 	return 0;
 }
 
+/* Without the opt-in, reports the first line in the section that uses sha1. */
+static int check_sha1(struct parser *p, const struct section *s)
+{
+	const unsigned sha1 = MFS_ALGO_BIT(MFS_SHA1);
+	const char *what = NULL;
+	int line = 0;
+
+	if (s->allow_sha1 || s->source->src.allow_sha1)
+		return 0;
+	if (s->model.digests.mask & sha1) {
+		what = "sha1";
+		line = s->key_line[K_SHA1];
+	}
+	if ((s->archive.digests.mask & sha1) && (!line || s->key_line[K_ARCHIVE_SHA1] < line)) {
+		what = "archive_sha1";
+		line = s->key_line[K_ARCHIVE_SHA1];
+	}
+	for (size_t i = 0; i < s->nfiles; i++) {
+		if (s->files[i].digests.mask & sha1) {
+			if (!line || s->files[i].line < line) {
+				what = "sha1";
+				line = s->files[i].line;
+			}
+			break;
+		}
+	}
+	if (!line)
+		return 0;
+	return fail(p, line, "%s is weak: it needs allow_sha1 = yes in [%s] or [%s]", what, s->label,
+		    s->source->label);
+}
+
+/* A directory model's files get their mount path, member name, and the
+ * section's name and url. */
+static int complete_files(struct parser *p, struct section *s)
+{
+	const char *prefix = s->member_prefix ? s->member_prefix : "";
+
+	for (size_t i = 0; i < s->nfiles; i++) {
+		struct mfs_model *f = &s->files[i];
+		/* path and member stay valid: the parser caps a line far below
+		 * what mfs_config_check_path allows */
+		char *path = join(s->model.path, "/", f->path);
+		char *member = join(prefix, "", f->path);
+
+		free(f->path);
+		f->path = path;
+		f->member = member;
+		f->name = strdup(s->id);
+		f->url = strdup(s->model.url);
+		if (!path || !member || !f->name || !f->url)
+			return nomem(p);
+	}
+	return 0;
+}
+
 /* `srcs` sorted by id. */
 static int check_model(struct parser *p, struct section *s, struct section **srcs, size_t nsrcs)
 {
 	struct section **hit = bsearch(s->source_name, srcs, nsrcs, sizeof(*srcs), cmp_source_name);
-	unsigned mask = s->model.digests.mask;
 	int rc;
 
 	if (!hit)
@@ -650,56 +899,163 @@ static int check_model(struct parser *p, struct section *s, struct section **src
 	rc = resolve_url(p, s, *hit);
 	if (rc < 0)
 		return rc;
-	if ((mask & MFS_ALGO_BIT(MFS_SHA1)) && !s->allow_sha1 && !(*hit)->src.allow_sha1)
-		return fail(p, s->key_line[K_SHA1],
-			    "sha1 is weak: it needs allow_sha1 = yes in [%s] or [%s]", s->label,
-			    (*hit)->label);
-	s->model.weak = mask == MFS_ALGO_BIT(MFS_SHA1);
+	rc = check_sha1(p, s);
+	if (rc < 0)
+		return rc;
+	s->model.weak = s->model.digests.mask == MFS_ALGO_BIT(MFS_SHA1);
+	if (complete_files(p, s) < 0)
+		return p->rc;
+	if (s->key_line[K_ARCHIVE]) {
+		s->archive.name = strdup(s->id);
+		s->archive.url = strdup(s->model.url);
+		s->archive.line = s->line;
+		if (!s->archive.name || !s->archive.url)
+			return nomem(p);
+	}
 	return 0;
 }
 
-/* Reports the conflict that comes first in the file. */
-static int check_paths(struct parser *p, struct section **v, size_t n)
+/* One path in the mount, for the clash check. */
+struct pathref {
+	const char *path;
+	const struct section *sec;
+	int line;                 /* where it was given: path or file line */
+	bool dir;                 /* the directory of a model with file lines */
+};
+
+static int cmp_ref(const void *a, const void *b)
 {
-	const struct section *at = NULL, *other = NULL, *file = NULL;
+	const struct pathref *x = a, *y = b;
+	const unsigned char *s = (const unsigned char *)x->path;
+	const unsigned char *t = (const unsigned char *)y->path;
 
-	qsort(v, n, sizeof(*v), cmp_path);
-	for (size_t i = 1; i < n; i++) {
-		const char *a = v[i - 1]->model.path, *b = v[i]->model.path;
-		size_t la = strlen(a);
-		const struct section *later = v[i], *earlier = v[i - 1];
-
-		if (strncmp(a, b, la) || (b[la] && b[la] != '/'))
-			continue;
-		if (later->key_line[K_PATH] < earlier->key_line[K_PATH]) {
-			later = v[i - 1];
-			earlier = v[i];
-		}
-		if (!at || later->key_line[K_PATH] < at->key_line[K_PATH]) {
-			at = later;
-			other = earlier;
-			file = b[la] ? v[i - 1] : NULL;
-		}
-	}
-	if (!at)
-		return 0;
-	if (!file)
-		return fail(p, at->key_line[K_PATH], "duplicate path '%s' (also in [%s] at line %d)",
-			    at->model.path, other->label, other->key_line[K_PATH]);
-	return fail(p, at->key_line[K_PATH],
-		    "path '%s' clashes with '%s' of [%s] at line %d: '%s' would be both a file and a directory",
-		    at->model.path, other->model.path, other->label, other->key_line[K_PATH],
-		    file->model.path);
+	while (*s && *s == *t)
+		s++, t++;
+	if (*s != *t)
+		return path_rank(*s) - path_rank(*t);
+	return x->line - y->line;
 }
 
-/* Hands the sections' sources and models over to the config. */
-static int move_out(struct parser *p, size_t nsrcs, size_t nmodels)
+/* `b` is `a` or lies under it. */
+static bool within(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+
+	return !strncmp(a, b, la) && (!b[la] || b[la] == '/');
+}
+
+/* `x` is `y` or one of its parent directories. */
+static int report_clash(struct parser *p, const struct pathref *x, const struct pathref *y)
+{
+	const struct pathref *at = x->line > y->line ? x : y, *other = at == x ? y : x;
+
+	if (!strcmp(x->path, y->path) && x->dir == y->dir) {
+		if (x->sec == y->sec)
+			return fail(p, at->line, "duplicate file '%s' (also at line %d)",
+				    at->path + strlen(at->sec->model.path) + 1, other->line);
+		return fail(p, at->line, "duplicate path '%s' (also in [%s] at line %d)", at->path,
+			    other->sec->label, other->line);
+	}
+	if (!x->dir || !strcmp(x->path, y->path))
+		return fail(p, at->line,
+			    "path '%s' clashes with '%s' of [%s] at line %d: '%s' would be both a file and a directory",
+			    at->path, other->path, other->sec->label, other->line, x->path);
+	if (at == y)
+		return fail(p, at->line, "path '%s' is inside directory '%s' of [%s] at line %d "
+			    "(a model's directory holds only its own files)",
+			    y->path, x->path, x->sec->label, x->line);
+	return fail(p, at->line, "directory '%s' would hold '%s' of [%s] at line %d "
+		    "(a model's directory holds only its own files)",
+		    x->path, y->path, y->sec->label, y->line);
+}
+
+/* Every path in the mount: each model's file, and each directory model's
+ * directory, which no other model may share.  Sorted so that a path's
+ * parents come before it, with a stack of the parents that were given
+ * as paths themselves.  Reports the conflict that comes first in the
+ * file. */
+static int check_paths(struct parser *p, size_t nrefs)
+{
+	const struct pathref *x = NULL, *y = NULL;
+	struct pathref *refs;
+	size_t n = 0, depth = 0, *stack;
+
+	refs = malloc((nrefs ? nrefs : 1) * sizeof(*refs));
+	stack = malloc((nrefs ? nrefs : 1) * sizeof(*stack));
+	if (!refs || !stack) {
+		nomem(p);
+		goto out_free_refs;
+	}
+	for (size_t i = 0; i < p->nsecs; i++) {
+		const struct section *s = &p->secs[i];
+
+		if (s->kind != MODEL)
+			continue;
+		refs[n++] = (struct pathref){ s->model.path, s, s->key_line[K_PATH], s->nfiles > 0 };
+		for (size_t j = 0; j < s->nfiles; j++)
+			refs[n++] = (struct pathref){ s->files[j].path, s, s->files[j].line, false };
+	}
+	qsort(refs, n, sizeof(*refs), cmp_ref);
+	for (size_t i = 0; i < n; i++) {
+		const struct pathref *e = &refs[i];
+
+		while (depth && !within(refs[stack[depth - 1]].path, e->path))
+			depth--;
+		for (size_t j = 0; j < depth; j++) {
+			const struct pathref *d = &refs[stack[j]];
+			int later = d->line > e->line ? d->line : e->line;
+			int best = x ? (x->line > y->line ? x->line : y->line) : INT_MAX;
+
+			if (d->sec == e->sec && d->dir)
+				continue;
+			/* for one entry, the innermost parent says most */
+			if (later < best || (later == best && y == e)) {
+				x = d;
+				y = e;
+			}
+		}
+		/* of equal paths one stands for all: the stack stays as deep
+		 * as a path has components */
+		if (!depth || strcmp(refs[stack[depth - 1]].path, e->path))
+			stack[depth++] = i;
+	}
+	if (x)
+		report_clash(p, x, y);
+out_free_refs:
+	free(stack);
+	free(refs);
+	return p->rc;
+}
+
+/* The bound on an archive's download when archive_size does not pin it:
+ * what its members hold, an eighth more, and 1 MiB, at most INT64_MAX
+ * (what a fetch accepts). */
+static uint64_t archive_max_size(const struct mfs_config *cfg, const struct mfs_archive *a)
+{
+	const uint64_t cap = INT64_MAX;
+	uint64_t sum = 0;
+
+	if (a->size)
+		return a->size;
+	for (size_t i = 0; i < a->nmembers; i++) {
+		uint64_t size = cfg->models[a->members[i]].size;
+
+		sum = size > cap - sum ? cap : sum + size;
+	}
+	sum = sum / 8 > cap - sum ? cap : sum + sum / 8;
+	return sum > cap - (1u << 20) ? cap : sum + (1u << 20);
+}
+
+/* Hands the sections' sources, models and archives over to the config. */
+static int move_out(struct parser *p, size_t nsrcs, size_t nmodels, size_t narchives)
 {
 	struct mfs_config *cfg = p->cfg;
 
 	if (nsrcs && !(cfg->sources = calloc(nsrcs, sizeof(*cfg->sources))))
 		return nomem(p);
 	if (nmodels && !(cfg->models = calloc(nmodels, sizeof(*cfg->models))))
+		return nomem(p);
+	if (narchives && !(cfg->archives = calloc(narchives, sizeof(*cfg->archives))))
 		return nomem(p);
 	for (size_t i = 0; i < p->nsecs; i++) {
 		struct section *s = &p->secs[i];
@@ -713,13 +1069,40 @@ static int move_out(struct parser *p, size_t nsrcs, size_t nmodels)
 	}
 	for (size_t i = 0; i < p->nsecs; i++) {
 		struct section *s = &p->secs[i];
+		const struct mfs_source *src;
+		struct mfs_archive *a = NULL;
 
 		if (s->kind != MODEL)
 			continue;
-		s->model.source = &cfg->sources[s->source->index];
-		s->model.line = s->line;
-		cfg->models[cfg->nmodels++] = s->model;
-		memset(&s->model, 0, sizeof(s->model));
+		src = &cfg->sources[s->source->index];
+		if (s->key_line[K_ARCHIVE]) {
+			a = &cfg->archives[cfg->narchives++];
+			*a = s->archive;
+			memset(&s->archive, 0, sizeof(s->archive));
+			a->source = src;
+			a->members = malloc((s->nfiles ? s->nfiles : 1) * sizeof(*a->members));
+			if (!a->members)
+				return nomem(p);
+		}
+		if (!s->nfiles) {
+			s->model.source = src;
+			s->model.line = s->line;
+			s->model.archive = a;
+			if (a)
+				a->members[a->nmembers++] = cfg->nmodels;
+			cfg->models[cfg->nmodels++] = s->model;
+			memset(&s->model, 0, sizeof(s->model));
+		}
+		/* file lines come with an archive: check_archive_keys */
+		for (size_t j = 0; j < s->nfiles; j++) {
+			s->files[j].source = src;
+			s->files[j].archive = a;
+			a->members[a->nmembers++] = cfg->nmodels;
+			cfg->models[cfg->nmodels++] = s->files[j];
+			memset(&s->files[j], 0, sizeof(s->files[j]));
+		}
+		if (a)
+			a->max_size = archive_max_size(cfg, a);
 	}
 	return 0;
 }
@@ -729,7 +1112,7 @@ static int finish(struct parser *p)
 {
 	struct mfs_config *cfg = p->cfg;
 	struct section **v;
-	size_t nmodelfs = 0, nsrcs = 0, nmodels;
+	size_t nmodelfs = 0, nsrcs = 0, nmodels = 0, narchives = 0, nrefs = 0;
 
 	v = malloc((p->nsecs ? p->nsecs : 1) * sizeof(*v));
 	if (!v)
@@ -738,8 +1121,12 @@ static int finish(struct parser *p)
 		v[i] = &p->secs[i];
 		nmodelfs += v[i]->kind == MODELFS;
 		nsrcs += v[i]->kind == SOURCE;
+		if (v[i]->kind == MODEL) {
+			nmodels += v[i]->nfiles ? v[i]->nfiles : 1;
+			nrefs += v[i]->nfiles + 1;
+			narchives += v[i]->key_line[K_ARCHIVE] != 0;
+		}
 	}
-	nmodels = p->nsecs - nmodelfs - nsrcs;
 	/* by kind then id: sources end up together, sorted for bsearch */
 	qsort(v, p->nsecs, sizeof(*v), cmp_section);
 	if (check_unique(p, v, p->nsecs) < 0)
@@ -753,7 +1140,7 @@ static int finish(struct parser *p)
 		if (p->secs[i].kind == MODEL && check_model(p, &p->secs[i], v + nmodelfs, nsrcs) < 0)
 			goto out_free_v;
 	}
-	if (check_paths(p, v + nmodelfs + nsrcs, nmodels) < 0)
+	if (check_paths(p, nrefs) < 0)
 		goto out_free_v;
 	if (!cfg->store && dup_into(p, &cfg->store, MFS_DEFAULT_STORE) < 0)
 		goto out_free_v;
@@ -766,7 +1153,7 @@ static int finish(struct parser *p)
 			goto out_free_v;
 		}
 	}
-	move_out(p, nsrcs, nmodels); /* its failure is in p->rc */
+	move_out(p, nsrcs, nmodels, narchives); /* its failure is in p->rc */
 out_free_v:
 	free(v);
 	return p->rc;
@@ -789,6 +1176,7 @@ static int parse_text(const char *name, const char *text, size_t len, struct mfs
 	p.cfg->connect_timeout = MFS_DEFAULT_CONNECT_TIMEOUT;
 	p.cfg->low_speed_limit = MFS_DEFAULT_LOW_SPEED_LIMIT;
 	p.cfg->low_speed_time = MFS_DEFAULT_LOW_SPEED_TIME;
+	p.cfg->lock_files = true;
 	if (dup_into(&p, &p.cfg->file, name) < 0)
 		goto out_free_secs;
 
@@ -810,6 +1198,11 @@ out_free_secs:
 		free(p.secs[i].source_name);
 		free_source(&p.secs[i].src);
 		free_model(&p.secs[i].model);
+		for (size_t j = 0; j < p.secs[i].nfiles; j++)
+			free_model(&p.secs[i].files[j]);
+		free(p.secs[i].files);
+		free(p.secs[i].member_prefix);
+		free_archive(&p.secs[i].archive);
 	}
 	free(p.secs);
 	if (p.rc) {
@@ -893,8 +1286,11 @@ void mfs_config_free(struct mfs_config *cfg)
 		free_source(&cfg->sources[i]);
 	for (size_t i = 0; i < cfg->nmodels; i++)
 		free_model(&cfg->models[i]);
+	for (size_t i = 0; i < cfg->narchives; i++)
+		free_archive(&cfg->archives[i]);
 	free(cfg->sources);
 	free(cfg->models);
+	free(cfg->archives);
 	free(cfg->file);
 	free(cfg->store);
 	free(cfg->audit_log);

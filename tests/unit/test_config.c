@@ -3,7 +3,9 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define H40 "da39a3ee5e6b4b0d3255bfef95601890afd80709"
@@ -20,6 +22,12 @@
 	"[model " name "]\nsource = zoo\npath = " path "\nurl = " url "\nsize = " size "\n" rest
 /* After SRC: lines 3-8. */
 #define OK_MODEL MODEL("m", "a/m.bin", "m.bin", "10", "sha256 = " H64 "\n")
+/* A model from a zip: header, source, path, url, archive on five lines,
+ * then `rest`; after SRC lines 3-7, `rest` from line 8. */
+#define ARCH(name, path, rest) \
+	"[model " name "]\nsource = zoo\npath = " path "\nurl = a.zip\narchive = zip\n" rest
+#define FILE_LINE(name) "file = " name " 1 sha256:" H64 "\n"
+#define MIB (1ull << 20)
 
 static char tmpdir[] = "/tmp/mfs-test-config-XXXXXX";
 static struct mfs_config sentinel;
@@ -146,6 +154,8 @@ static void check_full(const struct mfs_config *cfg, const char *file)
 	CHECK_EQ_INT(cfg->connect_timeout, 7);
 	CHECK_EQ_INT(cfg->low_speed_limit, 2048);
 	CHECK_EQ_INT(cfg->low_speed_time, 45);
+	CHECK(cfg->lock_files);
+	CHECK(cfg->archives == NULL && cfg->narchives == 0);
 
 	CHECK_EQ_INT(cfg->nsources, 3);
 	if (cfg->nsources != 3)
@@ -207,6 +217,8 @@ static void check_full(const struct mfs_config *cfg, const char *file)
 	CHECK_EQ_INT(m->digests.mask, MFS_ALGO_BIT(MFS_SHA1) | MFS_ALGO_BIT(MFS_SHA256));
 	CHECK(!m->weak);
 	CHECK_EQ_INT(m->line, 38);
+	for (size_t i = 0; i < cfg->nmodels; i++)
+		CHECK(cfg->models[i].archive == NULL && cfg->models[i].member == NULL);
 }
 
 static void test_full(void)
@@ -233,6 +245,7 @@ static void test_defaults(void)
 		CHECK_EQ_INT(cfg->low_speed_time, MFS_DEFAULT_LOW_SPEED_TIME);
 		CHECK(cfg->sources[0].ca_file == NULL && cfg->sources[0].redirect_hosts == NULL);
 		CHECK(!cfg->sources[0].allow_http && !cfg->sources[0].allow_sha1);
+		CHECK(cfg->lock_files);
 	}
 	mfs_config_free(cfg);
 
@@ -635,6 +648,516 @@ static void test_load(void)
 
 }
 
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_lock_files(void)
+{
+	struct mfs_config *cfg;
+
+	cfg = GOOD("[modelfs]\nlock_files = no\n");
+	CHECK(cfg && !cfg->lock_files);
+	mfs_config_free(cfg);
+	cfg = GOOD("[modelfs]\nlock_files = Yes\n");
+	CHECK(cfg && cfg->lock_files);
+	mfs_config_free(cfg);
+	BAD("[modelfs]\nlock_files = maybe\n", "t.ini:2:", "bad boolean for lock_files: 'maybe'");
+	BAD("[modelfs]\nlock_files = no\nlock_files = no\n", "t.ini:3:", "duplicate key 'lock_files'");
+	BAD(SRC OK_MODEL "lock_files = no\n", "t.ini:9:", "unknown key 'lock_files' in [model m]");
+	BAD(SRC "lock_files = no\n", "t.ini:3:", "unknown key 'lock_files' in [source zoo]");
+}
+
+/* GluonCV's one-file zip, Facenet's directory zip, a plain model, and a
+ * directory with a subdirectory and every kind of pin. */
+static const char archives_ini[] =
+	"[modelfs]\n"                                                      /* 1 */
+	"lock_files = no\n"
+	"\n"
+	"[source gluon]\n"
+	"url = https://repo.example.com/mxnet\n"                           /* 5 */
+	"\n"
+	"[model alexnet]\n"
+	"source = gluon\n"
+	"path = alexnet-44335d1f.params\n"
+	"url = gluon/models/alexnet-44335d1f.zip\n"                        /* 10 */
+	"archive = zip\n"
+	"member = alexnet-44335d1f.params\n"
+	"size = 244398584\n"
+	"sha1 = 44335d1f0046b328243b32a26a4fbd62d9057b45\n"
+	"allow_sha1 = yes\n"                                               /* 15 */
+	"archive_size = 228374234\n"
+	"archive_sha256 = " H64 "\n"
+	"\n"
+	"[model facenet-20180402]\n"
+	"source = facenet\n"                                               /* 20 */
+	"path = facenet/20180402-114759\n"
+	"url = https://drive.example.com/fn/20180402-114759.zip\n"
+	"archive = zip\n"
+	"member_prefix = 20180402-114759/\n"
+	"file = 20180402-114759.pb 95745767 sha256:" H64 "\n"              /* 25 */
+	"file = model-20180402-114759.meta   18122\tsha512:" H128 "\n"
+	"file = model-20180402-114759.ckpt-275.index 22032 sha256:" H64 " sha1:" H40 "\n"
+	"file = model-20180402-114759.ckpt-275.data-00000-of-00001 95624956 sha256:" H64 "\n"
+	"\n"
+	"[source facenet]\n"                                               /* 30 */
+	"url = https://drive.example.com/fn/\n"
+	"allow_sha1 = yes\n"
+	"\n"
+	"[model plain]\n"
+	"source = gluon\n"                                                 /* 35 */
+	"path = facenet/README\n"
+	"url = README\n"
+	"size = 3\n"
+	"sha256 = " H64 "\n"
+	"\n"                                                               /* 40 */
+	"[model weights]\n"
+	"source = facenet\n"
+	"path = w\n"
+	"url = w.zip\n"
+	"archive = zip\n"                                                  /* 45 */
+	"file = sub/dir/a.bin 1 sha1:" H40 "\n"
+	"file = b.bin 7 sha256:" H64 "\n"
+	"archive_sha1 = " H40 "\n"
+	"archive_sha512 = " H128 "\n";
+
+static void check_file(const struct mfs_config *cfg, size_t i, const char *path,
+		       const char *member, uint64_t size, unsigned mask, int line)
+{
+	const struct mfs_model *m = &cfg->models[i];
+
+	CHECK_STR(m->path, path);
+	CHECK_STR(m->member, member);
+	CHECK_EQ_INT(m->size, size);
+	CHECK_EQ_INT(m->digests.mask, mask);
+	CHECK_EQ_INT(m->line, line);
+}
+
+static void test_archives(void)
+{
+	const unsigned sha1 = MFS_ALGO_BIT(MFS_SHA1), sha256 = MFS_ALGO_BIT(MFS_SHA256);
+	const unsigned sha512 = MFS_ALGO_BIT(MFS_SHA512);
+	const uint64_t fn_sum = 95745767ull + 18122 + 22032 + 95624956;
+	struct mfs_config *cfg = GOOD(archives_ini);
+	const struct mfs_archive *a;
+	const struct mfs_model *m;
+	unsigned char d[64];
+	char buf[8 + 129];
+
+	if (!cfg)
+		return;
+	CHECK(!cfg->lock_files);
+	CHECK_EQ_INT(cfg->nsources, 2);
+	CHECK_EQ_INT(cfg->nmodels, 8);
+	CHECK_EQ_INT(cfg->narchives, 3);
+	if (cfg->nsources != 2 || cfg->nmodels != 8 || cfg->narchives != 3)
+		goto out_free_cfg;
+
+	/* one file from a zip */
+	a = &cfg->archives[0];
+	CHECK_STR(a->name, "alexnet");
+	CHECK(a->format == MFS_ARCHIVE_ZIP);
+	CHECK(a->source == &cfg->sources[0]);
+	CHECK_STR(a->url, "https://repo.example.com/mxnet/gluon/models/alexnet-44335d1f.zip");
+	CHECK_EQ_INT(a->size, 228374234);
+	CHECK_EQ_INT(a->max_size, 228374234);
+	CHECK_EQ_INT(a->digests.mask, sha256);
+	CHECK(mfs_hex_decode(H64, d, 32) == 0 && !memcmp(a->digests.d[MFS_SHA256], d, 32));
+	CHECK_EQ_INT(a->nmembers, 1);
+	CHECK_EQ_INT(a->members[0], 0);
+	CHECK_EQ_INT(a->line, 7);
+	m = &cfg->models[0];
+	CHECK_STR(m->name, "alexnet");
+	CHECK(m->source == &cfg->sources[0]);
+	CHECK_STR(m->path, "alexnet-44335d1f.params");
+	CHECK_STR(m->url, a->url);
+	CHECK_STR(m->member, "alexnet-44335d1f.params");
+	CHECK_EQ_INT(m->size, 244398584);
+	CHECK_EQ_INT(m->digests.mask, sha1);
+	CHECK(mfs_hex_decode("44335d1f0046b328243b32a26a4fbd62d9057b45", d, 20) == 0 &&
+	      !memcmp(m->digests.d[MFS_SHA1], d, 20));
+	CHECK(m->weak);
+	CHECK_EQ_INT(m->line, 7);
+	CHECK(m->archive == a);
+
+	/* a directory from a zip: one model per file, in file order */
+	a = &cfg->archives[1];
+	CHECK_STR(a->name, "facenet-20180402");
+	CHECK(a->source == &cfg->sources[1]);
+	CHECK_STR(a->url, "https://drive.example.com/fn/20180402-114759.zip");
+	CHECK_EQ_INT(a->size, 0);
+	CHECK_EQ_INT(a->digests.mask, 0);
+	CHECK_EQ_INT(a->max_size, fn_sum + fn_sum / 8 + MIB);
+	CHECK_EQ_INT(a->max_size, 216385812);
+	CHECK_EQ_INT(a->line, 19);
+	CHECK_EQ_INT(a->nmembers, 4);
+	for (size_t i = 0; i < 4 && i < a->nmembers; i++) {
+		CHECK_EQ_INT(a->members[i], 1 + i);
+		m = &cfg->models[1 + i];
+		CHECK(m->archive == a);
+		CHECK_STR(m->name, "facenet-20180402");
+		CHECK(m->source == &cfg->sources[1]);
+		CHECK_STR(m->url, a->url);
+	}
+	check_file(cfg, 1, "facenet/20180402-114759/20180402-114759.pb",
+		   "20180402-114759/20180402-114759.pb", 95745767, sha256, 25);
+	check_file(cfg, 2, "facenet/20180402-114759/model-20180402-114759.meta",
+		   "20180402-114759/model-20180402-114759.meta", 18122, sha512, 26);
+	check_file(cfg, 3, "facenet/20180402-114759/model-20180402-114759.ckpt-275.index",
+		   "20180402-114759/model-20180402-114759.ckpt-275.index", 22032, sha1 | sha256, 27);
+	check_file(cfg, 4, "facenet/20180402-114759/model-20180402-114759.ckpt-275.data-00000-of-00001",
+		   "20180402-114759/model-20180402-114759.ckpt-275.data-00000-of-00001", 95624956,
+		   sha256, 28);
+	CHECK(mfs_hex_decode(H128, d, 64) == 0 && !memcmp(cfg->models[2].digests.d[MFS_SHA512], d, 64));
+	CHECK(mfs_hex_decode(H40, d, 20) == 0 && !memcmp(cfg->models[3].digests.d[MFS_SHA1], d, 20));
+	CHECK(mfs_hex_decode(H64, d, 32) == 0 && !memcmp(cfg->models[3].digests.d[MFS_SHA256], d, 32));
+	CHECK(!cfg->models[1].weak && !cfg->models[2].weak && !cfg->models[3].weak);
+	/* members are stored under their own digests */
+	mfs_model_object_name(&cfg->models[2], buf, sizeof(buf));
+	CHECK_STR(buf, "sha512-" H128);
+	CHECK(mfs_config_find(cfg, "facenet/20180402-114759/20180402-114759.pb") == &cfg->models[1]);
+	CHECK(mfs_config_find(cfg, "facenet/20180402-114759") == NULL);
+
+	m = &cfg->models[5];
+	CHECK_STR(m->name, "plain");
+	CHECK_STR(m->path, "facenet/README");
+	CHECK(m->archive == NULL && m->member == NULL);
+	CHECK_EQ_INT(m->line, 34);
+
+	/* no member_prefix; a subdirectory; sha1 allowed by the source */
+	a = &cfg->archives[2];
+	CHECK_STR(a->name, "weights");
+	CHECK_STR(a->url, "https://drive.example.com/fn/w.zip");
+	CHECK_EQ_INT(a->size, 0);
+	CHECK_EQ_INT(a->max_size, 8 + 8 / 8 + MIB);
+	CHECK_EQ_INT(a->digests.mask, sha1 | sha512);
+	CHECK(mfs_hex_decode(H40, d, 20) == 0 && !memcmp(a->digests.d[MFS_SHA1], d, 20));
+	CHECK(mfs_hex_decode(H128, d, 64) == 0 && !memcmp(a->digests.d[MFS_SHA512], d, 64));
+	CHECK_EQ_INT(a->line, 41);
+	CHECK_EQ_INT(a->nmembers, 2);
+	if (a->nmembers == 2)
+		CHECK(a->members[0] == 6 && a->members[1] == 7);
+	check_file(cfg, 6, "w/sub/dir/a.bin", "sub/dir/a.bin", 1, sha1, 46);
+	check_file(cfg, 7, "w/b.bin", "b.bin", 7, sha256, 47);
+	CHECK(cfg->models[6].weak && !cfg->models[7].weak);
+	CHECK(cfg->models[6].archive == a && cfg->models[7].archive == a);
+	CHECK_STR(cfg->models[7].name, "weights");
+out_free_cfg:
+	mfs_config_free(cfg);
+}
+
+static void test_archive_max_size(void)
+{
+	static const struct { const char *files; uint64_t max; } cases[] = {
+		/* the sum saturates */
+		{ FILE_LINE("a") "file = b 9223372036854775807 sha256:" H64 "\n", INT64_MAX },
+		/* the eighth on top saturates */
+		{ "file = a 8198552921648689608 sha256:" H64 "\n", INT64_MAX },
+		/* the MiB on top saturates */
+		{ "file = a 8198552921648689607 sha256:" H64 "\n", INT64_MAX },
+		/* just below */
+		{ "file = a 8198552921646689607 sha256:" H64 "\n", 9223372036853574383ull },
+		{ FILE_LINE("a") FILE_LINE("b") FILE_LINE("c"), 3 + 0 + MIB },
+		{ "file = a 800 sha256:" H64 "\narchive_size = 5\n", 5 },
+	};
+	char text[1024];
+	struct mfs_config *cfg;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), SRC ARCH("m", "d", "%s"), cases[i].files);
+		cfg = GOOD(text);
+		if (cfg && cfg->narchives == 1 && cfg->archives[0].max_size != cases[i].max) {
+			fprintf(stderr, "  case %zu: max_size %llu, want %llu\n", i,
+				(unsigned long long)cfg->archives[0].max_size,
+				(unsigned long long)cases[i].max);
+			unit_cur_failed = 1;
+		}
+		mfs_config_free(cfg);
+	}
+	cfg = GOOD(SRC ARCH("m", "p", "member = x\nsize = 100\nsha256 = " H64 "\n"));
+	if (cfg) {
+		CHECK_EQ_INT(cfg->archives[0].max_size, 100 + 12 + MIB);
+		CHECK_STR(cfg->models[0].member, "x");
+		CHECK_STR(cfg->models[0].url, "https://models.example.com/zoo/a.zip");
+	}
+	mfs_config_free(cfg);
+}
+
+static void test_bad_archive_keys(void)
+{
+	static const struct { const char *line, *name; } need_archive[] = {
+		{ "member = x", "member" }, { "file = x 1 sha256:" H64, "file" },
+		{ "member_prefix = d/", "member_prefix" }, { "archive_size = 5", "archive_size" },
+		{ "archive_sha1 = " H40, "archive_sha1" }, { "archive_sha256 = " H64, "archive_sha256" },
+		{ "archive_sha512 = " H128, "archive_sha512" },
+	};
+	static const char *const per_file[] = { "size = 1", "sha1 = " H40, "sha256 = " H64,
+						"sha512 = " H128 };
+	char text[1024], want[128];
+
+	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = a.zip\narchive = tar\n", "t.ini:7:",
+	    "bad archive 'tar' (the only format is zip)");
+	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = a.zip\narchive = ZIP\n", "t.ini:7:",
+	    "bad archive 'ZIP'");
+	BAD(SRC ARCH("m", "p", "archive = zip\n"), "t.ini:8:",
+	    "duplicate key 'archive' in [model m] (first at line 7)");
+	BAD(SRC ARCH("m", "p", "member = x\nmember = y\n"), "t.ini:9:", "duplicate key 'member'");
+	BAD(SRC ARCH("m", "p", "member_prefix = a/\n" FILE_LINE("x") "member_prefix = a/\n"),
+	    "t.ini:10:", "duplicate key 'member_prefix'");
+	BAD(SRC ARCH("m", "p", "file =\n"), "t.ini:8:", "empty value for 'file'");
+	BAD(SRC "archive = zip\n", "t.ini:3:", "unknown key 'archive' in [source zoo]");
+	BAD("[modelfs]\nfile = x 1 sha256:" H64 "\n", "t.ini:2:", "unknown key 'file' in [modelfs]");
+
+	/* archive keys without archive = zip */
+	for (size_t i = 0; i < sizeof(need_archive) / sizeof(need_archive[0]); i++) {
+		snprintf(text, sizeof(text), SRC MODEL("m", "p", "m", "1", "sha256 = " H64 "\n%s\n"),
+			 need_archive[i].line);
+		snprintf(want, sizeof(want), "'%s' needs archive = zip in [model m]", need_archive[i].name);
+		BAD(text, "t.ini:9:", want);
+	}
+	/* the first in the file is named, not the first in some list */
+	BAD(SRC MODEL("m", "p", "m", "1", "archive_size = 3\nmember = x\n"), "t.ini:8:",
+	    "'archive_size' needs archive = zip");
+	/* ... and it comes before the missing size */
+	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = a\n" FILE_LINE("x"), "t.ini:7:",
+	    "'file' needs archive = zip");
+
+	BAD(SRC ARCH("m", "p", "size = 1\nsha256 = " H64 "\n"), "t.ini:7:",
+	    "archive = zip needs 'member' (one file) or 'file' lines (a directory) in [model m]");
+	BAD(SRC ARCH("m", "p", "member = x\n" FILE_LINE("y")), "t.ini:9:",
+	    "'member' (line 8) and 'file' (line 9) exclude each other in [model m]");
+	BAD(SRC ARCH("m", "p", FILE_LINE("y") FILE_LINE("z") "member = x\n"), "t.ini:10:",
+	    "'member' (line 10) and 'file' (line 8) exclude each other");
+	for (size_t i = 0; i < sizeof(per_file) / sizeof(per_file[0]); i++) {
+		snprintf(text, sizeof(text), SRC ARCH("m", "p", FILE_LINE("y") "%s\nallow_sha1 = yes\n"),
+			 per_file[i]);
+		snprintf(want, sizeof(want), "'%.*s' does not go with 'file' lines in [model m]",
+			 (int)strcspn(per_file[i], " "), per_file[i]);
+		BAD(text, "t.ini:9:", want);
+	}
+	BAD(SRC ARCH("m", "p", "sha512 = " H128 "\n" FILE_LINE("y") "size = 1\n"), "t.ini:8:",
+	    "'sha512' does not go with 'file' lines");
+	BAD(SRC ARCH("m", "p", "member = x\nmember_prefix = d/\nsize = 1\nsha256 = " H64 "\n"), "t.ini:9:",
+	    "'member_prefix' needs 'file' lines in [model m]");
+
+	/* one member: size and a strong digest, as for any file */
+	BAD(SRC ARCH("m", "p", "member = x\nsha256 = " H64 "\n"), "t.ini:3:",
+	    "missing required key 'size' in [model m]");
+	BAD(SRC ARCH("m", "p", "member = x\nsize = 1\n"), "t.ini:3:",
+	    "missing required key 'sha256' or 'sha512' in [model m]");
+	BAD(SRC ARCH("m", "p", "member = x\nsize = 1\nsha1 = " H40 "\n"), "t.ini:10:", "sha1 is weak");
+	BAD(SRC ARCH("m", "p", "member = x\nsize = 0\nsha256 = " H64 "\n"), "t.ini:9:", "bad size '0'");
+}
+
+static void test_bad_archive_values(void)
+{
+	static const struct { const char *value, *why; } members[] = {
+		{ "../x", "bad member '../x': '..' component" }, { "/x", "must be relative" },
+		{ "d/", "trailing '/'" }, { "a//b", "empty component" }, { "./x", "'.' component" },
+	};
+	static const struct { const char *value, *why; } prefixes[] = {
+		{ "d", "bad member_prefix 'd': must end with '/'" }, { "a/b", "must end with '/'" },
+		{ "../", "bad member_prefix '../': '..' component" }, { "/", "must be relative" },
+		{ "a//", "empty component" }, { "./", "'.' component" }, { "a/../", "'..' component" },
+	};
+	static const struct { const char *value, *why; } files[] = {
+		{ "x", "bad file 'x': expected NAME SIZE ALGO:HEX [ALGO:HEX...]" },
+		{ "x 1", "bad file 'x 1': expected NAME SIZE" },
+		{ "../x 1 sha256:" H64, "bad file name '../x': '..' component" },
+		{ "/x 1 sha256:" H64, "bad file name '/x': must be relative" },
+		{ "x/ 1 sha256:" H64, "bad file name 'x/': trailing '/'" },
+		{ "a//b 1 sha256:" H64, "empty component" },
+		{ "x 0 sha256:" H64, "bad size '0' for file 'x': a decimal number of bytes > 0" },
+		{ "x -1 sha256:" H64, "bad size '-1'" }, { "x +1 sha256:" H64, "bad size '+1'" },
+		{ "x 1e3 sha256:" H64, "bad size" }, { "x 0x10 sha256:" H64, "bad size" },
+		{ "x 9223372036854775808 sha256:" H64, "bad size" },
+		{ "x 1 " H64, "bad digest '" H64 "' for file 'x' (expected ALGO:HEX)" },
+		{ "x 1 sha256:" H64 " junk", "bad digest 'junk' for file 'x'" },
+		{ "x 1 md5:d41d8cd98f00b204e9800998ecf8427e", "unknown digest 'md5' for file 'x'" },
+		{ "x 1 SHA256:" H64, "unknown digest 'SHA256'" }, { "x 1 :" H64, "unknown digest ''" },
+		{ "x 1 sha256:" H64 " sha256:" H64U, "duplicate sha256 digest for file 'x'" },
+		{ "x 1 sha256:" H40, "bad sha256 digest for file 'x': expected 64 hex digits, got 40 characters" },
+		{ "x 1 sha256:", "got 0 characters" },
+		{ "x 1 sha512:" H64, "bad sha512 digest for file 'x': expected 128 hex digits, got 64" },
+		{ "x 1 sha1:" H64, "bad sha1 digest for file 'x': expected 40" },
+		{ "x 1 sha256:" H64BAD, "bad sha256 digest for file 'x': '" H64BAD "' is not hex" },
+	};
+	char text[1024];
+
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+		snprintf(text, sizeof(text), SRC ARCH("m", "p", "member = %s\n"), members[i].value);
+		BAD(text, "t.ini:8:", members[i].why);
+	}
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		snprintf(text, sizeof(text), SRC ARCH("m", "p", "member_prefix = %s\n"), prefixes[i].value);
+		BAD(text, "t.ini:8:", prefixes[i].why);
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(text, sizeof(text), SRC ARCH("m", "p", FILE_LINE("ok") "file = %s\n"), files[i].value);
+		BAD(text, "t.ini:9:", files[i].why);
+	}
+	BAD(SRC ARCH("m", "p", "member = x\narchive_size = 0\n"), "t.ini:9:",
+	    "bad archive_size '0': a decimal number of bytes > 0");
+	BAD(SRC ARCH("m", "p", "member = x\narchive_size = 9223372036854775808\n"), "t.ini:9:",
+	    "bad archive_size");
+	BAD(SRC ARCH("m", "p", "archive_sha256 = " H40 "\n"), "t.ini:8:",
+	    "bad archive_sha256 digest: expected 64 hex digits, got 40 characters");
+	BAD(SRC ARCH("m", "p", "archive_sha512 = " H64BAD H64 "\n"), "t.ini:8:",
+	    "bad archive_sha512 digest: '" H64BAD);
+	BAD(SRC ARCH("m", "p", "archive_sha1 = " H64 "\n"), "t.ini:8:", "bad archive_sha1 digest");
+
+	/* a file line with sha256 and sha512 does not fit in 199 characters */
+	BAD(SRC ARCH("m", "p", "file = x 1 sha256:" H64 " sha512:" H128 "\n"), "t.ini:8:",
+	    "line too long (218 characters, at most 199)");
+}
+
+static void test_archive_sha1_policy(void)
+{
+	struct mfs_config *cfg;
+
+	BAD(SRC ARCH("m", "p", FILE_LINE("a") "file = b 1 sha1:" H40 "\n"), "t.ini:9:",
+	    "sha1 is weak: it needs allow_sha1 = yes in [model m] or [source zoo]");
+	/* a strong digest beside it needs no opt-in less */
+	BAD(SRC ARCH("m", "p", "file = b 1 sha256:" H64 " sha1:" H40 "\n"), "t.ini:8:", "sha1 is weak");
+	BAD(SRC ARCH("m", "p", "member = x\nsize = 1\nsha256 = " H64 "\narchive_sha1 = " H40 "\n"),
+	    "t.ini:11:", "archive_sha1 is weak: it needs allow_sha1 = yes in [model m] or [source zoo]");
+	/* the first use in the file is named */
+	BAD(SRC ARCH("m", "p", "archive_sha1 = " H40 "\nfile = b 1 sha1:" H40 "\n"), "t.ini:8:",
+	    "archive_sha1 is weak");
+	BAD(SRC ARCH("m", "p", "file = b 1 sha1:" H40 "\narchive_sha1 = " H40 "\n"), "t.ini:8:",
+	    "sha1 is weak");
+	BAD(SRC ARCH("m", "p", "sha1 = " H40 "\nmember = x\nsize = 1\narchive_sha1 = " H40 "\n"),
+	    "t.ini:8:", "sha1 is weak");
+	BAD(SRC ARCH("m", "p", "archive_sha1 = " H40 "\nmember = x\nsize = 1\nsha1 = " H40 "\n"),
+	    "t.ini:8:", "archive_sha1 is weak");
+
+	cfg = GOOD(SRC ARCH("m", "p", "allow_sha1 = yes\nfile = b 1 sha1:" H40 "\narchive_sha1 = " H40 "\n"));
+	CHECK(cfg && cfg->models[0].weak && cfg->archives[0].digests.mask == MFS_ALGO_BIT(MFS_SHA1));
+	mfs_config_free(cfg);
+}
+
+static void test_archive_paths(void)
+{
+	struct mfs_config *cfg;
+
+	/* the directory's path (line 11) comes before its file (line 14) */
+	BAD(SRC MODEL("m", "d/x", "m", "1", "sha256 = " H64 "\n") ARCH("n", "d", FILE_LINE("x")),
+	    "t.ini:11:", "directory 'd' would hold 'd/x' of [model m] at line 5");
+	BAD(SRC MODEL("m", "d/x", "m", "1", "sha256 = " H64 "\n")
+	    "[model n]\nsource = zoo\nurl = a.zip\narchive = zip\n" FILE_LINE("x") "path = d\n",
+	    "t.ini:13:", "duplicate path 'd/x' (also in [model m] at line 5)");
+	BAD(SRC ARCH("n", "d", FILE_LINE("x")) MODEL("m", "d/x", "m", "1", "sha256 = " H64 "\n"),
+	    "t.ini:11:", "duplicate path 'd/x' (also in [model n] at line 8)");
+	BAD(SRC MODEL("m", "d", "m", "1", "sha256 = " H64 "\n") ARCH("n", "d", FILE_LINE("x")),
+	    "t.ini:11:", "path 'd' clashes with 'd' of [model m] at line 5: 'd' would be both a file and a directory");
+	BAD(SRC ARCH("n", "d", FILE_LINE("x")) MODEL("m", "d", "m", "1", "sha256 = " H64 "\n"),
+	    "t.ini:11:", "'d' would be both a file and a directory");
+	BAD(SRC MODEL("m", "a", "m", "1", "sha256 = " H64 "\n") ARCH("n", "a/b", FILE_LINE("x")),
+	    "t.ini:11:", "path 'a/b' clashes with 'a' of [model m] at line 5: 'a' would be both");
+	BAD(SRC ARCH("n", "a", FILE_LINE("x")) MODEL("m", "a/x/y", "m", "1", "sha256 = " H64 "\n"),
+	    "t.ini:11:", "path 'a/x/y' clashes with 'a/x' of [model n] at line 8");
+
+	/* a model's directory holds only its own files */
+	BAD(SRC ARCH("n", "d", FILE_LINE("x")) MODEL("m", "d/extra", "m", "1", "sha256 = " H64 "\n"),
+	    "t.ini:11:", "path 'd/extra' is inside directory 'd' of [model n] at line 5 "
+	    "(a model's directory holds only its own files)");
+	BAD(SRC MODEL("m", "d/extra", "m", "1", "sha256 = " H64 "\n") ARCH("n", "d", FILE_LINE("x")),
+	    "t.ini:11:", "directory 'd' would hold 'd/extra' of [model m] at line 5");
+	BAD(SRC ARCH("n", "d", FILE_LINE("x") FILE_LINE("sub/y") FILE_LINE("z"))
+	    MODEL("m", "d/sub/w", "m", "1", "sha256 = " H64 "\n"),
+	    "t.ini:13:", "path 'd/sub/w' is inside directory 'd'");
+	BAD(SRC ARCH("m", "d", FILE_LINE("x")) ARCH("n", "d", FILE_LINE("y")), "t.ini:11:",
+	    "duplicate path 'd' (also in [model m] at line 5)");
+	BAD(SRC ARCH("m", "d", FILE_LINE("x")) ARCH("n", "d/sub", FILE_LINE("y")), "t.ini:11:",
+	    "path 'd/sub' is inside directory 'd' of [model m] at line 5");
+	BAD(SRC ARCH("m", "d/sub", FILE_LINE("x")) ARCH("n", "d", FILE_LINE("y")), "t.ini:11:",
+	    "directory 'd' would hold 'd/sub' of [model m] at line 5");
+
+	/* within one directory */
+	BAD(SRC ARCH("m", "p", FILE_LINE("a") FILE_LINE("b") FILE_LINE("a")), "t.ini:10:",
+	    "duplicate file 'a' (also at line 8)");
+	BAD(SRC ARCH("m", "p", FILE_LINE("s/a") "file = s/a 2 sha512:" H128 "\n"), "t.ini:9:",
+	    "duplicate file 's/a' (also at line 8)");
+	BAD(SRC ARCH("m", "p", FILE_LINE("a") FILE_LINE("a/b")), "t.ini:9:",
+	    "path 'p/a/b' clashes with 'p/a' of [model m] at line 8: 'p/a' would be both a file and a directory");
+
+	/* of several conflicts the first in the file is reported */
+	BAD(SRC ARCH("m", "d", FILE_LINE("a") FILE_LINE("b") FILE_LINE("a"))
+	    MODEL("p", "d/b", "p", "1", "sha256 = " H64 "\n"),
+	    "t.ini:10:", "duplicate file 'a' (also at line 8)");
+	BAD(SRC MODEL("p", "d/b", "p", "1", "sha256 = " H64 "\n")
+	    ARCH("m", "d", FILE_LINE("a") FILE_LINE("a")),
+	    "t.ini:11:", "directory 'd' would hold 'd/b' of [model p] at line 5");
+
+	/* neighbours that merely share a prefix are fine */
+	cfg = GOOD(SRC ARCH("m", "d", FILE_LINE("x") FILE_LINE("sub/y"))
+		   MODEL("a", "d2", "a", "1", "sha256 = " H64 "\n")
+		   MODEL("b", "d-x/y", "b", "1", "sha256 = " H64 "\n")
+		   MODEL("c", "e/d", "c", "1", "sha256 = " H64 "\n")
+		   MODEL("e", "d.x", "e", "1", "sha256 = " H64 "\n")
+		   ARCH("f", "e/d2", FILE_LINE("x"))
+		   ARCH("g", "top/one", FILE_LINE("x"))
+		   ARCH("h", "top/two", FILE_LINE("x")));
+	CHECK(cfg && cfg->nmodels == 9 && cfg->narchives == 4);
+	mfs_config_free(cfg);
+}
+
+/* 10,000 files in one directory and 10,000 one-file archives. */
+static void test_many(void)
+{
+	enum { N = 10000 };
+	size_t cap = 256 + (size_t)N * 320, len;
+	char *text = malloc(cap), err[256];
+	struct mfs_config *cfg = NULL;
+	uint64_t sum = 0;
+	double t0, t1;
+
+	CHECK(text != NULL);
+	if (!text)
+		return;
+	len = (size_t)snprintf(text, cap, SRC "[model big]\nsource = zoo\npath = big\nurl = big.zip\n"
+			       "archive = zip\nmember_prefix = big/\n");
+	for (int i = 0; i < N; i++) {
+		/* not in name order, so the path check has to sort */
+		len += (size_t)snprintf(text + len, cap - len, "file = f%05d 1%d sha256:" H64 "\n",
+					(i * 7919) % N, i);
+		sum += 10 * (i < 10 ? 1 : i < 100 ? 10 : i < 1000 ? 100 : 1000) + (uint64_t)i;
+	}
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+					"[model m%d]\nsource = zoo\npath = one/m%05d.params\nurl = m%d.zip\n"
+					"archive = zip\nmember = m.params\nsize = %d\nsha256 = " H64 "\n",
+					i, N - i, i, i + 1);
+	CHECK(len < cap);
+	t0 = now();
+	CHECK_EQ_INT(mfs_config_parse_string("big.ini", text, &cfg, err, sizeof(err)), 0);
+	t1 = now();
+	free(text);
+	if (!cfg)
+		return;
+	/* quadratic work would take minutes here */
+	CHECK(t1 - t0 < 10.0);
+	CHECK_EQ_INT(cfg->nmodels, 2 * N);
+	CHECK_EQ_INT(cfg->narchives, 1 + N);
+	if (cfg->nmodels != 2 * N || cfg->narchives != 1 + N)
+		goto out_free_cfg;
+	CHECK_EQ_INT(cfg->archives[0].nmembers, N);
+	CHECK_EQ_INT(cfg->archives[0].max_size, sum + sum / 8 + MIB);
+	for (size_t i = 0; i < N; i++) {
+		CHECK(cfg->archives[0].members[i] == i);
+		CHECK(cfg->archives[1 + i].nmembers == 1 && cfg->archives[1 + i].members[0] == N + i);
+		CHECK(cfg->models[N + i].archive == &cfg->archives[1 + i]);
+	}
+	CHECK_STR(cfg->models[1].member, "big/f07919");
+	CHECK_STR(cfg->models[1].path, "big/f07919");
+out_free_cfg:
+	mfs_config_free(cfg);
+}
+
 int main(void)
 {
 	char cmd[64];
@@ -661,6 +1184,14 @@ int main(void)
 	RUN(test_object_name_and_find);
 	RUN(test_inih_quirks);
 	RUN(test_load);
+	RUN(test_lock_files);
+	RUN(test_archives);
+	RUN(test_archive_max_size);
+	RUN(test_bad_archive_keys);
+	RUN(test_bad_archive_values);
+	RUN(test_archive_sha1_policy);
+	RUN(test_archive_paths);
+	RUN(test_many);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);
