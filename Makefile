@@ -2,7 +2,7 @@
 # `make SANITIZE=address,undefined` builds with sanitizers into build-san/.
 
 CC      ?= cc
-PKGS    := fuse3 libcurl openssl inih
+PKGS    := fuse3 libcurl openssl inih libarchive
 SANITIZE ?=
 
 ifeq ($(SANITIZE),)
