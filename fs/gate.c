@@ -5,17 +5,13 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "fetch.h"
 #include "log.h"
-
-enum state { ST_UNVERIFIED, ST_BUSY, ST_VERIFIED };
+#include "verify.h"
 
 struct waiter {
 	struct waiter *next;
@@ -24,42 +20,88 @@ struct waiter {
 	int result;
 };
 
+/* What one worker verifies at a time: a plain model, or every member of
+ * one archive (downloaded once for all of them). */
+struct group {
+	struct mfs_gate *g;
+	const struct mfs_archive *archive; /* NULL: members[0] is a plain model */
+	const size_t *members;
+	size_t nmembers;
+	bool busy;                         /* a worker runs for it */
+};
+
 struct entry {
-	enum state state;
-	int fd;            /* ST_VERIFIED: the fd the bytes were hashed through */
+	bool verified;
+	int fd;            /* verified: the fd the bytes were hashed through */
 	struct stat st;    /* its identity when verified */
 	struct waiter *waiters;
+	struct group *group;
+	size_t self;       /* this entry's model index, for plain groups */
 };
 
 struct mfs_gate {
 	struct mfs_gate_opts o;
+	struct mfs_verify_ctx vc;
 	pthread_mutex_t lock;
 	pthread_cond_t workers_done;
 	size_t workers;
 	atomic_bool stopping;
 	struct entry *e;
+	struct group *groups;
 };
 
-struct job {
-	struct mfs_gate *g;
-	size_t m;
-};
+static void gate_progress(void *arg, size_t model, uint64_t done, uint64_t total)
+{
+	struct mfs_gate *g = arg;
+
+	g->o.progress(g->o.progress_arg, model, done, total);
+}
 
 int mfs_gate_new(const struct mfs_gate_opts *opts, struct mfs_gate **out)
 {
+	const struct mfs_config *cfg = opts->cfg;
 	struct mfs_gate *g = calloc(1, sizeof(*g));
+	size_t ng = 0;
 
 	*out = NULL;
 	if (!g)
 		return -ENOMEM;
 	g->o = *opts;
-	g->e = calloc(opts->cfg->nmodels ? opts->cfg->nmodels : 1, sizeof(*g->e));
-	if (!g->e) {
+	g->e = calloc(cfg->nmodels ? cfg->nmodels : 1, sizeof(*g->e));
+	g->groups = calloc(cfg->nmodels + cfg->narchives + 1, sizeof(*g->groups));
+	if (!g->e || !g->groups) {
+		free(g->e);
+		free(g->groups);
 		free(g);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < opts->cfg->nmodels; i++)
+	for (size_t a = 0; a < cfg->narchives; a++) {
+		struct group *gr = &g->groups[ng++];
+
+		gr->g = g;
+		gr->archive = &cfg->archives[a];
+		gr->members = cfg->archives[a].members;
+		gr->nmembers = cfg->archives[a].nmembers;
+		for (size_t i = 0; i < gr->nmembers; i++)
+			g->e[gr->members[i]].group = gr;
+	}
+	for (size_t i = 0; i < cfg->nmodels; i++) {
 		g->e[i].fd = -1;
+		g->e[i].self = i;
+		if (!cfg->models[i].archive) {
+			struct group *gr = &g->groups[ng++];
+
+			gr->g = g;
+			gr->members = &g->e[i].self;
+			gr->nmembers = 1;
+			g->e[i].group = gr;
+		}
+	}
+	g->vc = (struct mfs_verify_ctx){
+		.cfg = cfg, .store = opts->store, .audit = opts->audit, .fsync = opts->fsync,
+		.progress = opts->progress ? gate_progress : NULL, .progress_arg = g,
+		.stopping = &g->stopping,
+	};
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->workers_done, NULL);
 	*out = g;
@@ -86,289 +128,65 @@ void mfs_gate_free(struct mfs_gate *g)
 	}
 	pthread_cond_destroy(&g->workers_done);
 	pthread_mutex_destroy(&g->lock);
+	free(g->groups);
 	free(g->e);
 	free(g);
 }
 
-static int64_t now_ms(void)
+/* Verifies the models in todo[0..n): from the store where possible, else
+ * by one download (of the model, or of their archive).  fds[i] gets a
+ * verified fd or -EIO.  Runs without the gate's lock. */
+static void verify_group(struct mfs_gate *g, const struct group *gr, const size_t *todo,
+			 size_t n, int *fds)
 {
-	struct timespec ts;
+	size_t *fetch = malloc(n * sizeof(*fetch));
+	size_t nfetch = 0;
+	int *ffds = malloc(n * sizeof(*ffds));
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The algorithm named in audit lines when all match: the strongest given. */
-static enum mfs_algo strongest(unsigned mask)
-{
-	if (mask & MFS_ALGO_BIT(MFS_SHA512))
-		return MFS_SHA512;
-	if (mask & MFS_ALGO_BIT(MFS_SHA256))
-		return MFS_SHA256;
-	return MFS_SHA1;
-}
-
-struct hexpair {
-	char expected[2 * MFS_DIGEST_MAX + 1];
-	char actual[2 * MFS_DIGEST_MAX + 1];
-};
-
-static void audit(struct mfs_gate *g, const struct mfs_model *m, const char *event,
-		  enum mfs_algo algo, const struct hexpair *hx, int64_t bytes, int64_t ms,
-		  const char *error)
-{
-	struct mfs_audit_event ev = {
-		.event = event,
-		.path = m->path,
-		.url = m->url,
-		.algo = hx ? mfs_algo_name(algo) : NULL,
-		.expected = hx ? hx->expected : NULL,
-		.actual = hx && hx->actual[0] ? hx->actual : NULL,
-		.error = error,
-		.bytes = bytes,
-		.ms = ms,
-	};
-
-	if (g->o.audit)
-		mfs_audit_write(g->o.audit, &ev);
-}
-
-/* Compares what was hashed with what the model declares; fills `hx` with
- * the algorithm that decides (the first mismatch, else the strongest). */
-static bool judge(const struct mfs_model *m, const struct mfs_digests *got, uint64_t bytes,
-		  enum mfs_algo *algo, struct hexpair *hx)
-{
-	bool ok = mfs_digests_match(&m->digests, got, algo);
-
-	if (ok)
-		*algo = strongest(m->digests.mask);
-	mfs_hex_encode(m->digests.d[*algo], mfs_algo_len(*algo), hx->expected);
-	if (got->mask & MFS_ALGO_BIT(*algo))
-		mfs_hex_encode(got->d[*algo], mfs_algo_len(*algo), hx->actual);
+	if (!fetch || !ffds) {
+		for (size_t i = 0; i < n; i++)
+			fds[i] = -ENOMEM;
+		goto out_free;
+	}
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = mfs_verify_stored(&g->vc, todo[i]);
+		if (fds[i] == -ENOENT)
+			fetch[nfetch++] = todo[i];
+	}
+	if (nfetch == 0)
+		goto out_free;
+	if (gr->archive)
+		mfs_verify_archive(&g->vc, gr->archive, fetch, nfetch, ffds);
 	else
-		hx->actual[0] = '\0';
-	return ok && bytes == m->size;
+		ffds[0] = mfs_verify_fetch(&g->vc, fetch[0]);
+	for (size_t i = 0, f = 0; i < n && f < nfetch; i++) {
+		if (todo[i] == fetch[f])
+			fds[i] = ffds[f++];
+	}
+out_free:
+	free(fetch);
+	free(ffds);
 }
 
-/* Re-hashes an object already in the store.  Returns its fd if it still
- * matches, -ENOENT if there is none (or it was quarantined as corrupt). */
-static int check_stored(struct mfs_gate *g, const struct mfs_model *m, const char *object)
+/* Under g->lock: the group's members that are not verified. */
+static size_t unverified(struct mfs_gate *g, const struct group *gr, size_t *todo)
 {
-	struct mfs_digests got;
-	struct hexpair hx;
-	enum mfs_algo algo;
-	uint64_t bytes = 0;
-	int64_t t0 = now_ms();
-	char err[96] = "";
-	int fd, rc;
+	size_t n = 0;
 
-	fd = mfs_store_open_object(g->o.store, object);
-	if (fd == -ENOENT)
-		return -ENOENT;
-	if (fd < 0) {
-		snprintf(err, sizeof(err), "cannot open stored object: %s", strerror(-fd));
-		memset(&hx, 0, sizeof(hx));
-		algo = strongest(m->digests.mask);
-		mfs_hex_encode(m->digests.d[algo], mfs_algo_len(algo), hx.expected);
-		goto out_corrupt;
+	for (size_t i = 0; i < gr->nmembers; i++) {
+		if (!g->e[gr->members[i]].verified)
+			todo[n++] = gr->members[i];
 	}
-	rc = mfs_digest_fd(fd, m->digests.mask, &got, &bytes);
-	if (rc < 0) {
-		snprintf(err, sizeof(err), "cannot hash stored object: %s", strerror(-rc));
-		memset(&got, 0, sizeof(got));
-	}
-	if (rc == 0 && judge(m, &got, bytes, &algo, &hx)) {
-		audit(g, m, "verify_ok", algo, &hx, (int64_t)bytes, now_ms() - t0, NULL);
-		mfs_info("verified '%s' from the store", m->path);
-		return fd;
-	}
-	if (rc == 0) {
-		judge(m, &got, bytes, &algo, &hx);
-		if (bytes != m->size)
-			snprintf(err, sizeof(err), "size %llu, expected %llu",
-				 (unsigned long long)bytes, (unsigned long long)m->size);
-		else
-			snprintf(err, sizeof(err), "%s mismatch", mfs_algo_name(algo));
-	} else {
-		memset(&hx, 0, sizeof(hx));
-		algo = strongest(m->digests.mask);
-		mfs_hex_encode(m->digests.d[algo], mfs_algo_len(algo), hx.expected);
-	}
-	close(fd);
-out_corrupt:
-	audit(g, m, "store_corrupt", algo, &hx, (int64_t)bytes, now_ms() - t0, err);
-	mfs_warn("stored object for '%s' is corrupt (%s); quarantined, fetching again",
-		 m->path, err);
-	rc = mfs_store_quarantine_object(g->o.store, object, NULL, 0);
-	if (rc < 0 && rc != -ENOENT)
-		mfs_err("cannot quarantine object '%s': %s", object, strerror(-rc));
-	return -ENOENT;
+	return n;
 }
 
-struct sink {
-	struct mfs_gate *g;
-	size_t m;
-	int fd;
-	struct mfs_hasher *h;
-};
-
-static int sink_write(void *arg, const void *buf, size_t len)
+/* Under g->lock: records the outcome for entry `mi` and detaches its
+ * waiters with their answers (each gets its own dup). */
+static struct waiter *settle(struct mfs_gate *g, size_t mi, int fd)
 {
-	struct sink *s = arg;
-	const char *p = buf;
-	size_t left = len;
-	int rc;
-
-	if (atomic_load(&s->g->stopping))
-		return -ECANCELED;
-	rc = mfs_hasher_update(s->h, buf, len);
-	if (rc < 0)
-		return rc;
-	while (left > 0) {
-		ssize_t n = write(s->fd, p, left);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		left -= (size_t)n;
-	}
-	return 0;
-}
-
-static void sink_progress(void *arg, uint64_t done, uint64_t total)
-{
-	struct sink *s = arg;
-
-	if (s->g->o.progress)
-		s->g->o.progress(s->g->o.progress_arg, s->m, done, total);
-}
-
-/* Downloads, hashes in the write path, and commits or quarantines.
- * Returns the fd of the verified object or -EIO. */
-static int fetch_and_verify(struct mfs_gate *g, size_t mi, const char *object)
-{
-	const struct mfs_model *m = &g->o.cfg->models[mi];
-	const struct mfs_config *cfg = g->o.cfg;
-	char staging[MFS_STAGING_NAME_MAX];
-	struct sink s = { .g = g, .m = mi, .fd = -1 };
-	struct mfs_digests got;
-	struct hexpair hx;
-	enum mfs_algo algo;
-	char err[256] = "";
-	int64_t t0 = now_ms();
-	int rc;
-
-	s.fd = mfs_store_stage(g->o.store, object, staging, sizeof(staging));
-	if (s.fd < 0) {
-		snprintf(err, sizeof(err), "cannot create staging file: %s", strerror(-s.fd));
-		audit(g, m, "fetch_failed", 0, NULL, -1, 0, err);
-		mfs_err("fetch '%s' failed: %s", m->path, err);
-		return -EIO;
-	}
-	rc = mfs_hasher_new(m->digests.mask, &s.h);
-	if (rc < 0) {
-		snprintf(err, sizeof(err), "cannot start hashing: %s", strerror(-rc));
-		goto out_discard;
-	}
-	audit(g, m, "fetch_start", 0, NULL, (int64_t)m->size, -1, NULL);
-	struct mfs_fetch_req req = {
-		.url = m->url,
-		.ca_file = m->source->ca_file,
-		.allow_http = m->source->allow_http,
-		.redirect_hosts = (const char *const *)m->source->redirect_hosts,
-		.size = m->size,
-		.connect_timeout = cfg->connect_timeout,
-		.low_speed_limit = cfg->low_speed_limit,
-		.low_speed_time = cfg->low_speed_time,
-		.sink = sink_write,
-		.progress = sink_progress,
-		.arg = &s,
-	};
-	rc = mfs_fetch(&req, NULL, err, sizeof(err));
-	if (rc < 0)
-		goto out_discard;
-	rc = mfs_hasher_final(s.h, &got);
-	if (rc < 0) {
-		snprintf(err, sizeof(err), "hashing failed: %s", strerror(-rc));
-		goto out_discard;
-	}
-	audit(g, m, "fetch_ok", 0, NULL, (int64_t)m->size, now_ms() - t0, NULL);
-	if (!judge(m, &got, mfs_hasher_bytes(s.h), &algo, &hx)) {
-		char qname[MFS_STAGING_NAME_MAX] = "";
-
-		rc = mfs_store_quarantine_staged(g->o.store, staging, object, qname, sizeof(qname));
-		if (rc < 0) {
-			mfs_err("cannot quarantine '%s': %s", staging, strerror(-rc));
-			mfs_store_discard(g->o.store, staging);
-		}
-		snprintf(err, sizeof(err), "%s mismatch; bytes kept in quarantine/%s",
-			 mfs_algo_name(algo), qname);
-		audit(g, m, "verify_failed", algo, &hx, (int64_t)mfs_hasher_bytes(s.h),
-		      now_ms() - t0, err);
-		mfs_err("verify '%s' failed: %s expected %s, got %s (from %s)", m->path,
-			mfs_algo_name(algo), hx.expected, hx.actual, m->url);
-		rc = -EIO;
-		goto out_close;
-	}
-	rc = mfs_store_commit(g->o.store, s.fd, staging, object, g->o.fsync);
-	if (rc < 0) {
-		snprintf(err, sizeof(err), "cannot commit to the store: %s", strerror(-rc));
-		goto out_discard;
-	}
-	audit(g, m, "verify_ok", algo, &hx, (int64_t)m->size, now_ms() - t0, NULL);
-	if (m->weak)
-		mfs_warn("'%s' is verified by SHA-1 only (weak)", m->path);
-	mfs_info("fetched and verified '%s' (%llu bytes, %lld ms)", m->path,
-		 (unsigned long long)m->size, (long long)(now_ms() - t0));
-	mfs_hasher_free(s.h);
-	return s.fd;
-
-out_discard:
-	audit(g, m, "fetch_failed", 0, NULL, s.h ? (int64_t)mfs_hasher_bytes(s.h) : 0,
-	      now_ms() - t0, err);
-	mfs_err("fetch '%s' failed: %s", m->path, err);
-	mfs_store_discard(g->o.store, staging);
-	rc = -EIO;
-out_close:
-	mfs_hasher_free(s.h);
-	close(s.fd);
-	return rc;
-}
-
-static int verify_or_fetch(struct mfs_gate *g, size_t mi)
-{
-	char object[16 + 2 * MFS_DIGEST_MAX];
-	int fd;
-
-	mfs_model_object_name(&g->o.cfg->models[mi], object, sizeof(object));
-	fd = check_stored(g, &g->o.cfg->models[mi], object);
-	if (fd >= 0)
-		return fd;
-	return fetch_and_verify(g, mi, object);
-}
-
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
-static void *worker(void *arg)
-{
-	struct job *job = arg;
-	struct mfs_gate *g = job->g;
-	size_t mi = job->m;
 	struct entry *e = &g->e[mi];
-	struct waiter *w;
-	int fd;
+	struct waiter *w = e->waiters;
 
-	free(job);
-	fd = verify_or_fetch(g, mi);
-	pthread_mutex_lock(&g->lock);
 	if (fd >= 0 && fstat(fd, &e->st) < 0) {
 		mfs_err("fstat of the verified object of '%s' failed: %s",
 			g->o.cfg->models[mi].path, strerror(errno));
@@ -377,25 +195,20 @@ static void *worker(void *arg)
 	}
 	if (fd >= 0) {
 		e->fd = fd;
-		e->state = ST_VERIFIED;
-	} else {
-		e->state = ST_UNVERIFIED;
+		e->verified = true;
 	}
-	w = e->waiters;
+	/* (A verified entry has no waiters: settling it answers nobody.) */
 	e->waiters = NULL;
-	/* Dup under the lock: once it is dropped, an open may find the object
-	 * changed and close e->fd. */
 	for (struct waiter *p = w; p; p = p->next) {
-		p->result = fd;
-		if (fd >= 0) {
-			p->result = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-			if (p->result < 0)
-				p->result = -errno;
-		}
+		p->result = fd < 0 ? -EIO : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (p->result < 0 && fd >= 0)
+			p->result = -errno;
 	}
-	pthread_mutex_unlock(&g->lock);
+	return w;
+}
 
-	/* Answer outside the lock: a callback may block replying to the kernel. */
+static void answer(struct waiter *w, size_t mi)
+{
 	while (w) {
 		struct waiter *next = w->next;
 
@@ -403,12 +216,72 @@ static void *worker(void *arg)
 		free(w);
 		w = next;
 	}
+}
+
+/* Under g->lock: does an unverified member of the group have waiters
+ * (queued after its round was settled, or found changed meanwhile)? */
+static bool pending(struct mfs_gate *g, const struct group *gr)
+{
+	for (size_t i = 0; i < gr->nmembers; i++) {
+		const struct entry *e = &g->e[gr->members[i]];
+
+		if (!e->verified && e->waiters)
+			return true;
+	}
+	return false;
+}
+
+static void *worker(void *arg)
+{
+	struct group *gr = arg;
+	struct mfs_gate *g = gr->g;
+	size_t *todo = malloc(gr->nmembers * sizeof(*todo));
+	int *fds = malloc(gr->nmembers * sizeof(*fds));
+	struct waiter **answers = calloc(gr->nmembers, sizeof(*answers));
+	size_t n;
 
 	pthread_mutex_lock(&g->lock);
+	if (!todo || !fds || !answers) {
+		for (size_t i = 0; i < gr->nmembers; i++) {
+			struct waiter *w = settle(g, gr->members[i], -ENOMEM);
+
+			pthread_mutex_unlock(&g->lock);
+			answer(w, gr->members[i]);
+			pthread_mutex_lock(&g->lock);
+		}
+		goto out_done;
+	}
+	do {
+		n = unverified(g, gr, todo);
+		pthread_mutex_unlock(&g->lock);
+		verify_group(g, gr, todo, n, fds);
+		pthread_mutex_lock(&g->lock);
+		/* Settle every member under the lock (an open may otherwise find
+		 * a fresh fd changed and close it under us), answer outside it:
+		 * a callback may block replying to the kernel. */
+		for (size_t i = 0; i < n; i++)
+			answers[i] = settle(g, todo[i], fds[i]);
+		pthread_mutex_unlock(&g->lock);
+		for (size_t i = 0; i < n; i++)
+			answer(answers[i], todo[i]);
+		pthread_mutex_lock(&g->lock);
+	} while (pending(g, gr) && !atomic_load(&g->stopping));
+out_done:
+	gr->busy = false;
 	if (--g->workers == 0)
 		pthread_cond_broadcast(&g->workers_done);
 	pthread_mutex_unlock(&g->lock);
+	free(todo);
+	free(fds);
+	free(answers);
 	return NULL;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 /* Under g->lock.  A verified entry whose object changed on disk since it
@@ -427,7 +300,7 @@ static int verified_fd(struct mfs_gate *g, size_t mi)
 		 g->o.cfg->models[mi].path);
 	close(e->fd);
 	e->fd = -1;
-	e->state = ST_UNVERIFIED;
+	e->verified = false;
 	return -ESTALE;
 }
 
@@ -437,7 +310,6 @@ int mfs_gate_open(struct mfs_gate *g, size_t mi, mfs_gate_done done, void *arg)
 	struct entry *e;
 	pthread_attr_t attr;
 	pthread_t tid;
-	struct job *job = NULL;
 	int rc;
 
 	if (mi >= g->o.cfg->nmodels)
@@ -450,36 +322,28 @@ int mfs_gate_open(struct mfs_gate *g, size_t mi, mfs_gate_done done, void *arg)
 	w->arg = arg;
 
 	pthread_mutex_lock(&g->lock);
-	if (e->state == ST_VERIFIED) {
+	if (e->verified) {
 		rc = verified_fd(g, mi);
 		if (rc != -ESTALE)
 			goto out_unlock_free;
 	}
-	if (e->state == ST_UNVERIFIED) {
+	if (!e->group->busy) {
 		if (atomic_load(&g->stopping)) {
 			rc = -EIO;
 			goto out_unlock_free;
 		}
-		job = malloc(sizeof(*job));
-		if (!job) {
-			rc = -ENOMEM;
-			goto out_unlock_free;
-		}
-		job->g = g;
-		job->m = mi;
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		rc = pthread_create(&tid, &attr, worker, job);
+		rc = pthread_create(&tid, &attr, worker, e->group);
 		pthread_attr_destroy(&attr);
 		if (rc != 0) {
 			mfs_err("cannot start a worker for '%s': %s", g->o.cfg->models[mi].path,
 				strerror(rc));
-			free(job);
 			rc = -EAGAIN;
 			goto out_unlock_free;
 		}
 		g->workers++;
-		e->state = ST_BUSY;
+		e->group->busy = true;
 	}
 	for (tail = &e->waiters; *tail; tail = &(*tail)->next)
 		;
