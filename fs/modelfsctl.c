@@ -2,10 +2,13 @@
  *
  *   modelfsctl check CONFIG          validate; print a summary
  *   modelfsctl fetch CONFIG [PATH…]  fetch + verify into the store
+ *   modelfsctl pin URL --path P ...  print a config section for URL (pin.h)
  *
- * Exit status: 0 success, 1 a model failed to verify or fetch, 2 usage or
- * config error. */
+ * Exit status: 0 success, 1 a model failed to verify or fetch (pin: the
+ * download or the archive failed), 2 usage or config error. */
 #include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include "fetch.h"
 #include "gate.h"
 #include "log.h"
+#include "pin.h"
 #include "store.h"
 
 static void usage(FILE *f)
@@ -25,9 +29,15 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: modelfsctl check CONFIG\n"
 		"       modelfsctl fetch CONFIG [PATH...]\n"
+		"       modelfsctl pin URL --path MOUNTPATH [--source NAME] [--ca-file F]\n"
+		"                  [--allow-http] [--sha1] [--max-size BYTES]\n"
+		"                  [--archive zip [--member M | --member-prefix P]]\n"
 		"check  validates CONFIG and prints a summary (exit 2 on an error)\n"
 		"fetch  downloads and verifies the models at PATHs (all if none) into\n"
-		"       the store without mounting; exit 0 only if every one verified\n");
+		"       the store without mounting; exit 0 only if every one verified\n"
+		"pin    downloads URL once, hashes it (a zip: each member) and prints a\n"
+		"       config section to review and paste; changes nothing else.\n"
+		"       Exit 1 if the download or the archive failed\n");
 }
 
 static double now_s(void)
@@ -214,6 +224,132 @@ out_free_config:
 	return status;
 }
 
+static void pin_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void pin_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("modelfsctl: pin: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void pin_progress(void *arg, uint64_t done, uint64_t total)
+{
+	double *start = arg, now = now_s();
+	char d[32];
+
+	human_size(done, d, sizeof(d));
+	fprintf(stderr, "\r\033[K%s  %.1f MB/s", d,
+		now > *start ? (double)done / (now - *start) / 1e6 : 0.0);
+}
+
+/* Thin: options to struct mfs_pin_opts, then pin.c does the work. */
+static int cmd_pin(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "path", required_argument, NULL, 'p' },
+		{ "source", required_argument, NULL, 's' },
+		{ "ca-file", required_argument, NULL, 'c' },
+		{ "allow-http", no_argument, NULL, 'H' },
+		{ "sha1", no_argument, NULL, '1' },
+		{ "max-size", required_argument, NULL, 'm' },
+		{ "archive", required_argument, NULL, 'a' },
+		{ "member", required_argument, NULL, 'M' },
+		{ "member-prefix", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mfs_pin_opts o = { 0 };
+	struct mfs_pin_result r;
+	char err[1024], *text = NULL, *end;
+	double start = now_s();
+	bool tty = isatty(STDERR_FILENO);
+	int c, rc, status = 2;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': o.path = optarg; break;
+		case 's': o.source = optarg; break;
+		case 'c': o.ca_file = optarg; break;
+		case 'H': o.allow_http = true; break;
+		case '1': o.sha1 = true; break;
+		case 'M': o.member = optarg; break;
+		case 'P': o.member_prefix = optarg; break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'a':
+			if (strcmp(optarg, "zip") != 0) {
+				pin_fail("unknown archive format '%s' (only zip)", optarg);
+				return 2;
+			}
+			o.zip = true;
+			break;
+		case 'm':
+			errno = 0;
+			o.max_size = strtoull(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end || errno || o.max_size == 0) {
+				pin_fail("bad --max-size '%s': a decimal number of bytes > 0", optarg);
+				return 2;
+			}
+			break;
+		case ':':
+			pin_fail("%s needs a value", argv[optind - 1]);
+			return 2;
+		default:
+			pin_fail("unknown option '%s'", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		pin_fail(argc == optind ? "a URL is required" : "exactly one URL, please");
+		return 2;
+	}
+	o.url = argv[optind];
+	if (mfs_pin_check_opts(&o, err, sizeof(err)) < 0) {
+		pin_fail("%s", err);
+		return 2;
+	}
+	if (tty) {
+		o.progress = pin_progress;
+		o.progress_arg = &start;
+	}
+	status = 1;
+	if (mfs_fetch_global_init() < 0) {
+		pin_fail("cannot initialise libcurl");
+		return 1;
+	}
+	rc = mfs_pin_run(&o, &r, err, sizeof(err));
+	if (tty)
+		fprintf(stderr, "\r\033[K");
+	if (rc < 0) {
+		pin_fail("%s", err);
+		goto out_cleanup_fetch;
+	}
+	rc = mfs_pin_format(&o, &r, time(NULL), &text, err, sizeof(err));
+	if (rc < 0) {
+		pin_fail("%s", err);
+		goto out_release_result;
+	}
+	if (fputs(text, stdout) == EOF || fflush(stdout) == EOF) {
+		pin_fail("cannot write the section: %s", strerror(errno));
+		goto out_free_text;
+	}
+	status = 0;
+out_free_text:
+	free(text);
+out_release_result:
+	mfs_pin_result_release(&r);
+out_cleanup_fetch:
+	mfs_fetch_global_cleanup();
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
@@ -225,6 +361,8 @@ int main(int argc, char **argv)
 		return cmd_check(argv[2]);
 	if (argc >= 3 && strcmp(argv[1], "fetch") == 0)
 		return cmd_fetch(argv[2], argv + 3, argc - 3);
+	if (argc >= 2 && strcmp(argv[1], "pin") == 0)
+		return cmd_pin(argc - 1, argv + 1);
 	usage(stderr);
 	return 2;
 }
