@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "lockfiles.h"
 #include "log.h"
 
 /* Verified files never change and the tree is fixed for the mount's life. */
@@ -29,6 +30,7 @@ struct ctx {
 	const struct mfs_catalog *cat;
 	struct mfs_gate *gate;
 	struct slot *slots;
+	struct mfs_lockfiles *locks; /* NULL: lock files are off */
 };
 
 static struct ctx *req_ctx(fuse_req_t req)
@@ -44,26 +46,74 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_MOVE;
 }
 
-static void reply_entry(fuse_req_t req, const struct mfs_node *node)
+/* Lock nodes are numbered above the catalog. */
+static uint64_t first_lock_ino(const struct mfs_catalog *cat)
+{
+	return cat->nnodes + 1;
+}
+
+static bool is_lock_ino(const struct ctx *c, fuse_ino_t ino)
+{
+	return c->locks && mfs_lockfiles_owns(c->locks, ino);
+}
+
+static void node_stat(const struct ctx *c, const struct mfs_node *node, struct stat *st)
+{
+	mfs_catalog_stat(c->cat, node, st);
+	/* Like /tmp, so that a non-root loader's *.lock create reaches us
+	 * (default_permissions checks the mode first); everything else is
+	 * still refused below. */
+	if (c->locks && !node->model)
+		st->st_mode = S_IFDIR | 01777;
+}
+
+static void lock_stat(const struct mfs_lockfile_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = a->ino;
+	/* 0666: a loader of another user must be able to open it to append. */
+	st->st_mode = S_IFREG | 0666;
+	st->st_nlink = a->nlink;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_blksize = 4096;
+	st->st_atim = a->atime;
+	st->st_mtim = a->mtime;
+	st->st_ctim = a->ctime;
+}
+
+static void reply_entry(fuse_req_t req, const struct mfs_node *node, double timeout)
 {
 	struct fuse_entry_param e;
 
 	memset(&e, 0, sizeof(e));
-	e.attr_timeout = CACHE_TIMEOUT;
-	e.entry_timeout = CACHE_TIMEOUT;
+	e.attr_timeout = timeout;
+	e.entry_timeout = timeout;
 	if (node) {
 		e.ino = node->ino;
 		e.generation = 1;
-		mfs_catalog_stat(req_ctx(req)->cat, node, &e.attr);
+		node_stat(req_ctx(req), node, &e.attr);
 	}
-	/* ino 0 is a negative entry the kernel caches: the tree never grows. */
+	/* ino 0 is a negative entry the kernel caches for `timeout`. */
 	fuse_reply_entry(req, &e);
+}
+
+/* Lock nodes come and go and take writes: entry and attributes are not
+ * cached (timeouts 0). */
+static void lock_entry(const struct mfs_lockfile_attr *a, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = a->ino;
+	e->generation = 1;
+	lock_stat(a, &e->attr);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	const struct mfs_catalog *cat = req_ctx(req)->cat;
-	const struct mfs_node *dir = mfs_catalog_node(cat, parent);
+	struct ctx *c = req_ctx(req);
+	const struct mfs_node *dir = mfs_catalog_node(c->cat, parent), *node;
+	struct mfs_lockfile_attr a;
+	struct fuse_entry_param e;
 
 	if (!dir) {
 		fuse_reply_err(req, ENOENT);
@@ -73,51 +123,133 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	reply_entry(req, mfs_catalog_lookup(cat, parent, name));
+	node = mfs_catalog_lookup(c->cat, parent, name);
+	if (node || !c->locks || !mfs_lockfiles_name_ok(name)) {
+		/* The catalog never changes: cache hits and misses alike. */
+		reply_entry(req, node, CACHE_TIMEOUT);
+	} else if (mfs_lockfiles_lookup(c->locks, parent, name, &a) == 0) {
+		lock_entry(&a, &e);
+		/* The kernel did not get the reference the table counted. */
+		if (fuse_reply_entry(req, &e) != 0)
+			mfs_lockfiles_forget(c->locks, a.ino, 1);
+	} else {
+		/* A lock file may appear at any moment: no negative caching. */
+		reply_entry(req, NULL, 0);
+	}
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct ctx *c = req_ctx(req);
+
+	if (is_lock_ino(c, ino))
+		mfs_lockfiles_forget(c->locks, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct ctx *c = req_ctx(req);
+
+	for (size_t i = 0; i < count; i++) {
+		if (is_lock_ino(c, forgets[i].ino))
+			mfs_lockfiles_forget(c->locks, forgets[i].ino, forgets[i].nlookup);
+	}
+	fuse_reply_none(req);
+}
+
+static void reply_lock_attr(fuse_req_t req, int rc, const struct mfs_lockfile_attr *a)
+{
+	struct stat st;
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	lock_stat(a, &st);
+	fuse_reply_attr(req, &st, 0);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	const struct mfs_catalog *cat = req_ctx(req)->cat;
-	const struct mfs_node *node = mfs_catalog_node(cat, ino);
+	struct ctx *c = req_ctx(req);
+	const struct mfs_node *node = mfs_catalog_node(c->cat, ino);
+	struct mfs_lockfile_attr a;
 	struct stat st;
 
+	if (is_lock_ino(c, ino)) {
+		reply_lock_attr(req, mfs_lockfiles_getattr(c->locks, ino, &a), &a);
+		return;
+	}
 	if (!node) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	mfs_catalog_stat(cat, node, &st);
+	node_stat(c, node, &st);
 	fuse_reply_attr(req, &st, CACHE_TIMEOUT);
+}
+
+struct dirbuf {
+	fuse_req_t req;
+	char *buf;
+	size_t size;
+	size_t used;
+	uint64_t lock_off;     /* offset of the first lock node's entry ... */
+	uint64_t first_lock;   /* ... which has this ino */
+};
+
+/* Adds one entry that the next offset `next` follows; 1 if it did not fit. */
+static int add_dirent(struct dirbuf *d, const char *name, uint64_t ino, mode_t type, uint64_t next)
+{
+	struct stat st;
+	size_t len;
+
+	memset(&st, 0, sizeof(st));
+	st.st_ino = ino;
+	st.st_mode = type;
+	len = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, &st, (off_t)next);
+	if (len > d->size - d->used)
+		return 1;
+	d->used += len;
+	return 0;
+}
+
+static int add_lock_dirent(void *arg, uint64_t ino, const char *name)
+{
+	struct dirbuf *d = arg;
+
+	return add_dirent(d, name, ino, S_IFREG, d->lock_off + (ino - d->first_lock) + 1);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	const struct mfs_catalog *cat = req_ctx(req)->cat;
+	struct ctx *c = req_ctx(req);
+	const struct mfs_catalog *cat = c->cat;
 	const struct mfs_node *dir = mfs_catalog_node(cat, ino);
-	char *buf;
-	size_t used = 0;
+	struct dirbuf d = { .req = req, .size = size };
+	int full = 0;
 
 	if (!dir) {
-		fuse_reply_err(req, ENOENT);
+		fuse_reply_err(req, is_lock_ino(c, ino) ? ENOTDIR : ENOENT);
 		return;
 	}
 	if (dir->model) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	buf = malloc(size);
-	if (!buf) {
+	d.buf = malloc(size);
+	if (!d.buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	/* Offsets: 0 ".", 1 "..", 2 + i the i-th child; each entry carries
-	 * the offset of the next one. */
-	for (size_t i = (size_t)off; i < dir->nchildren + 2; i++) {
+	/* Offsets: 0 ".", 1 "..", 2 + i the i-th child, then the lock files
+	 * at lock_off + (ino - first lock ino): inos are never reused, so an
+	 * unlink or create between two calls neither skips nor repeats an
+	 * entry.  Each entry carries the offset of the next one. */
+	for (size_t i = (size_t)off; i < dir->nchildren + 2 && !full; i++) {
 		const struct mfs_node *n;
 		const char *name;
-		struct stat st;
-		size_t len;
 
 		if (i == 0) {
 			n = dir;
@@ -129,16 +261,17 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			n = mfs_catalog_node(cat, dir->children[i - 2]);
 			name = n->name;
 		}
-		memset(&st, 0, sizeof(st));
-		st.st_ino = n->ino;
-		st.st_mode = n->model ? S_IFREG : S_IFDIR;
-		len = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)(i + 1));
-		if (len > size - used)
-			break;
-		used += len;
+		full = add_dirent(&d, name, n->ino, n->model ? S_IFREG : S_IFDIR, i + 1);
 	}
-	fuse_reply_buf(req, buf, used);
-	free(buf);
+	if (c->locks && !full) {
+		d.lock_off = dir->nchildren + 2;
+		d.first_lock = first_lock_ino(cat);
+		mfs_lockfiles_list(c->locks, ino,
+				   d.first_lock + ((uint64_t)off > d.lock_off ? (uint64_t)off - d.lock_off : 0),
+				   add_lock_dirent, &d);
+	}
+	fuse_reply_buf(req, d.buf, d.used);
+	free(d.buf);
 }
 
 static void reply_open_fd(fuse_req_t req, int fd)
@@ -171,12 +304,32 @@ static void open_interrupted(fuse_req_t req, void *data)
 		fuse_reply_err(req, EINTR);
 }
 
+/* A lock file is opened in any mode; its I/O bypasses the page cache so
+ * that discarded writes are never read back from it. */
+static void lock_open_fi(struct fuse_file_info *fi)
+{
+	fi->fh = 0;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ctx *c = req_ctx(req);
 	const struct mfs_node *node = mfs_catalog_node(c->cat, ino);
+	struct mfs_lockfile_attr a;
 	int rc;
 
+	if (is_lock_ino(c, ino)) {
+		rc = mfs_lockfiles_getattr(c->locks, ino, &a);
+		if (rc < 0) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		lock_open_fi(fi);
+		fuse_reply_open(req, fi);
+		return;
+	}
 	if (!node) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -210,6 +363,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
 	uint64_t fsize = node && node->model ? node->model->size : 0;
 
+	if (is_lock_ino(req_ctx(req), ino)) {
+		fuse_reply_buf(req, NULL, 0); /* always empty */
+		return;
+	}
 	if (off < 0 || (uint64_t)off >= fsize)
 		size = 0;
 	else if (size > fsize - (uint64_t)off)
@@ -221,9 +378,20 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 }
 
+/* Only lock files are open for writing: accept and discard. */
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	if (is_lock_ino(req_ctx(req), ino))
+		fuse_reply_write(req, size);
+	else
+		fuse_reply_err(req, EROFS);
+}
+
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	close((int)fi->fh);
+	if (!is_lock_ino(req_ctx(req), ino))
+		close((int)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -253,10 +421,30 @@ static void erofs(fuse_req_t req)
 	fuse_reply_err(req, EROFS);
 }
 
+/* On a lock file: times are kept; a size (O_TRUNC, truncate) or mode
+ * (filelock fchmods its lock files) is accepted and changes nothing, the
+ * file stays empty and 0666 for every loader; owners stay the creator. */
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
-	erofs(req);
+	struct ctx *c = req_ctx(req);
+	struct timespec now, *atime = NULL, *mtime = NULL;
+	struct mfs_lockfile_attr a;
+
+	if (!is_lock_ino(c, ino) || (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
+		erofs(req);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		atime = &now;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		atime = &attr->st_atim;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		mtime = &now;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		mtime = &attr->st_mtim;
+	reply_lock_attr(req, mfs_lockfiles_set_times(c->locks, ino, atime, mtime, &a), &a);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -271,6 +459,16 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct ctx *c = req_ctx(req);
+
+	if (c->locks && mfs_lockfiles_name_ok(name) && !mfs_catalog_lookup(c->cat, parent, name))
+		fuse_reply_err(req, -mfs_lockfiles_unlink(c->locks, parent, name));
+	else
+		erofs(req);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	erofs(req);
 }
@@ -291,10 +489,41 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	erofs(req);
 }
 
+/* Creates (or opens) a lock file; any other create is EROFS.  The mode
+ * asked for is ignored: lock files are 0666, owned by their creator. */
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
-	erofs(req);
+	struct ctx *c = req_ctx(req);
+	const struct mfs_node *dir = mfs_catalog_node(c->cat, parent);
+	const struct fuse_ctx *who = fuse_req_ctx(req);
+	struct mfs_lockfile_attr a;
+	struct fuse_entry_param e;
+	int rc;
+
+	if (!dir || dir->model) {
+		fuse_reply_err(req, dir ? ENOTDIR : ENOENT);
+		return;
+	}
+	/* A model (or directory) of that name wins over a lock file. */
+	if (mfs_catalog_lookup(c->cat, parent, name)) {
+		fuse_reply_err(req, (fi->flags & O_EXCL) ? EEXIST : EROFS);
+		return;
+	}
+	if (!c->locks || !mfs_lockfiles_name_ok(name)) {
+		erofs(req);
+		return;
+	}
+	rc = mfs_lockfiles_create(c->locks, parent, name, who->uid, who->gid,
+				  (fi->flags & O_EXCL) != 0, &a);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	lock_entry(&a, &e);
+	lock_open_fi(fi);
+	if (fuse_reply_create(req, &e, fi) != 0)
+		mfs_lockfiles_forget(c->locks, a.ino, 1);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
@@ -319,15 +548,18 @@ static const struct fuse_lowlevel_ops ops = {
 	.lookup = op_lookup,
 	.getattr = op_getattr,
 	.readdir = op_readdir,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
 	.open = op_open,
 	.read = op_read,
+	.write = op_write,
 	.release = op_release,
 	.statfs = op_statfs,
 	.setattr = op_setattr,
 	.mknod = op_mknod,
 	.mkdir = op_mkdir,
 	.unlink = op_unlink,
-	.rmdir = op_unlink,
+	.rmdir = op_rmdir,
 	.symlink = op_symlink,
 	.rename = op_rename,
 	.link = op_link,
@@ -347,13 +579,21 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 	size_t nmodels = 0;
 	int rc = -EIO;
 
+	if (mo->lock_files) {
+		int lrc = mfs_lockfiles_new(first_lock_ino(cat), &c.locks);
+
+		if (lrc < 0)
+			return lrc;
+	}
 	for (size_t i = 0; i < cat->nnodes; i++) {
 		if (cat->nodes[i].model && cat->nodes[i].model_index + 1 > nmodels)
 			nmodels = cat->nodes[i].model_index + 1;
 	}
 	c.slots = calloc(nmodels ? nmodels : 1, sizeof(*c.slots));
-	if (!c.slots)
-		return -ENOMEM;
+	if (!c.slots) {
+		rc = -ENOMEM;
+		goto out_free_locks;
+	}
 	for (size_t i = 0; i < nmodels; i++) {
 		c.slots[i].ctx = &c;
 		c.slots[i].model = i;
@@ -403,5 +643,7 @@ out_destroy:
 out_free_args:
 	fuse_opt_free_args(&args);
 	free(c.slots);
+out_free_locks:
+	mfs_lockfiles_free(c.locks);
 	return rc;
 }

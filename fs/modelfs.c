@@ -194,6 +194,7 @@ int main(int argc, char **argv)
 		.fuse_opts = d.cli.opts,
 		.foreground = d.cli.foreground,
 		.debug = d.cli.debug,
+		.lock_files = d.cfg->lock_files,
 		.ready = on_ready,
 		.ready_arg = &d,
 	};

@@ -75,8 +75,10 @@ assert_errno_nobody "nobody: open O_WRONLY refused" "$W" open "$F" O_WRONLY
 assert_errno_nobody "nobody: open O_RDWR|O_TRUNC refused" "$W" open "$F" "O_RDWR|O_TRUNC"
 assert_errno_nobody "nobody: create refused" "$W" open "$MNT/zoo/new.bin" "O_WRONLY|O_CREAT"
 assert_errno_nobody "nobody: mkdir refused" "$W" mkdir "$MNT/newdir"
-assert_errno_nobody "nobody: unlink refused" "$W" unlink "$F"
-assert_errno_nobody "nobody: rename refused" "$W" rename "$F" "$MNT/zoo/x.bin"
+# Directories are sticky (01777, for lock files): the kernel itself refuses
+# a non-owner's unlink or rename with EPERM.
+assert_errno_nobody "nobody: unlink refused" "EPERM|$W" unlink "$F"
+assert_errno_nobody "nobody: rename refused" "EPERM|$W" rename "$F" "$MNT/zoo/x.bin"
 assert_errno_nobody "nobody: truncate refused" "$W" truncate "$F" 0
 assert_errno_nobody "nobody: chmod refused" "EPERM|$W" chmod "$F" 666
 assert_errno_nobody "nobody: setxattr refused" "EPERM|$W" setxattr "$F" user.test
