@@ -183,3 +183,11 @@ if mount_fs "$GOOD" "$T/mnt-good"; then
 else
 	not_ok "good config mounts" "$(cat "$MOUNT_ERR")"
 fi
+
+# The shipped examples stay valid.
+for ex in "$REPO"/config/*.ini; do
+	out=$("$MFS_BIN/modelfsctl" check "$ex" 2>&1)
+	rc=$?
+	assert_eq "config/$(basename "$ex") passes modelfsctl check" "$rc" 0
+	[ "$rc" = 0 ] || diag "$out"
+done
