@@ -177,6 +177,7 @@ static int cmd_fetch(const char *file, char **paths, int npaths)
 	}
 	prog.cfg = cfg;
 	struct mfs_gate_opts go = {
+		/* Warming a host: durability beats latency here. */
 		.cfg = cfg, .store = &store, .audit = audit, .fsync = true,
 		.progress = tty ? on_progress : NULL, .progress_arg = &prog,
 	};
