@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "lockfiles.h"
 #include "log.h"
+#include "mounttune.h"
 
 /* Verified files never change and the tree is fixed for the mount's life. */
 #define CACHE_TIMEOUT 86400.0
@@ -31,6 +33,8 @@ struct ctx {
 	struct mfs_gate *gate;
 	struct slot *slots;
 	struct mfs_lockfiles *locks; /* NULL: lock files are off */
+	char *mountpoint;            /* canonical, for mounttune */
+	atomic_bool tune_pending;    /* INIT answered, read-ahead not raised yet */
 };
 
 static struct ctx *req_ctx(fuse_req_t req)
@@ -38,8 +42,25 @@ static struct ctx *req_ctx(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+/* The kernel sets the read-ahead window while it processes our INIT reply,
+ * so it is raised on the first request after INIT, which proves it done. */
+static void tune(struct ctx *c)
+{
+	int rc;
+
+	if (!atomic_exchange(&c->tune_pending, false) || !c->mountpoint)
+		return;
+	rc = mfs_mount_set_readahead(c->mountpoint, MFS_READ_AHEAD_KB);
+	if (rc < 0)
+		mfs_warn("cannot raise read-ahead of '%s' to %u KiB: %s", c->mountpoint,
+			 MFS_READ_AHEAD_KB, strerror(-rc));
+}
+
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct ctx *c = userdata;
+
+	atomic_store(&c->tune_pending, true);
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
@@ -115,6 +136,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct mfs_lockfile_attr a;
 	struct fuse_entry_param e;
 
+	tune(c);
 	if (!dir) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -177,6 +199,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct mfs_lockfile_attr a;
 	struct stat st;
 
+	tune(c);
 	if (is_lock_ino(c, ino)) {
 		reply_lock_attr(req, mfs_lockfiles_getattr(c->locks, ino, &a), &a);
 		return;
@@ -616,6 +639,8 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 	signal(SIGTERM, SIG_DFL);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_destroy;
+	/* Canonical before the mount: afterwards resolving it would ask us. */
+	c.mountpoint = realpath(mo->mountpoint, NULL);
 	if (fuse_session_mount(se, mo->mountpoint) != 0) {
 		mfs_err("cannot mount on '%s'", mo->mountpoint);
 		goto out_signals;
@@ -643,6 +668,7 @@ out_destroy:
 out_free_args:
 	fuse_opt_free_args(&args);
 	free(c.slots);
+	free(c.mountpoint);
 out_free_locks:
 	mfs_lockfiles_free(c.locks);
 	return rc;
