@@ -1341,18 +1341,15 @@ int mfs_config_check_path(const char *path, const char **why)
 
 void mfs_model_object_name(const struct mfs_model *m, char *buf, size_t len)
 {
-	static const enum mfs_algo strongest_first[] = { MFS_SHA512, MFS_SHA256, MFS_SHA1 };
 	char hex[2 * MFS_DIGEST_MAX + 1];
+	enum mfs_algo a;
 
-	for (size_t i = 0; i < sizeof(strongest_first) / sizeof(strongest_first[0]); i++) {
-		enum mfs_algo a = strongest_first[i];
-
-		if (m->digests.mask & MFS_ALGO_BIT(a)) {
-			mfs_hex_encode(m->digests.d[a], mfs_algo_len(a), hex);
-			snprintf(buf, len, "%s-%s", mfs_algo_name(a), hex);
-			return;
-		}
+	if (!m->digests.mask) {
+		if (len)
+			buf[0] = '\0';
+		return;
 	}
-	if (len)
-		buf[0] = '\0';
+	a = mfs_algo_strongest(m->digests.mask);
+	mfs_hex_encode(m->digests.d[a], mfs_algo_len(a), hex);
+	snprintf(buf, len, "%s-%s", mfs_algo_name(a), hex);
 }

@@ -44,6 +44,15 @@ size_t mfs_algo_len(enum mfs_algo algo)
 	return (unsigned)algo < MFS_ALGO_COUNT ? algos[algo].len : 0;
 }
 
+enum mfs_algo mfs_algo_strongest(unsigned mask)
+{
+	if (mask & MFS_ALGO_BIT(MFS_SHA512))
+		return MFS_SHA512;
+	if (mask & MFS_ALGO_BIT(MFS_SHA256))
+		return MFS_SHA256;
+	return MFS_SHA1;
+}
+
 int mfs_algo_from_name(const char *name, enum mfs_algo *out)
 {
 	for (int a = 0; a < MFS_ALGO_COUNT; a++) {

@@ -34,6 +34,7 @@ struct ctx {
 	struct slot *slots;
 	struct mfs_lockfiles *locks; /* NULL: lock files are off */
 	char *mountpoint;            /* canonical, for mounttune */
+	uint64_t total_bytes;        /* of every model, for statfs */
 	atomic_bool tune_pending;    /* INIT answered, read-ahead not raised yet */
 };
 
@@ -48,7 +49,10 @@ static void tune(struct ctx *c)
 {
 	int rc;
 
-	if (!atomic_exchange(&c->tune_pending, false) || !c->mountpoint)
+	/* A plain load first: lookups and getattrs must not all write the
+	 * flag's cache line just to find it cleared. */
+	if (!atomic_load(&c->tune_pending) || !atomic_exchange(&c->tune_pending, false) ||
+	    !c->mountpoint)
 		return;
 	rc = mfs_mount_set_readahead(c->mountpoint, MFS_READ_AHEAD_KB);
 	if (rc < 0)
@@ -420,18 +424,14 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	const struct mfs_catalog *cat = req_ctx(req)->cat;
+	const struct ctx *c = req_ctx(req);
+	const struct mfs_catalog *cat = c->cat;
 	struct statvfs sv;
-	uint64_t bytes = 0;
 
-	for (size_t i = 0; i < cat->nnodes; i++) {
-		if (cat->nodes[i].model)
-			bytes += cat->nodes[i].model->size;
-	}
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
-	sv.f_blocks = (bytes + 4095) / 4096;
+	sv.f_blocks = (c->total_bytes + 4095) / 4096;
 	sv.f_files = cat->nnodes;
 	sv.f_namemax = 255;
 	sv.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV;
@@ -609,7 +609,10 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 			return lrc;
 	}
 	for (size_t i = 0; i < cat->nnodes; i++) {
-		if (cat->nodes[i].model && cat->nodes[i].model_index + 1 > nmodels)
+		if (!cat->nodes[i].model)
+			continue;
+		c.total_bytes += cat->nodes[i].model->size;
+		if (cat->nodes[i].model_index + 1 > nmodels)
 			nmodels = cat->nodes[i].model_index + 1;
 	}
 	c.slots = calloc(nmodels ? nmodels : 1, sizeof(*c.slots));

@@ -329,18 +329,21 @@ int mfs_gate_open(struct mfs_gate *g, size_t mi, mfs_gate_done done, void *arg)
 	if (mi >= g->o.cfg->nmodels)
 		return -EINVAL;
 	e = &g->e[mi];
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	w->done = done;
-	w->arg = arg;
 
 	pthread_mutex_lock(&g->lock);
 	if (e->verified) {
 		rc = verified_fd(g, mi);
 		if (rc != -ESTALE)
-			goto out_unlock_free;
+			goto out_unlock;
 	}
+	/* Only a request that must wait costs an allocation. */
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	w->done = done;
+	w->arg = arg;
 	if (!e->group->busy) {
 		if (atomic_load(&g->stopping)) {
 			rc = -EIO;
@@ -367,8 +370,9 @@ int mfs_gate_open(struct mfs_gate *g, size_t mi, mfs_gate_done done, void *arg)
 	return -EINPROGRESS;
 
 out_unlock_free:
-	pthread_mutex_unlock(&g->lock);
 	free(w);
+out_unlock:
+	pthread_mutex_unlock(&g->lock);
 	return rc;
 }
 

@@ -27,16 +27,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The algorithm named in audit lines when all match: the strongest given. */
-static enum mfs_algo strongest(unsigned mask)
-{
-	if (mask & MFS_ALGO_BIT(MFS_SHA512))
-		return MFS_SHA512;
-	if (mask & MFS_ALGO_BIT(MFS_SHA256))
-		return MFS_SHA256;
-	return MFS_SHA1;
-}
-
 static void audit(const struct mfs_verify_ctx *c, const struct mfs_model *m, const char *event,
 		  enum mfs_algo algo, const struct hexpair *hx, int64_t bytes, int64_t ms,
 		  const char *error)
@@ -66,7 +56,7 @@ static bool judge(const struct mfs_digests *want, uint64_t want_size,
 	bool ok = mfs_digests_match(want, got, algo);
 
 	if (ok)
-		*algo = strongest(want->mask);
+		*algo = mfs_algo_strongest(want->mask);
 	mfs_hex_encode(want->d[*algo], mfs_algo_len(*algo), hx->expected);
 	if (got->mask & MFS_ALGO_BIT(*algo))
 		mfs_hex_encode(got->d[*algo], mfs_algo_len(*algo), hx->actual);
@@ -86,7 +76,7 @@ int mfs_verify_stored(const struct mfs_verify_ctx *c, size_t mi)
 	char object[16 + HEX_MAX];
 	struct mfs_digests got = { 0 };
 	struct hexpair hx;
-	enum mfs_algo algo = strongest(m->digests.mask);
+	enum mfs_algo algo = mfs_algo_strongest(m->digests.mask);
 	uint64_t bytes = 0;
 	int64_t t0 = now_ms();
 	char err[128] = "";

@@ -25,6 +25,10 @@ struct mfs_hasher; /* opaque */
 const char *mfs_algo_name(enum mfs_algo algo);
 /* Digest length in bytes (20, 32, 64). */
 size_t mfs_algo_len(enum mfs_algo algo);
+/* The strongest algorithm in `mask` (sha512 > sha256 > sha1): the one a
+ * model's store object is named by and audit lines quote.  `mask` must
+ * not be 0. */
+enum mfs_algo mfs_algo_strongest(unsigned mask);
 /* Looks a name up; returns 0 and sets *out, or -EINVAL. */
 int mfs_algo_from_name(const char *name, enum mfs_algo *out);
 

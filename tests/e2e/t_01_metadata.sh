@@ -78,3 +78,7 @@ assert_eq "still no origin request" "$(origin_total)" 0
 # (larger READs than the default 128 KiB, still small enough to splice).
 dev=$(awk -v m="$MNT" '$5 == m { d = $3 } END { print d }' /proc/self/mountinfo)
 assert_eq "read-ahead of the mount raised to 512 KiB" "$(cat "/sys/class/bdi/$dev/read_ahead_kb" 2>&1)" 512
+
+# statfs: the models' total size in 4 KiB blocks (86443 bytes -> 22), one
+# file count per node, read-only.
+assert_eq "statfs: blocks, block size, inodes" "$(stat -f -c '%b %S %c' "$MNT")" "22 4096 9"

@@ -65,6 +65,9 @@ static void test_names(void)
 	CHECK_EQ_INT(a, MFS_SHA1);
 	CHECK_EQ_INT(mfs_algo_from_name("md5", &a), -EINVAL);
 	CHECK_EQ_INT(mfs_algo_from_name("SHA256", &a), -EINVAL);
+	CHECK_EQ_INT(mfs_algo_strongest(MFS_ALGO_BIT(MFS_SHA1)), MFS_SHA1);
+	CHECK_EQ_INT(mfs_algo_strongest(MFS_ALGO_BIT(MFS_SHA1) | MFS_ALGO_BIT(MFS_SHA256)), MFS_SHA256);
+	CHECK_EQ_INT(mfs_algo_strongest(7), MFS_SHA512);
 }
 
 static void test_hex_decode(void)
