@@ -15,44 +15,6 @@
 
 enum { THREADS = 4, PER_THREAD = 500 };
 
-static char tmp[64];
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void tmp_make(void)
-{
-	strcpy(tmp, "/tmp/mfs-audit-XXXXXX");
-	if (!mkdtemp(tmp)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-}
-
-static void tmp_remove(void)
-{
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *at(const char *rel)
-{
-	static char buf[4][512];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", tmp, rel);
-	return buf[i];
-}
-
-static int mode_of(const char *path)
-{
-	struct stat sb;
-
-	return lstat(path, &sb) < 0 ? -1 : (int)(sb.st_mode & 07777);
-}
-
 /* The whole file, NUL-terminated; the caller frees it. */
 static char *slurp(const char *path)
 {
@@ -98,10 +60,10 @@ static bool python_accepts(const char *file, const char *mode)
 	char cmd[1024];
 	FILE *f;
 
-	f = fopen(at("check.py"), "w");
+	f = fopen(unit_at("check.py"), "w");
 	if (!f || fputs(checker, f) == EOF || fclose(f) != 0)
 		return false;
-	snprintf(cmd, sizeof(cmd), "python3 '%s' '%s' %s", at("check.py"), file, mode);
+	snprintf(cmd, sizeof(cmd), "python3 '%s' '%s' %s", unit_at("check.py"), file, mode);
 	return system(cmd) == 0;
 }
 
@@ -191,11 +153,11 @@ static void test_write_lines(void)
 	char *text, *line, *next, *path;
 	int n = 0;
 
-	tmp_make();
-	CHECK_EQ_INT(mfs_audit_open(at("logs/audit.jsonl"), &a), 0);
+	unit_tmp_make("audit");
+	CHECK_EQ_INT(mfs_audit_open(unit_at("logs/audit.jsonl"), &a), 0);
 	CHECK(a != NULL);
-	CHECK_EQ_INT(mode_of(at("logs")), 0700);
-	CHECK_EQ_INT(mode_of(at("logs/audit.jsonl")), 0600);
+	CHECK_EQ_INT(unit_mode_of(unit_at("logs")), 0700);
+	CHECK_EQ_INT(unit_mode_of(unit_at("logs/audit.jsonl")), 0600);
 	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
 		CHECK_EQ_INT(mfs_audit_write(a, &events[i]), 0);
 	/* Past the stack buffer: every byte escapes to six. */
@@ -208,7 +170,7 @@ static void test_write_lines(void)
 	free(path);
 	mfs_audit_close(a);
 
-	text = slurp(at("logs/audit.jsonl"));
+	text = slurp(unit_at("logs/audit.jsonl"));
 	CHECK(text != NULL);
 	for (line = text; text && *line; line = next + 1, n++) {
 		next = strchr(line, '\n');
@@ -226,13 +188,13 @@ static void test_write_lines(void)
 	}
 	CHECK_EQ_INT(n, 4);
 	free(text);
-	CHECK(python_accepts(at("logs/audit.jsonl"), "detail"));
+	CHECK(python_accepts(unit_at("logs/audit.jsonl"), "detail"));
 
 	/* Reopening appends. */
-	CHECK_EQ_INT(mfs_audit_open(at("logs/audit.jsonl"), &a), 0);
+	CHECK_EQ_INT(mfs_audit_open(unit_at("logs/audit.jsonl"), &a), 0);
 	CHECK_EQ_INT(mfs_audit_write(a, &events[2]), 0);
 	mfs_audit_close(a);
-	text = slurp(at("logs/audit.jsonl"));
+	text = slurp(unit_at("logs/audit.jsonl"));
 	n = 0;
 	for (line = text; text && (line = strchr(line, '\n')); line++)
 		n++;
@@ -240,20 +202,20 @@ static void test_write_lines(void)
 	CHECK(text && strlen(text) > 32 &&
 	      memcmp(text + strlen(text) - strlen(want[2]) - 1, want[2], strlen(want[2])) == 0);
 	free(text);
-	tmp_remove();
+	unit_tmp_remove();
 }
 
 static void test_open_errors(void)
 {
 	struct mfs_audit *a = (struct mfs_audit *)&a;
 
-	tmp_make();
+	unit_tmp_make("audit");
 	/* Only the last directory is created. */
-	CHECK_EQ_INT(mfs_audit_open(at("no/such/audit.jsonl"), &a), -ENOENT);
+	CHECK_EQ_INT(mfs_audit_open(unit_at("no/such/audit.jsonl"), &a), -ENOENT);
 	CHECK(a == NULL);
-	CHECK(access(at("no"), F_OK) < 0);
+	CHECK(access(unit_at("no"), F_OK) < 0);
 	mfs_audit_close(NULL);
-	tmp_remove();
+	unit_tmp_remove();
 }
 
 static void test_write_failure(void)
@@ -300,10 +262,10 @@ static void test_concurrent_writers(void)
 	char *text, *line, *next;
 	int lines = 0, bad = 0;
 
-	tmp_make();
+	unit_tmp_make("audit");
 	/* Two handles: separate mutexes, so only O_APPEND keeps lines whole. */
-	CHECK_EQ_INT(mfs_audit_open(at("audit.jsonl"), &a[0]), 0);
-	CHECK_EQ_INT(mfs_audit_open(at("audit.jsonl"), &a[1]), 0);
+	CHECK_EQ_INT(mfs_audit_open(unit_at("audit.jsonl"), &a[0]), 0);
+	CHECK_EQ_INT(mfs_audit_open(unit_at("audit.jsonl"), &a[1]), 0);
 	for (int t = 0; t < THREADS; t++) {
 		w[t] = (struct writer){ a[t % 2], t };
 		CHECK_EQ_INT(pthread_create(&tid[t], NULL, write_many, &w[t]), 0);
@@ -317,7 +279,7 @@ static void test_concurrent_writers(void)
 	mfs_audit_close(a[0]);
 	mfs_audit_close(a[1]);
 
-	text = slurp(at("audit.jsonl"));
+	text = slurp(unit_at("audit.jsonl"));
 	CHECK(text != NULL);
 	for (line = text; text && *line && (next = strchr(line, '\n')); line = next + 1) {
 		const char *p = strstr(line, "\"path\":\"");
@@ -343,8 +305,8 @@ static void test_concurrent_writers(void)
 	CHECK_EQ_INT(lines, THREADS * PER_THREAD);
 	CHECK_EQ_INT(bad, 0);
 	free(text);
-	CHECK(python_accepts(at("audit.jsonl"), "plain"));
-	tmp_remove();
+	CHECK(python_accepts(unit_at("audit.jsonl"), "plain"));
+	unit_tmp_remove();
 }
 
 int main(void)

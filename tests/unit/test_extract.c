@@ -15,23 +15,6 @@
 
 enum { MAXM = 8, MIB = 1 << 20 };
 
-static char tmp[64];
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static const char *at(const char *rel)
-{
-	static char buf[4][512];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", tmp, rel);
-	return buf[i];
-}
-
 /* st/df write a stored/deflated member, pat(n) is the bytes of pattern(n),
  * patch(f) closes the zip and lets f edit its bytes. */
 static const char preamble[] =
@@ -56,16 +39,16 @@ static unsigned char pattern_byte(size_t i)
 /* Runs `body` after the preamble to write tmp/`name`; returns its path. */
 static const char *mkzip(const char *name, const char *body)
 {
-	const char *path = at(name);
+	const char *path = unit_at(name);
 	char cmd[1024];
-	FILE *f = fopen(at("mk.py"), "w");
+	FILE *f = fopen(unit_at("mk.py"), "w");
 
 	if (!f || fputs(preamble, f) == EOF || fputs(body, f) == EOF ||
 	    fputs("\nz.close()\n", f) == EOF || fclose(f) != 0) {
 		perror("mk.py");
 		exit(1);
 	}
-	snprintf(cmd, sizeof(cmd), "python3 '%s' '%s'", at("mk.py"), path);
+	snprintf(cmd, sizeof(cmd), "python3 '%s' '%s'", unit_at("mk.py"), path);
 	if (system(cmd) != 0) {
 		fprintf(stderr, "python3 failed for %s\n", name);
 		exit(1);
@@ -606,13 +589,13 @@ static void test_not_zip(void)
 		x = x * 1103515245u + 12345u;
 		junk[i] = (unsigned char)(x >> 24);
 	}
-	write_file(at("junk"), junk, sizeof(junk));
-	check_not_zip(at("junk"));
+	write_file(unit_at("junk"), junk, sizeof(junk));
+	check_not_zip(unit_at("junk"));
 	memcpy(junk, "PK\3\4", 4);
-	write_file(at("junk"), junk, sizeof(junk));
-	check_not_zip(at("junk"));
-	write_file(at("empty"), "", 0);
-	check_not_zip(at("empty"));
+	write_file(unit_at("junk"), junk, sizeof(junk));
+	check_not_zip(unit_at("junk"));
+	write_file(unit_at("empty"), "", 0);
+	check_not_zip(unit_at("empty"));
 	check_not_zip(mkzip("x.tar",
 		"z.close()\n"
 		"t = tarfile.open(p, 'w')\n"
@@ -695,11 +678,7 @@ static void test_encrypted(void)
 
 int main(void)
 {
-	strcpy(tmp, "/tmp/mfs-extract-XXXXXX");
-	if (!mkdtemp(tmp)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	unit_tmp_make("extract");
 	RUN(test_valid);
 	RUN(test_hidden_local_entry);
 	RUN(test_unlisted);
@@ -719,6 +698,6 @@ int main(void)
 	RUN(test_bad_fd);
 	RUN(test_callback_errors);
 	RUN(test_encrypted);
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_tmp_remove();
 	return unit_done();
 }

@@ -15,44 +15,6 @@
 
 #define OBJ "sha256-0123456789abcdef"
 
-static char tmp[64];
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void tmp_make(void)
-{
-	strcpy(tmp, "/tmp/mfs-store-XXXXXX");
-	if (!mkdtemp(tmp)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-}
-
-static void tmp_remove(void)
-{
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *at(const char *rel)
-{
-	static char buf[4][512];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", tmp, rel);
-	return buf[i];
-}
-
-static int mode_of(const char *path)
-{
-	struct stat sb;
-
-	return lstat(path, &sb) < 0 ? -1 : (int)(sb.st_mode & 07777);
-}
-
 static bool exists(const char *path)
 {
 	struct stat sb;
@@ -94,26 +56,26 @@ static void test_open_creates_private_layout(void)
 {
 	struct mfs_store st;
 
-	tmp_make();
-	CHECK_EQ_INT(mfs_store_open(&st, at("a/b/store/")), 0);
-	CHECK_STR(st.path, at("a/b/store"));
+	unit_tmp_make("store");
+	CHECK_EQ_INT(mfs_store_open(&st, unit_at("a/b/store/")), 0);
+	CHECK_STR(st.path, unit_at("a/b/store"));
 	CHECK_EQ_INT(st.lock_fd, -1);
-	CHECK_EQ_INT(mode_of(at("a/b/store")), 0700);
-	CHECK_EQ_INT(mode_of(at("a/b/store/objects")), 0700);
-	CHECK_EQ_INT(mode_of(at("a/b/store/staging")), 0700);
-	CHECK_EQ_INT(mode_of(at("a/b/store/quarantine")), 0700);
+	CHECK_EQ_INT(unit_mode_of(unit_at("a/b/store")), 0700);
+	CHECK_EQ_INT(unit_mode_of(unit_at("a/b/store/objects")), 0700);
+	CHECK_EQ_INT(unit_mode_of(unit_at("a/b/store/staging")), 0700);
+	CHECK_EQ_INT(unit_mode_of(unit_at("a/b/store/quarantine")), 0700);
 	mfs_store_release(&st);
 	CHECK_EQ_INT(st.dirfd, -1);
 	mfs_store_release(&st);
 
 	/* An existing store that was opened up is closed again. */
-	CHECK_EQ_INT(chmod(at("a/b/store"), 0755), 0);
-	CHECK_EQ_INT(chmod(at("a/b/store/objects"), 0777), 0);
-	CHECK_EQ_INT(mfs_store_open(&st, at("a/b/store")), 0);
-	CHECK_EQ_INT(mode_of(at("a/b/store")), 0700);
-	CHECK_EQ_INT(mode_of(at("a/b/store/objects")), 0700);
+	CHECK_EQ_INT(chmod(unit_at("a/b/store"), 0755), 0);
+	CHECK_EQ_INT(chmod(unit_at("a/b/store/objects"), 0777), 0);
+	CHECK_EQ_INT(mfs_store_open(&st, unit_at("a/b/store")), 0);
+	CHECK_EQ_INT(unit_mode_of(unit_at("a/b/store")), 0700);
+	CHECK_EQ_INT(unit_mode_of(unit_at("a/b/store/objects")), 0700);
 	mfs_store_release(&st);
-	tmp_remove();
+	unit_tmp_remove();
 }
 
 static void test_release_zeroed_store(void)
@@ -133,23 +95,23 @@ static void test_open_refuses_symlink(void)
 	struct mfs_store st;
 	int rc;
 
-	tmp_make();
-	CHECK_EQ_INT(mkdir(at("real"), 0700), 0);
-	CHECK_EQ_INT(symlink("real", at("link")), 0);
-	rc = mfs_store_open(&st, at("link"));
+	unit_tmp_make("store");
+	CHECK_EQ_INT(mkdir(unit_at("real"), 0700), 0);
+	CHECK_EQ_INT(symlink("real", unit_at("link")), 0);
+	rc = mfs_store_open(&st, unit_at("link"));
 	CHECK(rc == -ELOOP || rc == -ENOTDIR);
 	CHECK(st.path == NULL);
-	rc = mfs_store_open(&st, at("link//"));
+	rc = mfs_store_open(&st, unit_at("link//"));
 	CHECK(rc == -ELOOP || rc == -ENOTDIR);
-	CHECK(!exists(at("real/objects")));
+	CHECK(!exists(unit_at("real/objects")));
 
 	/* A symlinked subdirectory is refused too. */
-	CHECK_EQ_INT(mkdir(at("s"), 0700), 0);
-	CHECK_EQ_INT(symlink("../real", at("s/objects")), 0);
-	rc = mfs_store_open(&st, at("s"));
+	CHECK_EQ_INT(mkdir(unit_at("s"), 0700), 0);
+	CHECK_EQ_INT(symlink("../real", unit_at("s/objects")), 0);
+	rc = mfs_store_open(&st, unit_at("s"));
 	CHECK(rc == -ELOOP || rc == -ENOTDIR);
-	CHECK(!exists(at("real/staging")));
-	tmp_remove();
+	CHECK(!exists(unit_at("real/staging")));
+	unit_tmp_remove();
 }
 
 static void test_stage_commit(void)
@@ -159,19 +121,19 @@ static void test_stage_commit(void)
 	struct mfs_store st;
 	int fd, fd2, ofd;
 
-	tmp_make();
-	CHECK_EQ_INT(mfs_store_open(&st, at("store")), 0);
+	unit_tmp_make("store");
+	CHECK_EQ_INT(mfs_store_open(&st, unit_at("store")), 0);
 	fd = stage_with(&st, "hello", name);
 	CHECK(strncmp(name, OBJ ".", strlen(OBJ) + 1) == 0);
 	CHECK(strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".part") == 0);
-	snprintf(path, sizeof(path), "%s/%s", at("store/staging"), name);
-	CHECK_EQ_INT(mode_of(path), 0600);
+	snprintf(path, sizeof(path), "%s/%s", unit_at("store/staging"), name);
+	CHECK_EQ_INT(unit_mode_of(path), 0600);
 	CHECK_EQ_INT(fstat(fd, &staged), 0);
 
 	CHECK_EQ_INT(mfs_store_commit(&st, fd, name, OBJ, true), 0);
 	CHECK(!exists(path));
-	CHECK_EQ_INT(mode_of(at("store/objects/" OBJ)), 0444);
-	CHECK_EQ_INT(lstat(at("store/objects/" OBJ), &committed), 0);
+	CHECK_EQ_INT(unit_mode_of(unit_at("store/objects/" OBJ)), 0444);
+	CHECK_EQ_INT(lstat(unit_at("store/objects/" OBJ), &committed), 0);
 	CHECK_EQ_INT(committed.st_ino, staged.st_ino);
 	CHECK_EQ_INT(committed.st_dev, staged.st_dev);
 	CHECK(fd_has(fd, "hello"));
@@ -215,28 +177,28 @@ static void test_stage_commit(void)
 	CHECK_EQ_INT(mfs_store_stage(&st, OBJ, name, 10), -ENAMETOOLONG);
 	CHECK_EQ_INT(mfs_store_stage(&st, ".hidden", name, sizeof(name)), -EINVAL);
 	mfs_store_release(&st);
-	tmp_remove();
+	unit_tmp_remove();
 }
 
 static void test_open_object_errors(void)
 {
 	struct mfs_store st;
 
-	tmp_make();
-	CHECK_EQ_INT(mfs_store_open(&st, at("store")), 0);
-	write_file(at("secret"), "outside");
+	unit_tmp_make("store");
+	CHECK_EQ_INT(mfs_store_open(&st, unit_at("store")), 0);
+	write_file(unit_at("secret"), "outside");
 	CHECK_EQ_INT(mfs_store_open_object(&st, OBJ), -ENOENT);
-	CHECK_EQ_INT(symlink("../../secret", at("store/objects/sha256-link")), 0);
+	CHECK_EQ_INT(symlink("../../secret", unit_at("store/objects/sha256-link")), 0);
 	CHECK_EQ_INT(mfs_store_open_object(&st, "sha256-link"), -ELOOP);
-	CHECK_EQ_INT(mkdir(at("store/objects/sha256-dir"), 0700), 0);
+	CHECK_EQ_INT(mkdir(unit_at("store/objects/sha256-dir"), 0700), 0);
 	CHECK_EQ_INT(mfs_store_open_object(&st, "sha256-dir"), -EINVAL);
-	CHECK_EQ_INT(mkfifo(at("store/objects/sha256-fifo"), 0600), 0);
+	CHECK_EQ_INT(mkfifo(unit_at("store/objects/sha256-fifo"), 0600), 0);
 	CHECK_EQ_INT(mfs_store_open_object(&st, "sha256-fifo"), -EINVAL);
 	CHECK_EQ_INT(mfs_store_open_object(&st, "../../secret"), -EINVAL);
 	CHECK_EQ_INT(mfs_store_open_object(&st, ".."), -EINVAL);
 	CHECK_EQ_INT(mfs_store_open_object(&st, ""), -EINVAL);
 	mfs_store_release(&st);
-	tmp_remove();
+	unit_tmp_remove();
 }
 
 static void test_quarantine_and_discard(void)
@@ -245,15 +207,15 @@ static void test_quarantine_and_discard(void)
 	struct mfs_store st;
 	int fd, qfd;
 
-	tmp_make();
-	CHECK_EQ_INT(mfs_store_open(&st, at("store")), 0);
+	unit_tmp_make("store");
+	CHECK_EQ_INT(mfs_store_open(&st, unit_at("store")), 0);
 
 	fd = stage_with(&st, "bad bytes", name);
 	CHECK_EQ_INT(mfs_store_quarantine_staged(&st, name, OBJ, q, sizeof(q)), 0);
 	CHECK(strncmp(q, OBJ ".", strlen(OBJ) + 1) == 0);
-	snprintf(path, sizeof(path), "%s/%s", at("store/staging"), name);
+	snprintf(path, sizeof(path), "%s/%s", unit_at("store/staging"), name);
 	CHECK(!exists(path));
-	snprintf(path, sizeof(path), "%s/%s", at("store/quarantine"), q);
+	snprintf(path, sizeof(path), "%s/%s", unit_at("store/quarantine"), q);
 	qfd = open(path, O_RDONLY);
 	CHECK(qfd >= 0);
 	CHECK(fd_has(qfd, "bad bytes"));
@@ -264,19 +226,19 @@ static void test_quarantine_and_discard(void)
 	CHECK_EQ_INT(mfs_store_commit(&st, fd, name, OBJ, false), 0);
 	close(fd);
 	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, NULL, 0), 0);
-	CHECK(!exists(at("store/objects/" OBJ)));
+	CHECK(!exists(unit_at("store/objects/" OBJ)));
 	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, q, sizeof(q)), -ENOENT);
 	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, q, 5), -ENAMETOOLONG);
 	CHECK_EQ_INT(mfs_store_quarantine_object(&st, "../x", q, sizeof(q)), -EINVAL);
 
 	fd = stage_with(&st, "partial", name);
 	CHECK_EQ_INT(mfs_store_discard(&st, name), 0);
-	snprintf(path, sizeof(path), "%s/%s", at("store/staging"), name);
+	snprintf(path, sizeof(path), "%s/%s", unit_at("store/staging"), name);
 	CHECK(!exists(path));
 	CHECK_EQ_INT(mfs_store_discard(&st, name), -ENOENT);
 	close(fd);
 	mfs_store_release(&st);
-	tmp_remove();
+	unit_tmp_remove();
 }
 
 static void test_clear_staging_spares_live_writers(void)
@@ -287,8 +249,8 @@ static void test_clear_staging_spares_live_writers(void)
 	char go = 0;
 	pid_t pid;
 
-	tmp_make();
-	CHECK_EQ_INT(mfs_store_open(&st, at("store")), 0);
+	unit_tmp_make("store");
+	CHECK_EQ_INT(mfs_store_open(&st, unit_at("store")), 0);
 	CHECK_EQ_INT(pipe(to_child), 0);
 	CHECK_EQ_INT(pipe(to_parent), 0);
 	pid = fork();
@@ -306,20 +268,20 @@ static void test_clear_staging_spares_live_writers(void)
 	CHECK_EQ_INT(read(to_parent[0], theirs, sizeof(theirs)), sizeof(theirs));
 
 	fd = stage_with(&st, "in flight", mine);
-	write_file(at("store/staging/" OBJ ".1.1.part"), "crash leftover");
-	write_file(at("secret"), "outside");
-	CHECK_EQ_INT(symlink("../../secret", at("store/staging/planted")), 0);
-	CHECK_EQ_INT(mkfifo(at("store/staging/fifo"), 0600), 0);
+	write_file(unit_at("store/staging/" OBJ ".1.1.part"), "crash leftover");
+	write_file(unit_at("secret"), "outside");
+	CHECK_EQ_INT(symlink("../../secret", unit_at("store/staging/planted")), 0);
+	CHECK_EQ_INT(mkfifo(unit_at("store/staging/fifo"), 0600), 0);
 
 	CHECK_EQ_INT(mfs_store_clear_staging(&st), 3);
-	CHECK(!exists(at("store/staging/" OBJ ".1.1.part")));
-	CHECK(!exists(at("store/staging/planted")));
-	CHECK(!exists(at("store/staging/fifo")));
-	CHECK(exists(at("secret")));
-	snprintf(path, sizeof(path), "%s/%s", at("store/staging"), mine);
+	CHECK(!exists(unit_at("store/staging/" OBJ ".1.1.part")));
+	CHECK(!exists(unit_at("store/staging/planted")));
+	CHECK(!exists(unit_at("store/staging/fifo")));
+	CHECK(exists(unit_at("secret")));
+	snprintf(path, sizeof(path), "%s/%s", unit_at("store/staging"), mine);
 	CHECK(exists(path));
 	CHECK(fd_has(fd, "in flight"));
-	snprintf(path, sizeof(path), "%s/%s", at("store/staging"), theirs);
+	snprintf(path, sizeof(path), "%s/%s", unit_at("store/staging"), theirs);
 	CHECK(exists(path));
 
 	/* The child's download is still live: after it ends, it is a leftover. */
@@ -335,14 +297,14 @@ static void test_clear_staging_spares_live_writers(void)
 	close(to_child[1]);
 	close(to_parent[0]);
 	mfs_store_release(&st);
-	tmp_remove();
+	unit_tmp_remove();
 }
 
 /* The pid written in the store's daemon.lock, or -1. */
 static long lock_pid(void)
 {
 	char text[32] = "";
-	int fd = open(at("store/daemon.lock"), O_RDONLY);
+	int fd = open(unit_at("store/daemon.lock"), O_RDONLY);
 	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
 
 	if (fd >= 0)
@@ -357,11 +319,11 @@ static void test_daemon_lock(void)
 	int status;
 	pid_t pid;
 
-	tmp_make();
-	CHECK_EQ_INT(mfs_store_open(&st, at("store")), 0);
+	unit_tmp_make("store");
+	CHECK_EQ_INT(mfs_store_open(&st, unit_at("store")), 0);
 	CHECK_EQ_INT(mfs_store_lock_daemon(&st, &holder), 0);
 	CHECK(st.lock_fd >= 0);
-	CHECK_EQ_INT(mode_of(at("store/daemon.lock")), 0600);
+	CHECK_EQ_INT(unit_mode_of(unit_at("store/daemon.lock")), 0600);
 	CHECK_EQ_INT(lock_pid(), getpid());
 
 	pid = fork();
@@ -369,7 +331,7 @@ static void test_daemon_lock(void)
 		long h = 0;
 		int rc;
 
-		if (mfs_store_open(&other, at("store")) < 0)
+		if (mfs_store_open(&other, unit_at("store")) < 0)
 			_exit(2);
 		rc = mfs_store_lock_daemon(&other, &h);
 		mfs_store_release(&other);
@@ -392,16 +354,16 @@ static void test_daemon_lock(void)
 
 	/* Releasing the store drops the lock. */
 	mfs_store_release(&st);
-	CHECK_EQ_INT(mfs_store_open(&other, at("store")), 0);
+	CHECK_EQ_INT(mfs_store_open(&other, unit_at("store")), 0);
 	CHECK_EQ_INT(mfs_store_lock_daemon(&other, &holder), 0);
-	CHECK_EQ_INT(mfs_store_open(&st, at("store")), 0);
+	CHECK_EQ_INT(mfs_store_open(&st, unit_at("store")), 0);
 	CHECK_EQ_INT(mfs_store_lock_daemon(&st, &holder), -EBUSY);
 	CHECK_EQ_INT(holder, getpid());
 	CHECK_EQ_INT(st.lock_fd, -1);
 	CHECK_EQ_INT(mfs_store_note_pid(&st), -EINVAL);
 	mfs_store_release(&st);
 	mfs_store_release(&other);
-	tmp_remove();
+	unit_tmp_remove();
 }
 
 int main(void)

@@ -8,8 +8,11 @@
 #ifndef MFS_UNIT_H
 #define MFS_UNIT_H
 
+#include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int unit_passed, unit_failed, unit_cur_failed;
 
@@ -56,6 +59,50 @@ static int unit_passed, unit_failed, unit_cur_failed;
 	else { unit_passed++; printf("ok - %s\n", #fn); } \
 	fflush(stdout); \
 } while (0)
+
+/* A scratch directory for tests that need files: unit_tmp_make("x")
+ * creates /tmp/mfs-x-XXXXXX (exits if it cannot), unit_at("a/b") names a
+ * path in it (4 rotating buffers), unit_tmp_remove() removes it all
+ * without following links. */
+static char unit_tmp[64] __attribute__((unused));
+
+static inline void unit_tmp_make(const char *tag)
+{
+	snprintf(unit_tmp, sizeof(unit_tmp), "/tmp/mfs-%s-XXXXXX", tag);
+	if (!mkdtemp(unit_tmp)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+}
+
+static inline int unit_rm_one(const char *path, const struct stat *sb, int flag,
+			      struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static inline void unit_tmp_remove(void)
+{
+	nftw(unit_tmp, unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static inline const char *unit_at(const char *rel)
+{
+	static char buf[4][512];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", unit_tmp, rel);
+	return buf[i];
+}
+
+/* Permission bits of `path` (not following a link), or -1. */
+static inline int unit_mode_of(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) < 0 ? -1 : (int)(sb.st_mode & 07777);
+}
 
 static inline int unit_done(void)
 {
