@@ -29,7 +29,8 @@ enum key {
 	K_STORE, K_AUDIT_LOG, K_CONNECT_TIMEOUT, K_LOW_SPEED_LIMIT, K_LOW_SPEED_TIME,
 	K_SOURCE, K_PATH, K_URL, K_SIZE, K_SHA1, K_SHA256, K_SHA512,
 	K_CA_FILE, K_ALLOW_HTTP, K_ALLOW_SHA1, K_REDIRECT_HOSTS,
-	K_LOCK_FILES, K_ARCHIVE, K_MEMBER, K_MEMBER_PREFIX, K_FILE, K_ARCHIVE_SIZE,
+	K_LOCK_FILES,
+	K_PASSTHROUGH, K_ARCHIVE, K_MEMBER, K_MEMBER_PREFIX, K_FILE, K_ARCHIVE_SIZE,
 	K_ARCHIVE_SHA1, K_ARCHIVE_SHA256, K_ARCHIVE_SHA512, NKEYS
 };
 
@@ -54,6 +55,7 @@ static const struct {
 	[K_ALLOW_SHA1] = { "allow_sha1", IN(SOURCE) | IN(MODEL), 0 },
 	[K_REDIRECT_HOSTS] = { "redirect_hosts", IN(SOURCE), 0 },
 	[K_LOCK_FILES] = { "lock_files", IN(MODELFS), 0 },
+	[K_PASSTHROUGH] = { "passthrough", IN(MODELFS), 0 },
 	[K_ARCHIVE] = { "archive", IN(MODEL), 0 },
 	[K_MEMBER] = { "member", IN(MODEL), 0 },
 	[K_MEMBER_PREFIX] = { "member_prefix", IN(MODEL), 0 },
@@ -448,6 +450,8 @@ static int set_key(struct parser *p, const char *name, const char *value)
 		return parse_hosts(p, value, &s->src.redirect_hosts);
 	case K_LOCK_FILES:
 		return parse_bool(p, name, value, &cfg->lock_files);
+	case K_PASSTHROUGH:
+		return parse_bool(p, name, value, &cfg->passthrough);
 	case K_ARCHIVE:
 		if (strcmp(value, "zip"))
 			return fail(p, p->line, "bad archive '%s' (the only format is zip)", value);
@@ -1177,6 +1181,7 @@ static int parse_text(const char *name, const char *text, size_t len, struct mfs
 	p.cfg->low_speed_limit = MFS_DEFAULT_LOW_SPEED_LIMIT;
 	p.cfg->low_speed_time = MFS_DEFAULT_LOW_SPEED_TIME;
 	p.cfg->lock_files = true;
+	p.cfg->passthrough = true;
 	if (dup_into(&p, &p.cfg->file, name) < 0)
 		goto out_free_secs;
 

@@ -16,6 +16,7 @@
 #include "lockfiles.h"
 #include "log.h"
 #include "mounttune.h"
+#include "passthrough.h"
 
 /* Verified files never change and the tree is fixed for the mount's life. */
 #define CACHE_TIMEOUT 86400.0
@@ -33,6 +34,7 @@ struct ctx {
 	struct mfs_gate *gate;
 	struct slot *slots;
 	struct mfs_lockfiles *locks; /* NULL: lock files are off */
+	struct mfs_passthrough *pt;
 	char *mountpoint;            /* canonical, for mounttune */
 	uint64_t total_bytes;        /* of every model, for statfs */
 	atomic_bool tune_pending;    /* INIT answered, read-ahead not raised yet */
@@ -301,15 +303,22 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(d.buf);
 }
 
-static void reply_open_fd(fuse_req_t req, int fd)
+/* Passthrough when the kernel takes it (reads then never reach us), else
+ * spliced READs from `fd` with the kernel's page cache kept. */
+static void reply_open_fd(fuse_req_t req, size_t model, int fd)
 {
+	int backing = mfs_passthrough_backing(req_ctx(req)->pt, model, fd);
 	struct fuse_file_info fi;
+	int rc;
 
 	memset(&fi, 0, sizeof(fi));
 	fi.fh = (uint64_t)fd;
-	fi.keep_cache = 1;
+	fi.keep_cache = backing == 0;
+	mfs_passthrough_arm(backing);
+	rc = fuse_reply_open(req, &fi);
+	mfs_passthrough_arm(0);
 	/* A request interrupted meanwhile gets no release: close it here. */
-	if (fuse_reply_open(req, &fi) != 0)
+	if (rc != 0)
 		close(fd);
 }
 
@@ -318,7 +327,7 @@ static void open_done(void *arg, size_t model, int result)
 	fuse_req_t req = arg;
 
 	if (result >= 0)
-		reply_open_fd(req, result);
+		reply_open_fd(req, model, result);
 	else
 		fuse_reply_err(req, -result);
 }
@@ -378,7 +387,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	rc = mfs_gate_open(c->gate, node->model_index, open_done, req);
 	if (rc >= 0)
-		reply_open_fd(req, rc);
+		reply_open_fd(req, node->model_index, rc);
 	else if (rc != -EINPROGRESS)
 		fuse_reply_err(req, rc == -EAGAIN ? EAGAIN : EIO);
 }
@@ -592,6 +601,29 @@ static const struct fuse_lowlevel_ops ops = {
 	.fallocate = op_fallocate,
 };
 
+/* libfuse's I/O on /dev/fuse, through passthrough's protocol additions. */
+static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	return mfs_passthrough_read(((struct ctx *)userdata)->pt, fd, buf, len);
+}
+
+static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	return mfs_passthrough_writev(((struct ctx *)userdata)->pt, fd, iov, count);
+}
+
+static ssize_t io_splice(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
+			 unsigned int flags, void *userdata)
+{
+	return mfs_passthrough_splice(fdin, offin, fdout, offout, len, flags);
+}
+
+static const struct fuse_custom_io custom_io = {
+	.read = io_read,
+	.writev = io_writev,
+	.splice_send = io_splice,
+};
+
 int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 		 struct mfs_gate *gate)
 {
@@ -624,6 +656,10 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 		c.slots[i].ctx = &c;
 		c.slots[i].model = i;
 	}
+	rc = mfs_passthrough_new(nmodels, mo->passthrough, &c.pt);
+	if (rc < 0)
+		goto out_free_args;
+	rc = -EIO;
 	if (fuse_opt_add_arg(&args, "modelfs") != 0 ||
 	    (mo->fuse_opts && mo->fuse_opts[0] &&
 	     (fuse_opt_add_arg(&args, "-o") != 0 || fuse_opt_add_arg(&args, mo->fuse_opts) != 0)) ||
@@ -648,6 +684,13 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 		mfs_err("cannot mount on '%s'", mo->mountpoint);
 		goto out_signals;
 	}
+	/* Same fd, now read and written through our hooks; INIT has not
+	 * been read yet. */
+	mfs_passthrough_set_devfd(c.pt, fuse_session_fd(se));
+	if (fuse_session_custom_io(se, &custom_io, fuse_session_fd(se)) != 0) {
+		mfs_err("cannot set up I/O on the FUSE channel");
+		goto out_unmount;
+	}
 	if (fuse_daemonize(mo->foreground) != 0)
 		goto out_unmount;
 	if (mo->ready)
@@ -670,6 +713,7 @@ out_destroy:
 	fuse_session_destroy(se);
 out_free_args:
 	fuse_opt_free_args(&args);
+	mfs_passthrough_free(c.pt);
 	free(c.slots);
 	free(c.mountpoint);
 out_free_locks:

@@ -198,6 +198,7 @@ int main(int argc, char **argv)
 		.foreground = d.cli.foreground,
 		.debug = d.cli.debug,
 		.lock_files = d.cfg->lock_files,
+		.passthrough = d.cfg->passthrough,
 		.ready = on_ready,
 		.ready_arg = &d,
 	};

@@ -10,6 +10,7 @@
 
 #include "extract.h"
 #include "fetch.h"
+#include "hashwrite.h"
 #include "log.h"
 
 #define HEX_MAX (2 * MFS_DIGEST_MAX + 1)
@@ -144,6 +145,7 @@ struct download {
 	int fd;
 	char staging[MFS_STAGING_NAME_MAX];
 	struct mfs_hasher *h;
+	struct mfs_hashwrite *w;
 	struct mfs_digests got;
 	uint64_t bytes;
 	char err[256];
@@ -152,16 +154,10 @@ struct download {
 static int dl_sink(void *arg, const void *buf, size_t len)
 {
 	struct download *d = arg;
-	int rc;
 
 	if (d->c->stopping && atomic_load(d->c->stopping))
 		return -ECANCELED;
-	if (d->h) {
-		rc = mfs_hasher_update(d->h, buf, len);
-		if (rc < 0)
-			return rc;
-	}
-	return write_all(d->fd, buf, len);
+	return mfs_hashwrite_put(d->w, buf, len);
 }
 
 static void dl_progress(void *arg, uint64_t done, uint64_t total)
@@ -181,6 +177,7 @@ static int download(struct download *d)
 	int rc;
 
 	d->h = NULL;
+	d->w = NULL;
 	d->fd = mfs_store_stage(d->c->store, d->object, d->staging, sizeof(d->staging));
 	if (d->fd < 0) {
 		snprintf(d->err, sizeof(d->err), "cannot create staging file: %s", strerror(-d->fd));
@@ -192,6 +189,11 @@ static int download(struct download *d)
 			snprintf(d->err, sizeof(d->err), "cannot start hashing: %s", strerror(-rc));
 			goto out_discard;
 		}
+	}
+	rc = mfs_hashwrite_new(d->fd, d->h, &d->w);
+	if (rc < 0) {
+		snprintf(d->err, sizeof(d->err), "cannot start hashing: %s", strerror(-rc));
+		goto out_discard;
 	}
 	struct mfs_fetch_req req = {
 		.url = d->url,
@@ -210,6 +212,13 @@ static int download(struct download *d)
 	rc = mfs_fetch(&req, &d->bytes, d->err, sizeof(d->err));
 	if (rc < 0)
 		goto out_discard;
+	rc = mfs_hashwrite_finish(d->w);
+	if (rc < 0) {
+		snprintf(d->err, sizeof(d->err), "cannot write or hash the body: %s", strerror(-rc));
+		goto out_discard;
+	}
+	mfs_hashwrite_free(d->w);
+	d->w = NULL;
 	if (d->h) {
 		rc = mfs_hasher_final(d->h, &d->got);
 		if (rc < 0) {
@@ -222,6 +231,8 @@ static int download(struct download *d)
 	return 0;
 
 out_discard:
+	mfs_hashwrite_free(d->w);
+	d->w = NULL;
 	mfs_hasher_free(d->h);
 	d->h = NULL;
 	mfs_store_discard(d->c->store, d->staging);

@@ -2,8 +2,8 @@
  * struct mfs_config.  Nothing is mounted from a config that failed here.
  *
  * Sections: [modelfs] (store, audit_log, connect_timeout, low_speed_limit,
- * low_speed_time, lock_files), [source NAME] (url, ca_file, allow_http,
- * allow_sha1, redirect_hosts), [model NAME] (source, path, url, size, sha1,
+ * low_speed_time, lock_files, passthrough), [source NAME] (url, ca_file,
+ * allow_http, allow_sha1, redirect_hosts), [model NAME] (source, path, url, size, sha1,
  * sha256, sha512, allow_sha1; from an archive: archive, member or repeated
  * file = NAME SIZE ALGO:HEX..., member_prefix, archive_size,
  * archive_sha1/256/512).  See README.md for the reference.
@@ -83,6 +83,7 @@ struct mfs_config {
 	struct mfs_archive *archives;
 	size_t narchives;
 	bool lock_files;       /* [modelfs] lock_files, default yes: see fuse_adapter.h */
+	bool passthrough;      /* [modelfs] passthrough, default yes: see passthrough.h */
 };
 
 /* Parses and validates `file`.  On success returns 0 and *out (free with

@@ -5,7 +5,8 @@
  * Answers: lookup/getattr/readdir/statfs from the catalog, never the
  * network; open of a file asks the gate and, when it must wait for a
  * download, is answered later from the gate's worker (no FUSE thread
- * blocks); read splices from the verified backing fd; every write path is
+ * blocks); reads go to the verified backing fd, by FUSE passthrough when
+ * the kernel takes it, else spliced from it; every write path is
  * EROFS; an open interrupted while waiting is answered EINTR.
  *
  * Lock files (lock_files): `*.lock` names may be created, opened for
@@ -31,6 +32,7 @@ struct mfs_mount_opts {
 	bool foreground;
 	bool debug;
 	bool lock_files;         /* virtual *.lock files, directories 01777 */
+	bool passthrough;        /* ask the kernel for FUSE passthrough (passthrough.h) */
 	/* Called in the (daemonized, if not foreground) process once the
 	 * mount is ready and before requests are served; may be NULL. */
 	void (*ready)(void *arg);

@@ -1,0 +1,42 @@
+/* hashwrite — where a download's body goes: into the staging file and
+ * through the hasher, with the hashing on a second thread so that it runs
+ * alongside the transfer (TLS decryption, the copy into the page cache)
+ * instead of after each piece of it.
+ *
+ * Bytes given to mfs_hashwrite_put are copied into 1 MiB blocks (libcurl
+ * hands over one TLS record, 16 KiB, at a time); each full block is
+ * written to the fd by the caller's thread and then queued to the hashing
+ * thread, which hashes it from that same memory.  Every byte written is
+ * hashed, in order, and nothing else is: what is hashed is what the file
+ * holds.  At most four blocks exist (4 MiB); when the hasher falls behind,
+ * mfs_hashwrite_put waits for it.  A body of up to one block never starts
+ * the thread: it is written and hashed in mfs_hashwrite_finish.
+ *
+ * One producer: put and finish are called from one thread. */
+#ifndef MFS_HASHWRITE_H
+#define MFS_HASHWRITE_H
+
+#include <stddef.h>
+
+#include "digest.h"
+
+struct mfs_hashwrite;
+
+/* Writes to `fd` at its offset; `h` (may be NULL: nothing to hash) is
+ * used by the hashing thread until mfs_hashwrite_finish returns.
+ * -ENOMEM. */
+int mfs_hashwrite_new(int fd, struct mfs_hasher *h, struct mfs_hashwrite **out);
+
+/* Takes `len` bytes.  -errno from write(2), -EIO once hashing failed,
+ * -ENOMEM; the download must then fail. */
+int mfs_hashwrite_put(struct mfs_hashwrite *w, const void *buf, size_t len);
+
+/* Writes what is left and waits until every byte is hashed.  Returns 0
+ * (the hasher may then be finalised) or the first error. */
+int mfs_hashwrite_finish(struct mfs_hashwrite *w);
+
+/* Stops the hashing thread if it still runs (what is queued is dropped)
+ * and frees.  NULL is a no-op. */
+void mfs_hashwrite_free(struct mfs_hashwrite *w);
+
+#endif

@@ -1,0 +1,76 @@
+/* passthrough — FUSE passthrough (Linux >= 6.9) under libfuse 3.14, which
+ * predates it.
+ *
+ * With passthrough the kernel serves read(2) and mmap of an open model
+ * straight from the store object the daemon verified: no READ requests,
+ * no second copy of the bytes in FUSE's own page cache, native read speed
+ * from the first read on.  libfuse 3.14 cannot ask for it, so this module
+ * speaks the three protocol bits itself, through libfuse's custom I/O
+ * hooks (fuse_session_custom_io) around the /dev/fuse fd:
+ *
+ *   - the kernel's INIT request is looked at as it is read: does it offer
+ *     FUSE_PASSTHROUGH (flags2 bit 5, with FUSE_INIT_EXT)?
+ *   - the INIT reply libfuse writes gets FUSE_PASSTHROUGH and a stack
+ *     depth of 1 added (the store's file system may not itself be stacked;
+ *     /models may still be the lower layer of an overlay);
+ *   - an OPEN reply written by a thread that armed it with
+ *     mfs_passthrough_arm() gets FOPEN_PASSTHROUGH and the backing id (and
+ *     loses FOPEN_KEEP_CACHE, which the kernel refuses next to it).
+ * Backing ids come from the FUSE_DEV_IOC_BACKING_OPEN ioctl on the
+ * /dev/fuse fd (CAP_SYS_ADMIN): one per verified object, registered on its
+ * first open and kept for the mount's life (the kernel drops them with the
+ * connection), so concurrent opens of a model always name the same
+ * backing file, as the kernel requires.
+ *
+ * Trust is unchanged: a backing id is only ever made from the fd the gate
+ * verified (rule 2), after verification (rule 1), and the kernel reopens
+ * that same inode for each open file.
+ *
+ * When anything is missing (an older kernel, CONFIG_FUSE_PASSTHROUGH off,
+ * no CAP_SYS_ADMIN, a store on a stacked file system, `passthrough = no`)
+ * opens are answered as before (spliced READs with keep_cache).  The
+ * choice is per object and sticks, so all opens of an inode agree: the
+ * kernel fails an open (EIO) whose mode differs from one still open.
+ * Nothing here includes fuse_lowlevel.h: the hooks have libfuse's
+ * signatures and the adapter installs them. */
+#ifndef MFS_PASSTHROUGH_H
+#define MFS_PASSTHROUGH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct mfs_passthrough;
+
+/* `nobjects` slots, one per model index.  `want` false: the hooks only
+ * forward, nothing is asked for.  -ENOMEM. */
+int mfs_passthrough_new(size_t nobjects, bool want, struct mfs_passthrough **out);
+void mfs_passthrough_free(struct mfs_passthrough *pt);
+
+/* The /dev/fuse fd of the mounted session (for the ioctls). */
+void mfs_passthrough_set_devfd(struct mfs_passthrough *pt, int devfd);
+
+/* libfuse custom I/O hooks (same contract as read(2), writev(2),
+ * splice(2), errno included). */
+ssize_t mfs_passthrough_read(struct mfs_passthrough *pt, int fd, void *buf, size_t len);
+ssize_t mfs_passthrough_writev(struct mfs_passthrough *pt, int fd, struct iovec *iov, int count);
+ssize_t mfs_passthrough_splice(int fdin, loff_t *offin, int fdout, loff_t *offout, size_t len,
+			       unsigned int flags);
+
+/* True once the kernel offered passthrough and our INIT reply asked for
+ * it (whether the kernel then enabled it shows in the first ioctl). */
+bool mfs_passthrough_negotiated(const struct mfs_passthrough *pt);
+
+/* The backing id for object `slot`, whose verified bytes `fd` is open on:
+ * the one registered for this inode before, else a new one.  Returns > 0,
+ * or 0 when this object is served without passthrough (not negotiated, or
+ * the kernel refused it: the reason is logged once). */
+int mfs_passthrough_backing(struct mfs_passthrough *pt, size_t slot, int fd);
+
+/* The next OPEN reply this thread writes carries `backing_id` (> 0);
+ * mfs_passthrough_arm(0) disarms.  Arm right before fuse_reply_open and
+ * disarm right after. */
+void mfs_passthrough_arm(int backing_id);
+
+#endif
