@@ -71,6 +71,13 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
 		conn->want |= FUSE_CAP_SPLICE_MOVE;
+	/* Every listing carries the entries' attributes (not only the first
+	 * one of a directory, as with _AUTO): `find` + `stat`, `ls -l` and a
+	 * loader's os.walk then cost no LOOKUP per file. */
+	if (conn->capable & FUSE_CAP_READDIRPLUS) {
+		conn->want |= FUSE_CAP_READDIRPLUS;
+		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	}
 }
 
 /* Lock nodes are numbered above the catalog. */
@@ -109,18 +116,24 @@ static void lock_stat(const struct mfs_lockfile_attr *a, struct stat *st)
 	st->st_ctim = a->ctime;
 }
 
+static void node_entry(const struct ctx *c, const struct mfs_node *node, double timeout,
+		       struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->attr_timeout = timeout;
+	e->entry_timeout = timeout;
+	if (node) {
+		e->ino = node->ino;
+		e->generation = 1;
+		node_stat(c, node, &e->attr);
+	}
+}
+
 static void reply_entry(fuse_req_t req, const struct mfs_node *node, double timeout)
 {
 	struct fuse_entry_param e;
 
-	memset(&e, 0, sizeof(e));
-	e.attr_timeout = timeout;
-	e.entry_timeout = timeout;
-	if (node) {
-		e.ino = node->ino;
-		e.generation = 1;
-		node_stat(req_ctx(req), node, &e.attr);
-	}
+	node_entry(req_ctx(req), node, timeout, &e);
 	/* ino 0 is a negative entry the kernel caches for `timeout`. */
 	fuse_reply_entry(req, &e);
 }
@@ -220,6 +233,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 struct dirbuf {
 	fuse_req_t req;
+	const struct ctx *c;
+	bool plus;             /* READDIRPLUS: entries carry attributes */
 	char *buf;
 	size_t size;
 	size_t used;
@@ -227,16 +242,36 @@ struct dirbuf {
 	uint64_t first_lock;   /* ... which has this ino */
 };
 
-/* Adds one entry that the next offset `next` follows; 1 if it did not fit. */
-static int add_dirent(struct dirbuf *d, const char *name, uint64_t ino, mode_t type, uint64_t next)
+/* Adds one entry that the next offset `next` follows; 1 if it did not fit.
+ * In a READDIRPLUS, `node` (a catalog child) comes with its attributes,
+ * which the kernel caches as if looked up (each such entry counts as one
+ * lookup; catalog nodes ignore FORGET).  Without `node` ("." and "..",
+ * lock files, which count their lookups) the entry is name and type
+ * only: ino 0 tells the kernel to look it up when it needs it. */
+static int add_dirent(struct dirbuf *d, const char *name, const struct mfs_node *node,
+		      uint64_t ino, mode_t type, uint64_t next)
 {
-	struct stat st;
 	size_t len;
 
-	memset(&st, 0, sizeof(st));
-	st.st_ino = ino;
-	st.st_mode = type;
-	len = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, &st, (off_t)next);
+	if (d->plus) {
+		struct fuse_entry_param e;
+
+		node_entry(d->c, node, CACHE_TIMEOUT, &e);
+		if (!node) {
+			e.attr.st_ino = ino;
+			e.attr.st_mode = type;
+		}
+		len = fuse_add_direntry_plus(d->req, d->buf + d->used, d->size - d->used, name,
+					     &e, (off_t)next);
+	} else {
+		struct stat st;
+
+		memset(&st, 0, sizeof(st));
+		st.st_ino = ino;
+		st.st_mode = type;
+		len = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, &st,
+					(off_t)next);
+	}
 	if (len > d->size - d->used)
 		return 1;
 	d->used += len;
@@ -247,16 +282,15 @@ static int add_lock_dirent(void *arg, uint64_t ino, const char *name)
 {
 	struct dirbuf *d = arg;
 
-	return add_dirent(d, name, ino, S_IFREG, d->lock_off + (ino - d->first_lock) + 1);
+	return add_dirent(d, name, NULL, ino, S_IFREG, d->lock_off + (ino - d->first_lock) + 1);
 }
 
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
 	struct ctx *c = req_ctx(req);
 	const struct mfs_catalog *cat = c->cat;
 	const struct mfs_node *dir = mfs_catalog_node(cat, ino);
-	struct dirbuf d = { .req = req, .size = size };
+	struct dirbuf d = { .req = req, .c = c, .plus = plus, .size = size };
 	int full = 0;
 
 	if (!dir) {
@@ -277,7 +311,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	 * unlink or create between two calls neither skips nor repeats an
 	 * entry.  Each entry carries the offset of the next one. */
 	for (size_t i = (size_t)off; i < dir->nchildren + 2 && !full; i++) {
-		const struct mfs_node *n;
+		const struct mfs_node *n, *child = NULL;
 		const char *name;
 
 		if (i == 0) {
@@ -287,10 +321,10 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			n = mfs_catalog_node(cat, dir->parent);
 			name = "..";
 		} else {
-			n = mfs_catalog_node(cat, dir->children[i - 2]);
+			n = child = mfs_catalog_node(cat, dir->children[i - 2]);
 			name = n->name;
 		}
-		full = add_dirent(&d, name, n->ino, n->model ? S_IFREG : S_IFDIR, i + 1);
+		full = add_dirent(&d, name, child, n->ino, n->model ? S_IFREG : S_IFDIR, i + 1);
 	}
 	if (c->locks && !full) {
 		d.lock_off = dir->nchildren + 2;
@@ -301,6 +335,18 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	fuse_reply_buf(req, d.buf, d.used);
 	free(d.buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	list_dir(req, ino, size, off, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	list_dir(req, ino, size, off, true);
 }
 
 /* Passthrough when the kernel takes it (reads then never reach us), else
@@ -580,6 +626,7 @@ static const struct fuse_lowlevel_ops ops = {
 	.lookup = op_lookup,
 	.getattr = op_getattr,
 	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
 	.forget = op_forget,
 	.forget_multi = op_forget_multi,
 	.open = op_open,
