@@ -155,6 +155,7 @@ static void check_full(const struct mfs_config *cfg, const char *file)
 	CHECK_EQ_INT(cfg->low_speed_limit, 2048);
 	CHECK_EQ_INT(cfg->low_speed_time, 45);
 	CHECK(cfg->lock_files);
+	CHECK(cfg->passthrough);
 	CHECK(cfg->archives == NULL && cfg->narchives == 0);
 
 	CHECK_EQ_INT(cfg->nsources, 3);
@@ -672,6 +673,22 @@ static void test_lock_files(void)
 	BAD(SRC "lock_files = no\n", "t.ini:3:", "unknown key 'lock_files' in [source zoo]");
 }
 
+static void test_passthrough_key(void)
+{
+	struct mfs_config *cfg;
+
+	cfg = GOOD("[modelfs]\npassthrough = no\n");
+	CHECK(cfg && !cfg->passthrough);
+	mfs_config_free(cfg);
+	cfg = GOOD("[modelfs]\npassthrough = yes\n");
+	CHECK(cfg && cfg->passthrough);
+	mfs_config_free(cfg);
+	BAD("[modelfs]\npassthrough = auto\n", "t.ini:2:", "bad boolean for passthrough: 'auto'");
+	BAD("[modelfs]\npassthrough = no\npassthrough = yes\n", "t.ini:3:",
+	    "duplicate key 'passthrough'");
+	BAD(SRC "passthrough = no\n", "t.ini:3:", "unknown key 'passthrough' in [source zoo]");
+}
+
 /* GluonCV's one-file zip, Facenet's directory zip, a plain model, and a
  * directory with a subdirectory and every kind of pin. */
 static const char archives_ini[] =
@@ -1185,6 +1202,7 @@ int main(void)
 	RUN(test_inih_quirks);
 	RUN(test_load);
 	RUN(test_lock_files);
+	RUN(test_passthrough_key);
 	RUN(test_archives);
 	RUN(test_archive_max_size);
 	RUN(test_bad_archive_keys);
