@@ -6,8 +6,9 @@
  *   1. opens the store object, if present, and re-hashes it through that
  *      fd (first open in this process); a mismatch quarantines it
  *      (audit: store_corrupt) and falls through to
- *   2. fetching it from the source into staging/, hashing in the write
- *      path; a match fsyncs and renames it into objects/ (fetch_ok,
+ *   2. fetching it from the source into staging/, hashing what is
+ *      written (hashwrite.h); a match is renamed into objects/ (fsynced
+ *      first only with opts.fsync, as modelfsctl fetch does) (fetch_ok,
  *      verify_ok), a mismatch moves it to quarantine/ (verify_failed) and
  *      fails with -EIO; a transfer error fails with -EIO (fetch_failed).
  * Every waiter then gets its own dup() of the verified fd, or the error.

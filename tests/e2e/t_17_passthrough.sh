@@ -100,6 +100,48 @@ else
 fi
 assert_eq "the origin served the big model once" "$(origin_hits /zoo/big.params)" 1
 
+# ---------------------------------------------------------------- changed while open
+
+# A store object changed under a reader that holds it open: that reader's
+# descriptor sees the change (README: root on the host), but no new open
+# is answered with the changed bytes.  Under passthrough the kernel keeps
+# the old backing file while it is open, so the new open fails closed
+# (EIO) until the holder closes; then the re-fetched object is served.
+TAMPER_PY='
+import glob, hashlib, os, sys
+mnt, store = sys.argv[1], sys.argv[2]
+def sha_of(fd):
+    return hashlib.sha256(os.pread(fd, 1 << 22, 0)).hexdigest()
+fd = os.open(mnt, os.O_RDONLY)
+print("held", sha_of(fd))
+obj = [p for p in glob.glob(store + "/objects/*") if os.path.getsize(p) == os.fstat(fd).st_size][0]
+os.chmod(obj, 0o644)
+w = os.open(obj, os.O_WRONLY)
+os.pwrite(w, b"EVIL", 0)
+os.close(w)
+try:
+    fd2 = os.open(mnt, os.O_RDONLY)
+    print("second", sha_of(fd2))
+    os.close(fd2)
+except OSError as e:
+    print("second", "EIO" if e.errno == 5 else e.errno)
+os.close(fd)
+fd3 = os.open(mnt, os.O_RDONLY)
+print("third", sha_of(fd3))
+'
+write_cfg
+mount_or_bail "$CFG" "$MNT"
+out=$($PY -c "$TAMPER_PY" "$MNT/zoo/big.params" "$STORE" 2>&1)
+assert_eq "changed while open: the first open was verified" "$(echo "$out" | awk '/^held/ { print $2 }')" "$sha"
+assert_match "changed while open: a second open fails closed or gets verified bytes" \
+	"$(echo "$out" | awk '/^second/ { print $2 }')" "^(EIO|$sha)$"
+assert_eq "changed while open: after the holder closed, the verified bytes" \
+	"$(echo "$out" | awk '/^third/ { print $2 }')" "$sha"
+assert_eq "changed while open: the changed object was quarantined" \
+	"$(audit_count store_corrupt zoo/big.params)" 1
+assert_eq "changed while open: fetched again once" "$(origin_hits /zoo/big.params)" 2
+unmount_fs "$MNT" || not_ok "clean unmount (changed while open)" "see diagnostics"
+
 # ---------------------------------------------------------------- passthrough = no
 
 write_cfg passthrough=no
@@ -112,4 +154,4 @@ assert_eq "passthrough = no: nothing negotiated" \
 	"$(grep -c 'FUSE passthrough negotiated' "$LOG")" 0
 assert_ge "passthrough = no: reads are READs to the daemon" "$(requests "$LOG" READ)" 3
 assert_eq "passthrough = no: the store was used, no new download" \
-	"$(origin_hits /zoo/big.params)" 1
+	"$(origin_hits /zoo/big.params)" 2
