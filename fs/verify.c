@@ -114,24 +114,6 @@ int mfs_verify_stored(const struct mfs_verify_ctx *c, size_t mi)
 	return -ENOENT;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* One download into a staging file, hashed in the write path. */
 struct download {
 	const struct mfs_verify_ctx *c;
@@ -314,6 +296,7 @@ struct member {
 	char staging[MFS_STAGING_NAME_MAX];
 	char object[16 + HEX_MAX];
 	struct mfs_hasher *h;
+	struct mfs_hashwrite *w;        /* its bytes go there, until on_end */
 	uint64_t bytes;
 	enum mfs_algo algo;
 	struct hexpair hx;
@@ -347,6 +330,8 @@ static int on_entry(void *arg, const char *name, int64_t size, uint64_t *limit)
 	if (mb->fd < 0)
 		return mb->fd;
 	rc = mfs_hasher_new(w->c->cfg->models[mb->mi].digests.mask, &mb->h);
+	if (rc == 0)
+		rc = mfs_hashwrite_new(mb->fd, mb->h, &mb->w);
 	return rc < 0 ? rc : (int)(mb - w->m);
 }
 
@@ -354,14 +339,12 @@ static int on_data(void *arg, int id, const void *buf, size_t len)
 {
 	struct walk *w = arg;
 	struct member *mb = &w->m[id];
-	int rc;
 
 	if (mb->todo < 0)
 		return 0;
 	if (w->c->stopping && atomic_load(w->c->stopping))
 		return -ECANCELED;
-	rc = mfs_hasher_update(mb->h, buf, len);
-	return rc < 0 ? rc : write_all(mb->fd, buf, len);
+	return mfs_hashwrite_put(mb->w, buf, len);
 }
 
 static int on_end(void *arg, int id, uint64_t bytes)
@@ -375,6 +358,11 @@ static int on_end(void *arg, int id, uint64_t bytes)
 	mb->bytes = bytes;
 	if (mb->todo < 0)
 		return 0;
+	rc = mfs_hashwrite_finish(mb->w);
+	mfs_hashwrite_free(mb->w);
+	mb->w = NULL;
+	if (rc < 0)
+		return rc;
 	rc = mfs_hasher_final(mb->h, &got);
 	if (rc < 0)
 		return rc;
@@ -530,6 +518,7 @@ out_free:
 			mfs_store_discard(c->store, w.m[i].staging);
 			close(w.m[i].fd);
 		}
+		mfs_hashwrite_free(w.m[i].w);
 		mfs_hasher_free(w.m[i].h);
 	}
 	free(w.m);

@@ -1,16 +1,18 @@
-/* hashwrite — where a download's body goes: into the staging file and
- * through the hasher, with the hashing on a second thread so that it runs
- * alongside the transfer (TLS decryption, the copy into the page cache)
- * instead of after each piece of it.
+/* hashwrite — where a download's body (or an archive member's bytes)
+ * goes: into a staging file and through the hasher, with the writing and
+ * the hashing each on a thread of its own, so that both run alongside the
+ * producer (TLS receive and decryption, or inflating) instead of after
+ * each piece of it.
  *
  * Bytes given to mfs_hashwrite_put are copied into 1 MiB blocks (libcurl
- * hands over one TLS record, 16 KiB, at a time); each full block is
- * written to the fd by the caller's thread and then queued to the hashing
- * thread, which hashes it from that same memory.  Every byte written is
+ * hands over one TLS record, 16 KiB, at a time; big writes also give the
+ * file large page-cache folios).  Each full block is queued to both
+ * threads: one writes it to the fd, the other hashes it from that same
+ * memory; the block is reused once both are done.  Every byte written is
  * hashed, in order, and nothing else is: what is hashed is what the file
- * holds.  At most four blocks exist (4 MiB); when the hasher falls behind,
- * mfs_hashwrite_put waits for it.  A body of up to one block never starts
- * the thread: it is written and hashed in mfs_hashwrite_finish.
+ * holds.  At most eight blocks exist (8 MiB); when a thread falls behind,
+ * mfs_hashwrite_put waits for it.  A body of up to one block starts no
+ * thread: it is written and hashed in mfs_hashwrite_finish.
  *
  * One producer: put and finish are called from one thread. */
 #ifndef MFS_HASHWRITE_H
