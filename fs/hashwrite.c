@@ -11,6 +11,7 @@
 
 #define BLOCK ((size_t)1 << 20)
 #define NBLOCKS 8u
+#define WRITE_CHUNK ((size_t)16 << 10)
 
 enum stage { WRITE, HASH, NSTAGES };
 
@@ -36,10 +37,11 @@ struct mfs_hashwrite {
 	struct worker { struct mfs_hashwrite *w; enum stage s; } worker[NSTAGES];
 };
 
+/* Writes in WRITE_CHUNK pieces: see hashwrite.h for why not all at once. */
 static int write_all(int fd, const unsigned char *p, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = write(fd, p, len < WRITE_CHUNK ? len : WRITE_CHUNK);
 
 		if (n < 0) {
 			if (errno == EINTR)

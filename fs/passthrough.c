@@ -45,7 +45,8 @@ struct slot {
 struct mfs_passthrough {
 	bool want;
 	int devfd;
-	atomic_bool offered;         /* the kernel's INIT offered it */
+	atomic_bool init_seen;       /* the kernel's INIT was read */
+	atomic_bool offered;         /* ... and offered passthrough */
 	atomic_bool negotiated;      /* our INIT reply asked for it */
 	atomic_bool refused;         /* the kernel said no for every object */
 	_Atomic uint64_t init_unique;
@@ -107,11 +108,12 @@ ssize_t mfs_passthrough_read(struct mfs_passthrough *pt, int fd, void *buf, size
 	struct fuse_init_in in;
 
 	/* Only the first request is INIT; afterwards this is one load. */
-	if (n < (ssize_t)sizeof(ih) || !pt->want || atomic_load(&pt->negotiated))
+	if (n < (ssize_t)sizeof(ih) || !pt->want || atomic_load(&pt->init_seen))
 		return n;
 	memcpy(&ih, buf, sizeof(ih));
 	if (ih.opcode != FUSE_INIT)
 		return n;
+	atomic_store(&pt->init_seen, true);
 	memset(&in, 0, sizeof(in));
 	memcpy(&in, (char *)buf + sizeof(ih),
 	       (size_t)n - sizeof(ih) < sizeof(in) ? (size_t)n - sizeof(ih) : sizeof(in));
@@ -169,8 +171,14 @@ ssize_t mfs_passthrough_writev(struct mfs_passthrough *pt, int fd, struct iovec 
 		if (oh.error == 0 && armed_id > 0)
 			patch_open(iov, count, armed_id);
 		else if (oh.error == 0 && atomic_load(&pt->offered) &&
-			 !atomic_load(&pt->negotiated) && oh.unique == atomic_load(&pt->init_unique))
+			 !atomic_load(&pt->negotiated) && oh.unique == atomic_load(&pt->init_unique)) {
 			init = patch_init(iov, count);
+			/* Whatever happens, this is the only INIT reply. */
+			atomic_store(&pt->offered, false);
+			if (!init)
+				mfs_warn("cannot ask for FUSE passthrough in this INIT reply: "
+					 "reads are spliced");
+		}
 	}
 	n = writev(fd, iov, count);
 	if (init && n >= 0) {
