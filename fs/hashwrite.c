@@ -11,7 +11,7 @@
 
 #define BLOCK ((size_t)1 << 20)
 #define NBLOCKS 8u
-#define WRITE_CHUNK ((size_t)16 << 10)
+#define WRITE_CHUNK ((size_t)256 << 10)
 
 enum stage { WRITE, HASH, NSTAGES };
 

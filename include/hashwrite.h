@@ -7,21 +7,21 @@
  * Bytes given to mfs_hashwrite_put are copied into 1 MiB blocks (libcurl
  * hands over one TLS record, 16 KiB, at a time).  Each full block is
  * queued to both threads: one writes it to the fd, the other hashes it
- * from that same memory; the block is reused once both are done.
+ * from that same memory; the block is reused once both are done.  Every
+ * byte written is hashed, in order, and nothing else is: what is hashed is
+ * what the file holds.  At most eight blocks exist (8 MiB); when a thread
+ * falls behind, mfs_hashwrite_put waits for it.  A body of up to one block
+ * starts no thread: it is written and hashed in mfs_hashwrite_finish.
  *
- * The writer writes a block in 16 KiB write(2) calls, not in one: the
- * kernel sizes page-cache folios by the write, and large folios come from
- * large free blocks, which a VM with free page reporting has handed back
- * to its host, so first touching them is slow.  Measured here (2 vCPUs,
- * page_reporting_order=11): 1 GiB into a new ext4 file after drop_caches
- * took 0.28-0.31 s in 16 KiB writes, 0.63-0.84 s in 64 KiB, 1.6-3.1 s in
- * 1 MiB; a cold 1 GiB fetch 1.9-2.5 s against 3.0-3.6 s.  Reading the
- * object back costs about 12% more with small folios (0.13 s per GiB
- * against 0.12), which a one-time fetch repays many times over.  Every byte written is
- * hashed, in order, and nothing else is: what is hashed is what the file
- * holds.  At most eight blocks exist (8 MiB); when a thread falls behind,
- * mfs_hashwrite_put waits for it.  A body of up to one block starts no
- * thread: it is written and hashed in mfs_hashwrite_finish.
+ * The writer writes a block in 256 KiB write(2) calls, not in one: the
+ * kernel sizes page-cache folios by the write, and the largest folios come
+ * from large free blocks, which a VM with free page reporting has handed
+ * back to its host, so first touching them is slow; small folios read back
+ * slower.  Measured here (2 vCPUs, page_reporting_order=11), cold 1 GiB
+ * fetch open / warm read of the object, alternating runs: 1 MiB calls
+ * 1.57-2.09 s / 0.117-0.124 s (3.0-3.6 s fetches at worse moments of the
+ * host), 256 KiB 1.45-1.59 s / 0.119-0.123 s, 16 KiB 1.49-1.62 s /
+ * 0.139-0.146 s.
  *
  * One producer: put and finish are called from one thread. */
 #ifndef MFS_HASHWRITE_H
