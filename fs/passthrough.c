@@ -91,11 +91,6 @@ void mfs_passthrough_set_devfd(struct mfs_passthrough *pt, int devfd)
 	pt->devfd = devfd;
 }
 
-bool mfs_passthrough_negotiated(const struct mfs_passthrough *pt)
-{
-	return atomic_load(&pt->negotiated);
-}
-
 void mfs_passthrough_arm(int backing_id)
 {
 	armed_id = backing_id;
@@ -178,12 +173,23 @@ ssize_t mfs_passthrough_writev(struct mfs_passthrough *pt, int fd, struct iovec 
 			if (!init)
 				mfs_warn("cannot ask for FUSE passthrough in this INIT reply: "
 					 "reads are spliced");
+			/* Before the write: once the kernel has the reply, another
+			 * thread may already answer an OPEN, and every open of an
+			 * object must choose the same way. */
+			atomic_store(&pt->negotiated, init);
 		}
 	}
 	n = writev(fd, iov, count);
-	if (init && n >= 0) {
-		atomic_store(&pt->negotiated, true);
-		mfs_info("FUSE passthrough negotiated: verified models are read from the store directly");
+	if (init) {
+		if (n < 0) {
+			int err = errno;
+
+			atomic_store(&pt->negotiated, false);
+			errno = err;
+		} else {
+			mfs_info("FUSE passthrough negotiated: verified models are read from the "
+				 "store directly");
+		}
 	}
 	return n;
 }

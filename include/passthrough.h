@@ -58,14 +58,12 @@ ssize_t mfs_passthrough_writev(struct mfs_passthrough *pt, int fd, struct iovec 
 ssize_t mfs_passthrough_splice(int fdin, loff_t *offin, int fdout, loff_t *offout, size_t len,
 			       unsigned int flags);
 
-/* True once the kernel offered passthrough and our INIT reply asked for
- * it (whether the kernel then enabled it shows in the first ioctl). */
-bool mfs_passthrough_negotiated(const struct mfs_passthrough *pt);
-
 /* The backing id for object `slot`, whose verified bytes `fd` is open on:
  * the one registered for this inode before, else a new one.  Returns > 0,
- * or 0 when this object is served without passthrough (not negotiated, or
- * the kernel refused it: the reason is logged once). */
+ * or 0 when this object is served without passthrough (not negotiated:
+ * the kernel did not offer it, or our INIT reply did not ask; or the
+ * kernel refused the ioctl, which tells whether it really enabled it: the
+ * reason is logged once). */
 int mfs_passthrough_backing(struct mfs_passthrough *pt, size_t slot, int fd);
 
 /* The next OPEN reply this thread writes carries `backing_id` (> 0);
