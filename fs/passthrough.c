@@ -203,9 +203,10 @@ ssize_t mfs_passthrough_splice(int fdin, loff_t *offin, int fdout, loff_t *offou
 static void refuse(struct mfs_passthrough *pt, struct slot *s, int err)
 {
 	s->id = -err;
-	if (err == EPERM) {
-		/* Not CAP_SYS_ADMIN, or the kernel turned it down at INIT:
-		 * the same answer for every object. */
+	if (err == EPERM || err == ELOOP) {
+		/* Not CAP_SYS_ADMIN, the kernel turned it down at INIT, or
+		 * the store is on a stacked file system: the same answer for
+		 * every object. */
 		atomic_store(&pt->refused, true);
 		mfs_warn("FUSE passthrough refused by the kernel (%s): reads are spliced",
 			 strerror(err));

@@ -155,3 +155,31 @@ assert_eq "passthrough = no: nothing negotiated" \
 assert_ge "passthrough = no: reads are READs to the daemon" "$(requests "$LOG" READ)" 3
 assert_eq "passthrough = no: the store was used, no new download" \
 	"$(origin_hits /zoo/big.params)" 2
+
+# ---------------------------------------------------------------- store on a stacked file system
+
+# The kernel refuses a backing file on a stacked file system (overlayfs,
+# like a container's root file system): such objects are served by
+# spliced READs instead, every open of them alike, with the same bytes.
+OVL=$T/ovl
+mkdir -p "$OVL/lower" "$OVL/upper" "$OVL/work" "$OVL/merged"
+if mount -t overlay overlay -o "lowerdir=$OVL/lower,upperdir=$OVL/upper,workdir=$OVL/work" \
+	"$OVL/merged" 2>"$T/logs/overlay.err"; then
+	write_cfg "store=$OVL/merged/store"
+	mount_or_bail "$CFG" "$MNT" -f -d
+	LOG=$MOUNT_ERR
+	read_checks "store on overlayfs"
+	unmount_fs "$MNT" || not_ok "clean unmount (store on overlayfs)" "see diagnostics"
+	wait_gone "$FG_PID" $((10 * SLOW))
+	if grep -q "FUSE passthrough negotiated" "$LOG"; then
+		assert_ge "store on overlayfs: the kernel's refusal is logged" \
+			"$(grep -c 'passthrough refused for a store object' "$LOG")" 1
+		assert_ge "store on overlayfs: reads are READs to the daemon" \
+			"$(requests "$LOG" READ)" 3
+	fi
+	assert_eq "store on overlayfs: one more download (a new store)" \
+		"$(origin_hits /zoo/big.params)" 3
+	umount "$OVL/merged" || umount -l "$OVL/merged"
+else
+	diag "overlayfs cannot be mounted here ($(cat "$T/logs/overlay.err")): skipped"
+fi
