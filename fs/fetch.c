@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +27,6 @@ struct xfer {
 	size_t errlen;
 };
 
-static __attribute__((format(printf, 3, 4)))
-void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static bool is_2xx(long status)
 {
 	return status >= 200 && status <= 299;
@@ -63,7 +50,7 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
 	if (x->status == 0 &&
 	    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status) != CURLE_OK) {
 		x->rc = -EIO;
-		seterr(x->err, x->errlen, "curl: no response code");
+		mfs_seterr(x->err, x->errlen, "curl: no response code");
 		return CURL_WRITEFUNC_ERROR;
 	}
 	/* Not the model: the status alone decides what happens next, and an
@@ -72,7 +59,7 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
 		return CURL_WRITEFUNC_ERROR;
 	if (len > req->size - x->total) {
 		x->rc = -EFBIG;
-		seterr(x->err, x->errlen, "body larger than %" PRIu64 " bytes", req->size);
+		mfs_seterr(x->err, x->errlen, "body larger than %" PRIu64 " bytes", req->size);
 		return CURL_WRITEFUNC_ERROR;
 	}
 	rc = req->sink(req->arg, buf, len);
@@ -80,7 +67,7 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
 		char msg[128];
 
 		x->rc = rc;
-		seterr(x->err, x->errlen, "sink: %s", strerror_r(-rc, msg, sizeof(msg)));
+		mfs_seterr(x->err, x->errlen, "sink: %s", strerror_r(-rc, msg, sizeof(msg)));
 		return CURL_WRITEFUNC_ERROR;
 	}
 	x->total += len;
@@ -151,7 +138,7 @@ static int follow(struct xfer *x, const char *url, const char *location,
 	else if (!host_allowed(host, origin, x->req->redirect_hosts))
 		why = "host not allowed";
 	if (why) {
-		seterr(x->err, x->errlen, "redirect to %s refused: %s",
+		mfs_seterr(x->err, x->errlen, "redirect to %s refused: %s",
 		       target ? target : location, why);
 		rc = -EPERM;
 	} else {
@@ -166,7 +153,7 @@ static int follow(struct xfer *x, const char *url, const char *location,
 
 static int short_body(struct xfer *x)
 {
-	seterr(x->err, x->errlen, "body shorter than expected: got %" PRIu64
+	mfs_seterr(x->err, x->errlen, "body shorter than expected: got %" PRIu64
 	       " of %" PRIu64 " bytes", x->total, x->req->size);
 	return -EPROTO;
 }
@@ -177,16 +164,16 @@ static int curl_failed(struct xfer *x, CURLcode res, const char *errbuf)
 
 	switch (res) {
 	case CURLE_FILESIZE_EXCEEDED:
-		seterr(x->err, x->errlen, "body larger than %" PRIu64 " bytes",
+		mfs_seterr(x->err, x->errlen, "body larger than %" PRIu64 " bytes",
 		       x->req->size);
 		return -EFBIG;
 	case CURLE_PARTIAL_FILE:
 		return short_body(x);
 	case CURLE_OPERATION_TIMEDOUT:
-		seterr(x->err, x->errlen, "curl: %s", msg);
+		mfs_seterr(x->err, x->errlen, "curl: %s", msg);
 		return -ETIMEDOUT;
 	default:
-		seterr(x->err, x->errlen, "curl: %s", msg);
+		mfs_seterr(x->err, x->errlen, "curl: %s", msg);
 		return -EIO;
 	}
 }
@@ -218,13 +205,13 @@ static int get_one(struct xfer *x, const char *url, char *errbuf, const char **l
 	if (is_2xx(x->status))
 		return x->total < x->req->size && !x->req->size_is_max ? short_body(x) : 0;
 	if (!is_redirect(x->status)) {
-		seterr(x->err, x->errlen, "HTTP %ld", x->status);
+		mfs_seterr(x->err, x->errlen, "HTTP %ld", x->status);
 		return -EPROTO;
 	}
 	/* Not CURLINFO_REDIRECT_URL: curl sets that only when the body was
 	 * read to the end, and we do not read it. */
 	if (curl_easy_header(x->curl, "Location", 0, CURLH_HEADER, -1, &loc) != CURLHE_OK) {
-		seterr(x->err, x->errlen, "HTTP %ld without a Location", x->status);
+		mfs_seterr(x->err, x->errlen, "HTTP %ld without a Location", x->status);
 		return -EPROTO;
 	}
 	*location = loc->value;
@@ -287,19 +274,19 @@ int mfs_fetch(const struct mfs_fetch_req *req, uint64_t *got, char *err, size_t 
 	char *url, *origin;
 	int rc;
 
-	seterr(err, errlen, "%s", "");
+	mfs_seterr(err, errlen, "%s", "");
 	if (!req->url || !req->sink || req->size > INT64_MAX) {
-		seterr(err, errlen, "bad fetch request");
+		mfs_seterr(err, errlen, "bad fetch request");
 		return -EINVAL;
 	}
 	rc = url_split(NULL, req->url, &url, NULL, &origin);
 	if (rc < 0) {
-		seterr(err, errlen, "bad url %s", req->url);
+		mfs_seterr(err, errlen, "bad url %s", req->url);
 		return rc;
 	}
 	x.curl = curl_easy_init();
 	if (!x.curl) {
-		seterr(err, errlen, "curl: cannot create a handle");
+		mfs_seterr(err, errlen, "curl: cannot create a handle");
 		rc = -ENOMEM;
 		goto out_free_url;
 	}
@@ -314,7 +301,7 @@ int mfs_fetch(const struct mfs_fetch_req *req, uint64_t *got, char *err, size_t 
 		if (rc <= 0)
 			break;
 		if (hops >= max) {
-			seterr(err, errlen, "too many redirects (max %d)", max < 0 ? 0 : max);
+			mfs_seterr(err, errlen, "too many redirects (max %d)", max < 0 ? 0 : max);
 			rc = -EPERM;
 			break;
 		}

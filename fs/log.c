@@ -72,3 +72,14 @@ out:
 	/* Callers log and then return -errno. */
 	errno = saved;
 }
+
+void mfs_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}

@@ -15,21 +15,10 @@
 
 #include "config.h"
 #include "extract.h"
+#include "log.h"
 
 #define SKIP_ID INT_MAX /* an archive member walked over, not pinned */
 #define SOURCE_MAX_ID 41 /* "source " + id fits config's 48 */
-
-static __attribute__((format(printf, 3, 4)))
-void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static bool id_char(char c)
 {
@@ -102,35 +91,35 @@ int mfs_pin_check_opts(const struct mfs_pin_opts *o, char *err, size_t errlen)
 	int rc = -EINVAL;
 
 	if (!o->url || !*o->url)
-		seterr(err, errlen, "a URL is required");
+		mfs_seterr(err, errlen, "a URL is required");
 	else if (!mfs_pin_ini_safe(o->url, true))
-		seterr(err, errlen, "the URL must not contain blanks, control characters or ' ;'");
+		mfs_seterr(err, errlen, "the URL must not contain blanks, control characters or ' ;'");
 	else if (strncasecmp(o->url, "https://", 8) != 0 &&
 		 !(o->allow_http && strncasecmp(o->url, "http://", 7) == 0))
-		seterr(err, errlen, "the URL must start with https:// (http:// only with --allow-http)");
+		mfs_seterr(err, errlen, "the URL must start with https:// (http:// only with --allow-http)");
 	else if (!o->path)
-		seterr(err, errlen, "--path MOUNTPATH is required");
+		mfs_seterr(err, errlen, "--path MOUNTPATH is required");
 	else if (mfs_config_check_path(o->path, &why) < 0)
-		seterr(err, errlen, "bad --path '%s': %s", o->path, why);
+		mfs_seterr(err, errlen, "bad --path '%s': %s", o->path, why);
 	else if (!mfs_pin_ini_safe(o->path, false))
-		seterr(err, errlen, "bad --path '%s': control character, blank at an end or ' ;'",
+		mfs_seterr(err, errlen, "bad --path '%s': control character, blank at an end or ' ;'",
 		       o->path);
 	else if (o->source && (strspn(o->source, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 						  "0123456789._-") != strlen(o->source) ||
 			       !*o->source || strlen(o->source) > SOURCE_MAX_ID))
-		seterr(err, errlen, "bad --source '%s': 1 to %d of A-Z a-z 0-9 . _ -", o->source,
+		mfs_seterr(err, errlen, "bad --source '%s': 1 to %d of A-Z a-z 0-9 . _ -", o->source,
 		       SOURCE_MAX_ID);
 	else if (!o->zip && (o->member || o->member_prefix))
-		seterr(err, errlen, "--member and --member-prefix need --archive zip");
+		mfs_seterr(err, errlen, "--member and --member-prefix need --archive zip");
 	else if (o->member && o->member_prefix)
-		seterr(err, errlen, "--member and --member-prefix exclude each other "
+		mfs_seterr(err, errlen, "--member and --member-prefix exclude each other "
 		       "(--member names the whole member)");
 	else if (o->member && !mfs_pin_ini_safe(o->member, false))
-		seterr(err, errlen, "bad --member: empty, control character, blank at an end or ' ;'");
+		mfs_seterr(err, errlen, "bad --member: empty, control character, blank at an end or ' ;'");
 	else if (o->member_prefix && !mfs_pin_ini_safe(o->member_prefix, true))
-		seterr(err, errlen, "bad --member-prefix: empty, blank, control character or ';'");
+		mfs_seterr(err, errlen, "bad --member-prefix: empty, blank, control character or ';'");
 	else if (o->member_prefix && o->member_prefix[strlen(o->member_prefix) - 1] != '/')
-		seterr(err, errlen, "bad --member-prefix '%s': must end with '/' (a folder in the "
+		mfs_seterr(err, errlen, "bad --member-prefix '%s': must end with '/' (a folder in the "
 		       "archive, e.g. 20180402-114759/)", o->member_prefix);
 	else
 		rc = 0;
@@ -161,12 +150,12 @@ void add_line(struct text *t, const char *what, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0) {
 		t->rc = -EINVAL;
-		seterr(t->err, t->errlen, "cannot format the %s line", what);
+		mfs_seterr(t->err, t->errlen, "cannot format the %s line", what);
 		return;
 	}
 	if ((size_t)n > MFS_PIN_MAX_LINE) {
 		t->rc = -E2BIG;
-		seterr(t->err, t->errlen,
+		mfs_seterr(t->err, t->errlen,
 		       "the %s line would be %d characters; config lines are at most %d (inih cuts "
 		       "longer ones)", what, n, MFS_PIN_MAX_LINE);
 		return;
@@ -180,7 +169,7 @@ void add_line(struct text *t, const char *what, const char *fmt, ...)
 		s = realloc(t->s, cap);
 		if (!s) {
 			t->rc = -ENOMEM;
-			seterr(t->err, t->errlen, "out of memory");
+			mfs_seterr(t->err, t->errlen, "out of memory");
 			return;
 		}
 		t->s = s;
@@ -233,18 +222,18 @@ static int check_files(const struct mfs_pin_opts *o, const struct mfs_pin_result
 
 		printable(f->name, name, sizeof(name));
 		if (!mfs_pin_ini_safe(f->name, !o->member)) {
-			seterr(err, errlen, "member name '%s' cannot be written into a config "
+			mfs_seterr(err, errlen, "member name '%s' cannot be written into a config "
 			       "(blank, control character or ' ;')", name);
 			return -EINVAL;
 		}
 		if (f->size == 0) {
-			seterr(err, errlen, "member '%s' is empty; the config cannot pin an empty file",
+			mfs_seterr(err, errlen, "member '%s' is empty; the config cannot pin an empty file",
 			       name);
 			return -EINVAL;
 		}
 	}
 	if (o->zip && (o->member ? r->nfiles != 1 : r->nfiles == 0)) {
-		seterr(err, errlen, "%zu archive members to pin: nothing to write", r->nfiles);
+		mfs_seterr(err, errlen, "%zu archive members to pin: nothing to write", r->nfiles);
 		return -EINVAL;
 	}
 	return 0;
@@ -261,18 +250,18 @@ int mfs_pin_format(const struct mfs_pin_opts *o, const struct mfs_pin_result *r,
 	*out = NULL;
 	rc = mfs_pin_section_id(o->path, id, sizeof(id));
 	if (rc < 0) {
-		seterr(err, errlen, "cannot derive a section id from '%s'", o->path);
+		mfs_seterr(err, errlen, "cannot derive a section id from '%s'", o->path);
 		return rc;
 	}
 	rc = check_files(o, r, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (r->size == 0) {
-		seterr(err, errlen, "the download is empty; the config cannot pin an empty file");
+		mfs_seterr(err, errlen, "the download is empty; the config cannot pin an empty file");
 		return -EINVAL;
 	}
 	if (!gmtime_r(&when, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm)) {
-		seterr(err, errlen, "cannot format the time");
+		mfs_seterr(err, errlen, "cannot format the time");
 		return -EINVAL;
 	}
 
@@ -389,7 +378,7 @@ static int open_tmp(char *err, size_t errlen)
 	if (fd < 0) {
 		int e = errno;
 
-		seterr(err, errlen, "cannot create a temporary file in %s: %s", dir, strerror(e));
+		mfs_seterr(err, errlen, "cannot create a temporary file in %s: %s", dir, strerror(e));
 		fd = -e;
 	}
 	free(tmpl);
@@ -517,22 +506,22 @@ static int walk_zip(const struct mfs_pin_opts *o, int fd, struct mfs_pin_result 
 		w.mask |= MFS_ALGO_BIT(MFS_SHA1);
 	rc = mfs_extract_fd(fd, MFS_EXTRACT_ZIP, &lim, &ops, &w, err, errlen);
 	if (rc < 0 && w.why[0])
-		seterr(err, errlen, "%s", w.why);
+		mfs_seterr(err, errlen, "%s", w.why);
 	if (rc == 0 && w.n == 0) {
 		rc = -ENOENT;
 		if (o->member)
-			seterr(err, errlen, "member '%s' is not in the archive", o->member);
+			mfs_seterr(err, errlen, "member '%s' is not in the archive", o->member);
 		else if (o->member_prefix)
-			seterr(err, errlen, "no file under --member-prefix '%s' in the archive",
+			mfs_seterr(err, errlen, "no file under --member-prefix '%s' in the archive",
 			       o->member_prefix);
 		else
-			seterr(err, errlen, "the archive holds no file");
+			mfs_seterr(err, errlen, "the archive holds no file");
 	}
 	/* The gate refuses an archive with a member its section does not
 	 * list: a one-member section for such a zip could never be served. */
 	if (rc == 0 && o->member && w.others) {
 		rc = -EPERM;
-		seterr(err, errlen, "the archive holds %" PRIu64 " file%s besides '%s' (e.g. '%s'), "
+		mfs_seterr(err, errlen, "the archive holds %" PRIu64 " file%s besides '%s' (e.g. '%s'), "
 		       "and modelfs refuses archives with members their section does not list: "
 		       "pin it without --member", w.others, w.others == 1 ? "" : "s", o->member,
 		       w.other);
@@ -583,7 +572,7 @@ int mfs_pin_run(const struct mfs_pin_opts *o, struct mfs_pin_result *r, char *er
 	}
 	rc = mfs_hasher_new(mask, &s.h);
 	if (rc < 0) {
-		seterr(err, errlen, "cannot start hashing: %s", strerror(-rc));
+		mfs_seterr(err, errlen, "cannot start hashing: %s", strerror(-rc));
 		goto out_close_tmp;
 	}
 	rc = mfs_fetch(&req, &got, err, errlen);
@@ -591,7 +580,7 @@ int mfs_pin_run(const struct mfs_pin_opts *o, struct mfs_pin_result *r, char *er
 		goto out_free_hasher;
 	rc = mfs_hasher_final(s.h, &r->digests);
 	if (rc < 0) {
-		seterr(err, errlen, "hashing failed");
+		mfs_seterr(err, errlen, "hashing failed");
 		goto out_free_hasher;
 	}
 	r->size = got;

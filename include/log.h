@@ -4,6 +4,7 @@
 #define MFS_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum mfs_log_level { MFS_LOG_ERR, MFS_LOG_WARN, MFS_LOG_INFO, MFS_LOG_DEBUG };
 
@@ -13,6 +14,12 @@ void mfs_log_use_syslog(bool on);
 void mfs_log_set_level(enum mfs_log_level max);
 void mfs_log(enum mfs_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Formats a message into a caller's error buffer, for functions that
+ * report "why" to their caller rather than to the log.  NULL `err` or a
+ * zero `errlen`: nothing is written. */
+void mfs_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #define mfs_err(...)   mfs_log(MFS_LOG_ERR, __VA_ARGS__)
 #define mfs_warn(...)  mfs_log(MFS_LOG_WARN, __VA_ARGS__)
