@@ -58,7 +58,13 @@ static int run_stage(struct mfs_hashwrite *w, enum stage s, unsigned slot)
 {
 	if (s == WRITE)
 		return write_all(w->fd, w->block[slot], w->len[slot]);
-	return w->h ? mfs_hasher_update(w->h, w->block[slot], w->len[slot]) : 0;
+	return mfs_hasher_update(w->h, w->block[slot], w->len[slot]);
+}
+
+/* Without a hasher there is only the writing stage. */
+static int nstages(const struct mfs_hashwrite *w)
+{
+	return w->h ? NSTAGES : 1;
 }
 
 static void *stage_thread(void *arg)
@@ -113,15 +119,15 @@ static void stop_threads(struct mfs_hashwrite *w, bool drain)
 		w->stop = true;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
-	for (int s = 0; s < NSTAGES; s++)
+	for (int s = 0; s < nstages(w); s++)
 		pthread_join(w->thread[s], NULL);
 	w->running = false;
 }
 
-/* Both stage threads, or none. */
+/* Every stage's thread, or none. */
 static bool start_threads(struct mfs_hashwrite *w)
 {
-	for (int s = 0; s < NSTAGES; s++) {
+	for (int s = 0; s < nstages(w); s++) {
 		w->worker[s] = (struct worker){ .w = w, .s = (enum stage)s };
 		if (pthread_create(&w->thread[s], NULL, stage_thread, &w->worker[s]) != 0) {
 			pthread_mutex_lock(&w->lock);
@@ -154,7 +160,7 @@ static int hand_over(struct mfs_hashwrite *w, bool last)
 	w->len[slot] = w->used;
 	w->used = 0;
 	if (!w->running && (last || !start_threads(w))) {
-		for (int s = 0; s < NSTAGES && rc == 0; s++)
+		for (int s = 0; s < nstages(w) && rc == 0; s++)
 			rc = run_stage(w, (enum stage)s, slot);
 		return rc;
 	}
@@ -162,7 +168,7 @@ static int hand_over(struct mfs_hashwrite *w, bool last)
 	w->queued++;
 	pthread_cond_broadcast(&w->cond);
 	while (w->rc == 0 && (w->queued - w->done[WRITE] >= NBLOCKS ||
-			      w->queued - w->done[HASH] >= NBLOCKS))
+			      (w->h && w->queued - w->done[HASH] >= NBLOCKS)))
 		pthread_cond_wait(&w->cond, &w->lock);
 	rc = w->rc;
 	pthread_mutex_unlock(&w->lock);

@@ -33,7 +33,8 @@
 
 struct mfs_hashwrite;
 
-/* Writes to `fd` at its offset; `h` (may be NULL: nothing to hash) is
+/* Writes to `fd` at its offset; `h` (may be NULL: nothing to hash, and
+ * only the writing thread runs) is
  * used by the hashing thread until mfs_hashwrite_finish returns.
  * -ENOMEM. */
 int mfs_hashwrite_new(int fd, struct mfs_hasher *h, struct mfs_hashwrite **out);
