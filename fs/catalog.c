@@ -6,22 +6,14 @@
 #include <string.h>
 #include <time.h>
 
-/* '/' sorts below every other byte.  Walking paths in this order visits
- * each directory's entries together and in strcmp order of their names,
- * and puts a file "a/b" right before any "a/b/...". */
-static int path_rank(unsigned char c)
-{
-	return c == '/' ? 1 : c ? c + 1 : 0;
-}
+#include "mountpath.h"
 
+/* In this order each directory's entries come together and in strcmp
+ * order of their names, and a file "a/b" right before any "a/b/...". */
 static int cmp_path(const void *a, const void *b)
 {
-	const unsigned char *s = (const unsigned char *)(*(const struct mfs_model *const *)a)->path;
-	const unsigned char *t = (const unsigned char *)(*(const struct mfs_model *const *)b)->path;
-
-	while (*s && *s == *t)
-		s++, t++;
-	return path_rank(*s) - path_rank(*t);
+	return mfs_mountpath_cmp((*(const struct mfs_model *const *)a)->path,
+				 (*(const struct mfs_model *const *)b)->path);
 }
 
 /* Appends a node (room for it was made by the caller); returns its ino,
@@ -104,14 +96,15 @@ int mfs_catalog_build(struct mfs_catalog *cat, const struct mfs_config *cfg)
 		size_t depth = 0, k = 0, len;
 		uint64_t ino;
 
+		/* in this order a path that lies under a file comes right after it */
+		if (prev && mfs_mountpath_within(prev, path)) {
+			rc = -EEXIST;
+			goto out_release;
+		}
 		/* keep the directories this path shares with the previous one */
 		if (prev) {
 			while (prev[k] && prev[k] == path[k])
 				k++;
-			if (!prev[k] && (!path[k] || path[k] == '/')) {
-				rc = -EEXIST;
-				goto out_release;
-			}
 			for (size_t j = 0; j < k; j++) {
 				if (path[j] == '/') {
 					depth++;

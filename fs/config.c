@@ -1,4 +1,11 @@
-/* config — see include/config.h. */
+/* config — see include/config.h.
+ *
+ * Each line is parsed once.  read_line (the ini_reader) counts lines,
+ * refuses what inih would misread and parses section headers itself;
+ * inih splits the "key = value" lines and hands them to set_key; finish
+ * checks what needs the whole file.  The rules for URLs (url.h) and mount
+ * paths (mountpath.h) live in modules of their own: here they become
+ * FILE:LINE messages. */
 #include "config.h"
 
 #include <ctype.h>
@@ -14,11 +21,19 @@
 
 #include <ini.h>
 
+#include "mountpath.h"
+#include "store.h"
+#include "url.h"
+
 /* inih's line buffer holds 199 characters, the newline and a NUL; longer
  * lines are cut and the rest parsed as a line of its own. */
 #define MAX_LINE 199
-/* inih cuts section names to 49 characters without a word. */
+/* inih cuts section names to 49 characters without a word.  Headers no
+ * longer reach it, but a name it could not hold stays refused: one config
+ * reads the same to every INI reader. */
 #define MAX_SECTION 48
+
+#define SYNTAX_ERROR "syntax error (expected 'key = value', '[section]' or a comment)"
 
 enum kind { MODELFS, SOURCE, MODEL };
 #define IN(kind) (1u << (kind))
@@ -27,7 +42,7 @@ enum kind { MODELFS, SOURCE, MODEL };
  * `source` first.  K_SHA1.. and K_ARCHIVE_SHA1.. follow enum mfs_algo. */
 enum key {
 	K_STORE, K_AUDIT_LOG, K_CONNECT_TIMEOUT, K_LOW_SPEED_LIMIT, K_LOW_SPEED_TIME,
-	K_SOURCE, K_PATH, K_URL, K_SIZE, K_SHA1, K_SHA256, K_SHA512,
+	K_MAX_FETCHES, K_SOURCE, K_PATH, K_URL, K_SIZE, K_SHA1, K_SHA256, K_SHA512,
 	K_CA_FILE, K_ALLOW_HTTP, K_ALLOW_SHA1, K_REDIRECT_HOSTS,
 	K_LOCK_FILES,
 	K_PASSTHROUGH, K_ARCHIVE, K_MEMBER, K_MEMBER_PREFIX, K_FILE, K_ARCHIVE_SIZE,
@@ -43,6 +58,7 @@ static const struct {
 	[K_CONNECT_TIMEOUT] = { "connect_timeout", IN(MODELFS), 0 },
 	[K_LOW_SPEED_LIMIT] = { "low_speed_limit", IN(MODELFS), 0 },
 	[K_LOW_SPEED_TIME] = { "low_speed_time", IN(MODELFS), 0 },
+	[K_MAX_FETCHES] = { "max_fetches", IN(MODELFS), 0 },
 	[K_SOURCE] = { "source", IN(MODEL), IN(MODEL) },
 	[K_PATH] = { "path", IN(MODEL), IN(MODEL) },
 	[K_URL] = { "url", IN(SOURCE) | IN(MODEL), IN(SOURCE) | IN(MODEL) },
@@ -92,8 +108,10 @@ struct section {
 struct parser {
 	const char *file;
 	const char *pos, *end;    /* text not read yet */
-	int line;                 /* of the line inih is processing */
-	int rc, err_line;         /* first error */
+	int line;                 /* of the line read last */
+	bool key_pending;         /* that line went to inih as a key line and
+				     has not reached on_key yet */
+	int rc;                   /* first error */
 	char *err;
 	size_t errlen;
 	struct mfs_config *cfg;
@@ -111,7 +129,6 @@ static int fail(struct parser *p, int line, const char *fmt, ...)
 	if (p->rc)
 		return p->rc;
 	p->rc = -EINVAL;
-	p->err_line = line;
 	if (line)
 		n = snprintf(p->err, p->errlen, "%s:%d: ", p->file, line);
 	else
@@ -146,15 +163,6 @@ static char *join(const char *a, const char *sep, const char *b)
 	return s;
 }
 
-static char *dup_lower(const char *s, size_t len)
-{
-	char *d = strndup(s, len);
-
-	for (size_t i = 0; d && i < len; i++)
-		d[i] = (char)tolower((unsigned char)d[i]);
-	return d;
-}
-
 static int dup_into(struct parser *p, char **dst, const char *value)
 {
 	*dst = strdup(value);
@@ -185,17 +193,6 @@ static void free_archive(struct mfs_archive *a)
 	free(a->name);
 	free(a->url);
 	free(a->members);
-}
-
-static bool valid_host(const char *h, size_t len)
-{
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-')
-			return false;
-	}
-	return true;
 }
 
 static bool valid_id(const char *s, size_t len)
@@ -251,11 +248,13 @@ static int parse_hosts(struct parser *p, const char *value, char ***out)
 		return nomem(p);
 	*out = v;
 	for (c = value; *(c += strspn(c, " \t")); c += len) {
+		int rc;
+
 		len = strcspn(c, " \t");
-		if (!valid_host(c, len))
+		rc = mfs_url_check_host(c, len, v++);
+		if (rc == -EINVAL)
 			return fail(p, p->line, "bad host '%.*s' in redirect_hosts", (int)len, c);
-		*v = dup_lower(c, len);
-		if (!*v++)
+		if (rc < 0)
 			return nomem(p);
 	}
 	return 0;
@@ -317,7 +316,7 @@ static int add_file(struct parser *p, struct section *s, const char *value)
 		rc = fail(p, p->line, "bad file '%s': expected NAME SIZE ALGO:HEX [ALGO:HEX...]", value);
 		goto out_free_copy;
 	}
-	if (mfs_config_check_path(name, &why) < 0) {
+	if (mfs_mountpath_check(name, &why) < 0) {
 		rc = fail(p, p->line, "bad file name '%s': %s", name, why);
 		goto out_free_copy;
 	}
@@ -369,7 +368,7 @@ static int set_member_prefix(struct parser *p, struct section *s, const char *va
 	probe = join(value, "", "x");
 	if (!probe)
 		return nomem(p);
-	rc = mfs_config_check_path(probe, &why);
+	rc = mfs_mountpath_check(probe, &why);
 	free(probe);
 	if (rc < 0)
 		return fail(p, p->line, "bad member_prefix '%s': %s", value, why);
@@ -419,10 +418,16 @@ static int set_key(struct parser *p, const char *name, const char *value)
 		      k == K_LOW_SPEED_LIMIT ? &cfg->low_speed_limit : &cfg->low_speed_time;
 		*num = (long)n;
 		return 0;
+	case K_MAX_FETCHES:
+		if (parse_count(value, MFS_MAX_FETCHES_LIMIT, &n) < 0)
+			return fail(p, p->line, "bad number for %s: '%s' (a whole number from 1 to %d)",
+				    name, value, MFS_MAX_FETCHES_LIMIT);
+		cfg->max_fetches = (unsigned)n;
+		return 0;
 	case K_SOURCE:
 		return dup_into(p, &s->source_name, value);
 	case K_PATH:
-		if (mfs_config_check_path(value, &why) < 0)
+		if (mfs_mountpath_check(value, &why) < 0)
 			return fail(p, p->line, "bad path '%s': %s", value, why);
 		return dup_into(p, &s->model.path, value);
 	case K_URL:
@@ -458,7 +463,7 @@ static int set_key(struct parser *p, const char *name, const char *value)
 		s->archive.format = MFS_ARCHIVE_ZIP;
 		return 0;
 	case K_MEMBER:
-		if (mfs_config_check_path(value, &why) < 0)
+		if (mfs_mountpath_check(value, &why) < 0)
 			return fail(p, p->line, "bad member '%s': %s", value, why);
 		return dup_into(p, &s->model.member, value);
 	case K_MEMBER_PREFIX:
@@ -480,14 +485,21 @@ static int set_key(struct parser *p, const char *name, const char *value)
 	return fail(p, p->line, "unhandled key '%s'", name);
 }
 
-/* inih wants non-zero for success. */
+/* The ini_handler, for the key lines read_line handed to inih.  The
+ * section is ours (inih never sees a header), so inih's is ignored.
+ * inih wants non-zero for success. */
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
-	return set_key(user, name, value) == 0;
+	struct parser *p = user;
+
+	p->key_pending = false;
+	/* an inih built to allow keys without a value would pass NULL */
+	if (!value)
+		return fail(p, p->line, SYNTAX_ERROR) == 0;
+	return set_key(p, name, value) == 0;
 }
 
-/* Records the header "[...]" that starts at `open`; inih never reports a
- * section that gets no keys, so sections are tracked here. */
+/* Parses the header "[...]" that starts at `open` and starts its section. */
 static int start_section(struct parser *p, const char *open, const char *eol)
 {
 	const char *close = memchr(open, ']', (size_t)(eol - open));
@@ -496,7 +508,7 @@ static int start_section(struct parser *p, const char *open, const char *eol)
 	enum kind kind;
 
 	if (!close)
-		return 0; /* inih reports the syntax error */
+		return fail(p, p->line, SYNTAX_ERROR);
 	in = open + 1;
 	if (close - in > MAX_SECTION)
 		return fail(p, p->line, "section name too long (%td characters, at most %d)",
@@ -556,15 +568,24 @@ static int start_section(struct parser *p, const char *open, const char *eol)
 	return s->label ? 0 : nomem(p);
 }
 
-/* The ini_reader: hands inih one whole line at a time and counts lines,
- * so the handler knows which line it is called for.  Rejects what inih
- * would misread; returning NULL ends the parse at the first error. */
+/* The ini_reader.  Counts lines (Debian's inih gives the handler no line
+ * number), strips CR and the BOM, refuses what inih would misread, and
+ * parses section headers itself (inih never reports a section without
+ * keys).  inih gets each "key = value" line to split, with its inline
+ * ';' comment rule, and an empty line in place of every other line, so
+ * that its line count stays ours.  Returning NULL ends the parse: at the
+ * end of the text or at the first error. */
 static char *read_line(char *buf, int num, void *stream)
 {
 	struct parser *p = stream;
 	const char *s = p->pos, *nl, *t;
 	size_t len, max = MAX_LINE;
 
+	/* a key line that never reached on_key is one inih could not split;
+	 * inih would say so only once the whole text is read */
+	if (p->key_pending)
+		fail(p, p->line, SYNTAX_ERROR);
+	p->key_pending = false;
 	if (p->rc || s == p->end || num < 2)
 		return NULL;
 	if ((size_t)num - 1 < max)
@@ -589,16 +610,18 @@ static char *read_line(char *buf, int num, void *stream)
 	}
 	for (t = s; t < s + len && isspace((unsigned char)*t); t++)
 		;
-	if (t < s + len && *t != ';' && *t != '#') {
-		if (t > s) {
-			fail(p, p->line, "indented line (inih would append it to the previous value)");
-			return NULL;
-		}
-		if (*t == '[' && start_section(p, t, s + len) < 0)
-			return NULL;
+	buf[0] = '\0';
+	if (t == s + len || *t == ';' || *t == '#')
+		return buf;
+	if (t > s) {
+		fail(p, p->line, "indented line (inih would append it to the previous value)");
+		return NULL;
 	}
+	if (*t == '[')
+		return start_section(p, t, s + len) < 0 ? NULL : buf;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
+	p->key_pending = true;
 	return buf;
 }
 
@@ -616,13 +639,6 @@ static int cmp_section(const void *a, const void *b)
 static int cmp_source_name(const void *key, const void *elem)
 {
 	return strcmp(key, (*(const struct section *const *)elem)->id);
-}
-
-/* '/' sorts below every other byte: a directory's entries stay together
- * and a file "a/b" lands right before any "a/b/...". */
-static int path_rank(unsigned char c)
-{
-	return c == '/' ? 1 : c ? c + 1 : 0;
 }
 
 /* `v` sorted by cmp_section: copies are neighbours, first in file first. */
@@ -715,122 +731,77 @@ static int check_required(struct parser *p, const struct section *s)
 	return 0;
 }
 
-static bool url_chars_ok(const char *u)
-{
-	for (; *u; u++) {
-		if ((unsigned char)*u <= ' ' || *u == 0x7f || *u == '#')
-			return false;
-	}
-	return true;
-}
-
-/* Checks the base url and derives the host; the url gets its '/'. */
+/* A source's url: the base every model url of it lies under. */
 static int check_source(struct parser *p, struct section *s)
 {
 	struct mfs_source *src = &s->src;
+	const char *u = src->url;
 	int line = s->key_line[K_URL];
-	const char *u = src->url, *host, *auth_end, *host_end;
-	char *norm;
+	enum mfs_url_reason why;
+	char *base, *host;
+	int rc = mfs_url_check_base(u, src->allow_http, &base, &host, &why);
 
-	if (!url_chars_ok(u) || strchr(u, '?'))
-		return fail(p, line, "source url '%s' has a space, control character, '?' or '#'", u);
-	if (!strncasecmp(u, "https://", 8)) {
-		host = u + 8;
-	} else if (!strncasecmp(u, "http://", 7)) {
-		if (!src->allow_http)
+	if (rc == -EINVAL) {
+		switch (why) {
+		case MFS_URL_BAD_CHAR:
+			return fail(p, line, "source url '%s' has a space, control character, '?' or '#'", u);
+		case MFS_URL_HTTP:
 			return fail(p, line, "plain http url '%s' needs allow_http = yes in [%s]", u, s->label);
-		host = u + 7;
-	} else {
-		return fail(p, line, "url '%s' must start with https:// (or http:// with allow_http = yes)", u);
-	}
-	auth_end = host + strcspn(host, "/");
-	if (memchr(host, '@', (size_t)(auth_end - host)))
-		return fail(p, line, "userinfo ('user@') is not allowed in url '%s'", u);
-	host_end = memchr(host, ':', (size_t)(auth_end - host));
-	if (!host_end)
-		host_end = auth_end;
-	if (host_end == host)
-		return fail(p, line, "url '%s' has no host", u);
-	if (!valid_host(host, (size_t)(host_end - host)))
-		return fail(p, line, "bad host in url '%s'", u);
-	if (host_end < auth_end) {
-		const char *d = host_end + 1;
-		long port = 0;
-
-		for (; d < auth_end && isdigit((unsigned char)*d) && port <= 65535; d++)
-			port = port * 10 + (*d - '0');
-		if (d != auth_end || port < 1 || port > 65535)
+		case MFS_URL_SCHEME:
+			return fail(p, line, "url '%s' must start with https:// (or http:// with allow_http = yes)", u);
+		case MFS_URL_USERINFO:
+			return fail(p, line, "userinfo ('user@') is not allowed in url '%s'", u);
+		case MFS_URL_NO_HOST:
+			return fail(p, line, "url '%s' has no host", u);
+		case MFS_URL_BAD_HOST:
+			return fail(p, line, "bad host in url '%s'", u);
+		case MFS_URL_BAD_PORT:
 			return fail(p, line, "bad port in url '%s'", u);
+		default:
+			return fail(p, line, "source url '%s' %s", u, mfs_url_reason_str(why));
+		}
 	}
-	src->host = dup_lower(host, (size_t)(host_end - host));
-	if (!src->host)
+	if (rc < 0)
 		return nomem(p);
-	if (u[strlen(u) - 1] != '/') {
-		norm = join(u, "", "/");
-		if (!norm)
-			return nomem(p);
-		free(src->url);
-		src->url = norm;
-	}
+	free(src->url);
+	src->url = base;
+	src->host = host;
 	return 0;
 }
 
-/* A "..", also spelt with %2e, in the path part of a url: the server or
- * curl would climb out of the source's base. */
-static bool has_dotdot(const char *u)
-{
-	const char *end = u + strcspn(u, "?");
-
-	while (u < end) {
-		const char *seg_end = u + strcspn(u, "/?");
-		int dots = 0;
-
-		while (u < seg_end) {
-			if (*u == '.')
-				u++;
-			else if (seg_end - u >= 3 && !strncasecmp(u, "%2e", 3))
-				u += 3;
-			else
-				break;
-			dots++;
-		}
-		if (u == seg_end && dots == 2)
-			return true;
-		u = seg_end + (seg_end < end);
-	}
-	return false;
-}
-
+/* A model's url, made absolute against its source's. */
 static int resolve_url(struct parser *p, struct section *s, const struct section *src_sec)
 {
 	const struct mfs_source *src = &src_sec->src;
+	const char *u = s->model.url;
 	int line = s->key_line[K_URL];
-	const char *u = s->model.url, *rel = u;
+	enum mfs_url_reason why;
 	char *abs;
+	int rc = mfs_url_resolve(src->url, src->allow_http, u, &abs, &why);
 
-	if (!url_chars_ok(u))
-		return fail(p, line, "url '%s' has a space, control character or '#'", u);
-	if (strstr(u, "://")) {
-		if (!strncasecmp(u, "http://", 7) && !src->allow_http)
+	if (rc == -EINVAL) {
+		switch (why) {
+		case MFS_URL_BAD_CHAR:
+			return fail(p, line, "url '%s' has a space, control character or '#'", u);
+		case MFS_URL_HTTP:
 			return fail(p, line, "plain http url '%s' needs allow_http = yes in [%s]", u,
 				    src_sec->label);
-		if (strncmp(u, src->url, strlen(src->url)))
+		case MFS_URL_OUTSIDE:
 			return fail(p, line, "url '%s' is outside its source's base %s", u, src->url);
-		rel = u + strlen(src->url);
-	} else if (*u == '/') {
-		return fail(p, line, "url '%s' must be relative to the source url (no leading '/')", u);
+		case MFS_URL_ROOTED:
+			return fail(p, line, "url '%s' must be relative to the source url (no leading '/')", u);
+		case MFS_URL_DOTDOT:
+			return fail(p, line, "url '%s' has a '..' segment", u);
+		case MFS_URL_NO_FILE:
+			return fail(p, line, "url '%s' names no file under its source", u);
+		default:
+			return fail(p, line, "url '%s' %s", u, mfs_url_reason_str(why));
+		}
 	}
-	if (has_dotdot(rel))
-		return fail(p, line, "url '%s' has a '..' segment", u);
-	if (!*rel)
-		return fail(p, line, "url '%s' names no file under its source", u);
-	if (rel == u) {
-		abs = join(src->url, "", rel);
-		if (!abs)
-			return nomem(p);
-		free(s->model.url);
-		s->model.url = abs;
-	}
+	if (rc < 0)
+		return nomem(p);
+	free(s->model.url);
+	s->model.url = abs;
 	return 0;
 }
 
@@ -875,7 +846,7 @@ static int complete_files(struct parser *p, struct section *s)
 	for (size_t i = 0; i < s->nfiles; i++) {
 		struct mfs_model *f = &s->files[i];
 		/* path and member stay valid: the parser caps a line far below
-		 * what mfs_config_check_path allows */
+		 * what mfs_mountpath_check allows */
 		char *path = join(s->model.path, "/", f->path);
 		char *member = join(prefix, "", f->path);
 
@@ -919,114 +890,62 @@ static int check_model(struct parser *p, struct section *s, struct section **src
 	return 0;
 }
 
-/* One path in the mount, for the clash check. */
-struct pathref {
-	const char *path;
-	const struct section *sec;
-	int line;                 /* where it was given: path or file line */
-	bool dir;                 /* the directory of a model with file lines */
-};
-
-static int cmp_ref(const void *a, const void *b)
+/* Puts a clash from mfs_mountpath_find_clash into words (the refs' owners
+ * index p->secs): at the later of its two lines, naming the other. */
+static int report_clash(struct parser *p, const struct mfs_mountpath_clash *c)
 {
-	const struct pathref *x = a, *y = b;
-	const unsigned char *s = (const unsigned char *)x->path;
-	const unsigned char *t = (const unsigned char *)y->path;
+	const struct mfs_mountpath_ref *x = c->outer, *y = c->inner;
+	const struct mfs_mountpath_ref *at = x->line > y->line ? x : y, *other = at == x ? y : x;
+	const struct section *at_sec = &p->secs[at->owner], *other_sec = &p->secs[other->owner];
 
-	while (*s && *s == *t)
-		s++, t++;
-	if (*s != *t)
-		return path_rank(*s) - path_rank(*t);
-	return x->line - y->line;
-}
-
-/* `b` is `a` or lies under it. */
-static bool within(const char *a, const char *b)
-{
-	size_t la = strlen(a);
-
-	return !strncmp(a, b, la) && (!b[la] || b[la] == '/');
-}
-
-/* `x` is `y` or one of its parent directories. */
-static int report_clash(struct parser *p, const struct pathref *x, const struct pathref *y)
-{
-	const struct pathref *at = x->line > y->line ? x : y, *other = at == x ? y : x;
-
-	if (!strcmp(x->path, y->path) && x->dir == y->dir) {
-		if (x->sec == y->sec)
-			return fail(p, at->line, "duplicate file '%s' (also at line %d)",
-				    at->path + strlen(at->sec->model.path) + 1, other->line);
+	if (c->kind == MFS_CLASH_DUPLICATE && at->owner == other->owner)
+		return fail(p, at->line, "duplicate file '%s' (also at line %d)",
+			    at->path + strlen(at_sec->model.path) + 1, other->line);
+	if (c->kind == MFS_CLASH_DUPLICATE)
 		return fail(p, at->line, "duplicate path '%s' (also in [%s] at line %d)", at->path,
-			    other->sec->label, other->line);
-	}
-	if (!x->dir || !strcmp(x->path, y->path))
+			    other_sec->label, other->line);
+	if (c->kind == MFS_CLASH_FILE_DIR)
 		return fail(p, at->line,
 			    "path '%s' clashes with '%s' of [%s] at line %d: '%s' would be both a file and a directory",
-			    at->path, other->path, other->sec->label, other->line, x->path);
+			    at->path, other->path, other_sec->label, other->line, x->path);
 	if (at == y)
 		return fail(p, at->line, "path '%s' is inside directory '%s' of [%s] at line %d "
 			    "(a model's directory holds only its own files)",
-			    y->path, x->path, x->sec->label, x->line);
+			    y->path, x->path, other_sec->label, x->line);
 	return fail(p, at->line, "directory '%s' would hold '%s' of [%s] at line %d "
 		    "(a model's directory holds only its own files)",
-		    x->path, y->path, y->sec->label, y->line);
+		    x->path, y->path, other_sec->label, y->line);
 }
 
 /* Every path in the mount: each model's file, and each directory model's
- * directory, which no other model may share.  Sorted so that a path's
- * parents come before it, with a stack of the parents that were given
- * as paths themselves.  Reports the conflict that comes first in the
- * file. */
+ * directory, which no other model may share.  Reports the conflict that
+ * comes first in the file. */
 static int check_paths(struct parser *p, size_t nrefs)
 {
-	const struct pathref *x = NULL, *y = NULL;
-	struct pathref *refs;
-	size_t n = 0, depth = 0, *stack;
+	struct mfs_mountpath_clash clash;
+	struct mfs_mountpath_ref *refs;
+	size_t n = 0;
+	int rc;
 
 	refs = malloc((nrefs ? nrefs : 1) * sizeof(*refs));
-	stack = malloc((nrefs ? nrefs : 1) * sizeof(*stack));
-	if (!refs || !stack) {
-		nomem(p);
-		goto out_free_refs;
-	}
+	if (!refs)
+		return nomem(p);
 	for (size_t i = 0; i < p->nsecs; i++) {
 		const struct section *s = &p->secs[i];
 
 		if (s->kind != MODEL)
 			continue;
-		refs[n++] = (struct pathref){ s->model.path, s, s->key_line[K_PATH], s->nfiles > 0 };
+		refs[n++] = (struct mfs_mountpath_ref){ s->model.path, s->nfiles > 0, i,
+							s->key_line[K_PATH] };
 		for (size_t j = 0; j < s->nfiles; j++)
-			refs[n++] = (struct pathref){ s->files[j].path, s, s->files[j].line, false };
+			refs[n++] = (struct mfs_mountpath_ref){ s->files[j].path, false, i,
+								s->files[j].line };
 	}
-	qsort(refs, n, sizeof(*refs), cmp_ref);
-	for (size_t i = 0; i < n; i++) {
-		const struct pathref *e = &refs[i];
-
-		while (depth && !within(refs[stack[depth - 1]].path, e->path))
-			depth--;
-		for (size_t j = 0; j < depth; j++) {
-			const struct pathref *d = &refs[stack[j]];
-			int later = d->line > e->line ? d->line : e->line;
-			int best = x ? (x->line > y->line ? x->line : y->line) : INT_MAX;
-
-			if (d->sec == e->sec && d->dir)
-				continue;
-			/* for one entry, the innermost parent says most */
-			if (later < best || (later == best && y == e)) {
-				x = d;
-				y = e;
-			}
-		}
-		/* of equal paths one stands for all: the stack stays as deep
-		 * as a path has components */
-		if (!depth || strcmp(refs[stack[depth - 1]].path, e->path))
-			stack[depth++] = i;
-	}
-	if (x)
-		report_clash(p, x, y);
-out_free_refs:
-	free(stack);
+	rc = mfs_mountpath_find_clash(refs, n, &clash);
+	if (rc == -EEXIST)
+		report_clash(p, &clash);
+	else if (rc < 0)
+		nomem(p);
 	free(refs);
 	return p->rc;
 }
@@ -1180,20 +1099,19 @@ static int parse_text(const char *name, const char *text, size_t len, struct mfs
 	p.cfg->connect_timeout = MFS_DEFAULT_CONNECT_TIMEOUT;
 	p.cfg->low_speed_limit = MFS_DEFAULT_LOW_SPEED_LIMIT;
 	p.cfg->low_speed_time = MFS_DEFAULT_LOW_SPEED_TIME;
+	p.cfg->max_fetches = MFS_DEFAULT_MAX_FETCHES;
 	p.cfg->lock_files = true;
 	p.cfg->passthrough = true;
 	if (dup_into(&p, &p.cfg->file, name) < 0)
 		goto out_free_secs;
 
 	rc = ini_parse_stream(read_line, &p, on_key, &p);
-	/* inih goes on after a line it cannot parse; an error of ours on a
-	 * later line then must not hide it */
-	if (rc > 0 && (!p.rc || (p.err_line && rc < p.err_line))) {
-		p.rc = 0;
-		fail(&p, rc, "syntax error (expected 'key = value', '[section]' or a comment)");
-	} else if (rc < 0) {
+	/* read_line and on_key find every error first; this is in case an
+	 * inih fails a line in a way they did not foresee */
+	if (rc > 0)
+		fail(&p, rc, SYNTAX_ERROR);
+	else if (rc < 0)
 		nomem(&p);
-	}
 	if (!p.rc)
 		finish(&p);
 
@@ -1311,50 +1229,14 @@ const struct mfs_model *mfs_config_find(const struct mfs_config *cfg, const char
 	return NULL;
 }
 
+/* TEMPORARY: until verify.c/pin.c switch */
 int mfs_config_check_path(const char *path, const char **why)
 {
-	const char *reason = NULL, *c = path;
-	size_t len = strlen(path);
-
-	if (!len)
-		reason = "empty path";
-	else if (*path == '/')
-		reason = "must be relative (no leading '/')";
-	else if (len > 4095)
-		reason = "longer than 4095 bytes";
-	else if (path[len - 1] == '/')
-		reason = "trailing '/'";
-	while (!reason) {
-		size_t n = strcspn(c, "/");
-
-		if (n == 0)
-			reason = "empty component";
-		else if (n == 1 && c[0] == '.')
-			reason = "'.' component";
-		else if (n == 2 && c[0] == '.' && c[1] == '.')
-			reason = "'..' component";
-		else if (n > 255)
-			reason = "component longer than 255 bytes";
-		else if (!c[n])
-			break;
-		c += n + 1;
-	}
-	if (why)
-		*why = reason;
-	return reason ? -EINVAL : 0;
+	return mfs_mountpath_check(path, why);
 }
 
+/* TEMPORARY: until verify.c/pin.c switch */
 void mfs_model_object_name(const struct mfs_model *m, char *buf, size_t len)
 {
-	char hex[2 * MFS_DIGEST_MAX + 1];
-	enum mfs_algo a;
-
-	if (!m->digests.mask) {
-		if (len)
-			buf[0] = '\0';
-		return;
-	}
-	a = mfs_algo_strongest(m->digests.mask);
-	mfs_hex_encode(m->digests.d[a], mfs_algo_len(a), hex);
-	snprintf(buf, len, "%s-%s", mfs_algo_name(a), hex);
+	mfs_store_object_name(&m->digests, buf, len);
 }

@@ -24,6 +24,21 @@
 
 static atomic_ulong seq;
 
+void mfs_store_object_name(const struct mfs_digests *d, char *buf, size_t len)
+{
+	char hex[2 * MFS_DIGEST_MAX + 1];
+	enum mfs_algo a;
+
+	if (!d->mask) {
+		if (len)
+			buf[0] = '\0';
+		return;
+	}
+	a = mfs_algo_strongest(d->mask);
+	mfs_hex_encode(d->d[a], mfs_algo_len(a), hex);
+	snprintf(buf, len, "%s-%s", mfs_algo_name(a), hex);
+}
+
 static bool valid_name(const char *name)
 {
 	return name[0] != '\0' && name[0] != '.' && !strchr(name, '/');

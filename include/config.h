@@ -1,17 +1,23 @@
 /* config — reads and validates models.ini (with inih) into an immutable
  * struct mfs_config.  Nothing is mounted from a config that failed here.
  *
- * Sections: [modelfs] (store, audit_log, connect_timeout, low_speed_limit,
- * low_speed_time, lock_files, passthrough), [source NAME] (url, ca_file,
- * allow_http, allow_sha1, redirect_hosts), [model NAME] (source, path, url, size, sha1,
- * sha256, sha512, allow_sha1; from an archive: archive, member or repeated
- * file = NAME SIZE ALGO:HEX..., member_prefix, archive_size,
- * archive_sha1/256/512).  See README.md for the reference.
+ * Sections and their keys (README.md is the reference):
+ *   [modelfs]      store, audit_log, connect_timeout, low_speed_limit,
+ *                  low_speed_time, max_fetches (downloads at once, 1-64),
+ *                  lock_files, passthrough
+ *   [source NAME]  url, ca_file, allow_http, allow_sha1, redirect_hosts
+ *   [model NAME]   source, path, url, size, sha1, sha256, sha512,
+ *                  allow_sha1; from an archive: archive, member or
+ *                  repeated file = NAME SIZE ALGO:HEX..., member_prefix,
+ *                  archive_size, archive_sha1/256/512
  *
  * A model from an archive is one file (archive + member) or a directory
  * (archive + file lines: path is the directory, each file appears at
  * path/NAME and is the member member_prefix + NAME).  Either way each file
- * becomes one struct mfs_model, with its own size and digests. */
+ * becomes one struct mfs_model, with its own size and digests.
+ *
+ * The rules for URLs are url.h's, for mount paths mountpath.h's; this
+ * module knows sections, keys and lines. */
 #ifndef MFS_CONFIG_H
 #define MFS_CONFIG_H
 
@@ -25,6 +31,8 @@
 #define MFS_DEFAULT_CONNECT_TIMEOUT 10   /* seconds */
 #define MFS_DEFAULT_LOW_SPEED_LIMIT 1024 /* bytes per second ... */
 #define MFS_DEFAULT_LOW_SPEED_TIME 30    /* ... for this many seconds */
+#define MFS_DEFAULT_MAX_FETCHES 4        /* downloads that run at once */
+#define MFS_MAX_FETCHES_LIMIT 64         /* the most max_fetches may say */
 
 struct mfs_source {
 	char *name;
@@ -76,6 +84,7 @@ struct mfs_config {
 	long connect_timeout;
 	long low_speed_limit;
 	long low_speed_time;
+	unsigned max_fetches;  /* [modelfs] max_fetches, 1-64, default 4 */
 	struct mfs_source *sources;
 	size_t nsources;
 	struct mfs_model *models;
@@ -102,13 +111,11 @@ void mfs_config_free(struct mfs_config *cfg);
 /* Returns the model whose mount path equals `path` (no leading '/'), or NULL. */
 const struct mfs_model *mfs_config_find(const struct mfs_config *cfg, const char *path);
 
-/* Checks a mount path: relative, components non-empty, not "." or "..",
- * at most 255 bytes each and 4095 in all.  Returns 0 or -EINVAL with a
- * reason in `why` (static string). */
+/* TEMPORARY: until verify.c/pin.c switch.  mfs_mountpath_check
+ * (mountpath.h) and mfs_store_object_name (store.h, given &m->digests)
+ * under their old names, for the callers not yet moved (acquire.c, pin.c,
+ * test_scheduler.c, fuzz_config.c); they go with the last of them. */
 int mfs_config_check_path(const char *path, const char **why);
-
-/* Name of the store object for a model: "<algo>-<hex>" of its strongest
- * digest (sha512 > sha256 > sha1).  Writes into buf (>= 8 + 129 bytes). */
 void mfs_model_object_name(const struct mfs_model *m, char *buf, size_t len);
 
 #endif

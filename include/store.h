@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "digest.h"
+
 struct mfs_store {
 	char *path;
 	int dirfd;
@@ -24,6 +26,15 @@ struct mfs_store {
 };
 
 #define MFS_STAGING_NAME_MAX 256
+
+/* Bytes an object name takes at most: "sha512-", 128 hex digits, NUL. */
+#define MFS_STORE_OBJECT_NAME_MAX (sizeof("sha512-") - 1 + 2 * MFS_DIGEST_MAX + 1)
+
+/* Names the object that holds the bytes with digests `d`: "<algo>-<hex>"
+ * of the strongest digest set (sha512 > sha256 > sha1), lowercase hex.
+ * Writes at most `len` bytes into buf, NUL included (the name is cut if
+ * len < MFS_STORE_OBJECT_NAME_MAX); "" if d->mask is 0. */
+void mfs_store_object_name(const struct mfs_digests *d, char *buf, size_t len);
 
 /* Opens (creating if needed, mode 0700) the store at `path` and its three
  * subdirectories.  Refuses a path that is a symlink.  -errno on failure. */

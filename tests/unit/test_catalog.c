@@ -245,6 +245,7 @@ static void test_clashes_and_empty(void)
 {
 	const char *file_dir[] = { "a/b", "a/b/c" }, *dir_file[] = { "a/b/c/d", "x", "a/b" };
 	const char *twice[] = { "y", "x", "y" }, *fine[] = { "a/b-c", "a/b/c", "a/bc" };
+	const char *prefix[] = { "a/bc", "a/b" };
 	struct mfs_catalog c;
 	struct mfs_config empty = { 0 };
 	struct stat st;
@@ -255,6 +256,10 @@ static void test_clashes_and_empty(void)
 	CHECK_EQ_INT(build_paths(&c, twice, 3), -EEXIST);
 	CHECK_EQ_INT(build_paths(&c, fine, 3), 0);
 	CHECK_EQ_INT(c.nnodes, 6);
+	mfs_catalog_release(&c);
+	/* a file whose name starts another's is no directory of it */
+	CHECK_EQ_INT(build_paths(&c, prefix, 2), 0);
+	CHECK_EQ_INT(c.nnodes, 4);
 	mfs_catalog_release(&c);
 	CHECK(c.nodes == NULL && c.nnodes == 0);
 

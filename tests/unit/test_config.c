@@ -1,5 +1,7 @@
 /* Unit tests for fs/config.c. */
 #include "config.h"
+#include "mountpath.h"
+#include "store.h"
 #include "unit.h"
 
 #include <errno.h>
@@ -406,24 +408,24 @@ static void test_check_path(void)
 	char buf[5000], text[512];
 	const char *why = NULL;
 
-	CHECK_EQ_INT(mfs_config_check_path("a/b.c/d-e_f", &why), 0);
-	CHECK_EQ_INT(mfs_config_check_path("..a/b..", &why), 0);
-	CHECK_EQ_INT(mfs_config_check_path("", &why), -EINVAL);
+	CHECK_EQ_INT(mfs_mountpath_check("a/b.c/d-e_f", &why), 0);
+	CHECK_EQ_INT(mfs_mountpath_check("..a/b..", &why), 0);
+	CHECK_EQ_INT(mfs_mountpath_check("", &why), -EINVAL);
 	CHECK_STR(why, "empty path");
-	CHECK_EQ_INT(mfs_config_check_path("a/../b", NULL), -EINVAL);
+	CHECK_EQ_INT(mfs_mountpath_check("a/../b", NULL), -EINVAL);
 	memset(buf, 'x', 256);
 	buf[256] = '\0';
-	CHECK_EQ_INT(mfs_config_check_path(buf, &why), -EINVAL);
+	CHECK_EQ_INT(mfs_mountpath_check(buf, &why), -EINVAL);
 	CHECK_STR(why, "component longer than 255 bytes");
 	buf[255] = '\0';
-	CHECK_EQ_INT(mfs_config_check_path(buf, &why), 0);
+	CHECK_EQ_INT(mfs_mountpath_check(buf, &why), 0);
 	for (size_t i = 0; i < 4096; i++)
 		buf[i] = i % 2 ? '/' : 'x';
 	buf[4095] = '\0';
-	CHECK_EQ_INT(mfs_config_check_path(buf, &why), 0);
+	CHECK_EQ_INT(mfs_mountpath_check(buf, &why), 0);
 	buf[4095] = 'x';
 	buf[4096] = '\0';
-	CHECK_EQ_INT(mfs_config_check_path(buf, &why), -EINVAL);
+	CHECK_EQ_INT(mfs_mountpath_check(buf, &why), -EINVAL);
 	CHECK_STR(why, "longer than 4095 bytes");
 
 	/* a component over 255 bytes cannot fit on a config line at all */
@@ -520,11 +522,11 @@ static void test_object_name_and_find(void)
 
 	if (!cfg)
 		return;
-	mfs_model_object_name(&cfg->models[0], buf, sizeof(buf));
+	mfs_store_object_name(&cfg->models[0].digests, buf, sizeof(buf));
 	CHECK_STR(buf, "sha256-" H64);
-	mfs_model_object_name(&cfg->models[1], buf, sizeof(buf));
+	mfs_store_object_name(&cfg->models[1].digests, buf, sizeof(buf));
 	CHECK_STR(buf, "sha512-" H128);
-	mfs_model_object_name(&cfg->models[2], buf, sizeof(buf));
+	mfs_store_object_name(&cfg->models[2].digests, buf, sizeof(buf));
 	CHECK_STR(buf, "sha1-" H40);
 
 	CHECK(mfs_config_find(cfg, "x/b") == &cfg->models[1]);
@@ -587,6 +589,16 @@ static void test_inih_quirks(void)
 	mfs_config_free(cfg);
 	BAD("[source zoo]\r\nurl = https://models.example.com/zoo/\r\n\r\n[model m]\r\nsize = 0\r\n",
 	    "t.ini:5:", "bad size");
+	/* one BOM is stripped, not two: what follows it is text, not a header */
+	BAD("\xef\xbb\xbf\xef\xbb\xbf[modelfs]\nstore = /s\n", "t.ini:1:", "syntax error");
+	BAD("\xef\xbb\xbf\xef\xbb\xbf; c\n", "t.ini:1:", "syntax error");
+	BAD("[modelfs]\n\xef\xbb\xbf[source zoo]\n", "t.ini:2:", "syntax error");
+
+	/* a key line inih cannot split is reported before a later error of ours */
+	BAD(SRC "garbage\n[model x] junk\n", "t.ini:3:", "syntax error");
+	BAD(SRC "garbage\n", "t.ini:3:", "syntax error");
+	BAD(SRC "url\n", "t.ini:3:", "syntax error");
+	BAD(SRC "url ; = x\n", "t.ini:3:", "syntax error");
 }
 
 static void test_load(void)
@@ -687,6 +699,41 @@ static void test_passthrough_key(void)
 	BAD("[modelfs]\npassthrough = no\npassthrough = yes\n", "t.ini:3:",
 	    "duplicate key 'passthrough'");
 	BAD(SRC "passthrough = no\n", "t.ini:3:", "unknown key 'passthrough' in [source zoo]");
+}
+
+static void test_max_fetches(void)
+{
+	static const char *const bad_values[] = {
+		"0", "65", "-1", "+4", "4x", "x", "0x10", "1e1", "4.0", "99999999999999999999",
+		"18446744073709551617",
+	};
+	static const struct { const char *value; unsigned want; } good_values[] = {
+		{ "1", 1 }, { "64", 64 }, { "4", 4 }, { "07", 7 }, { "12 ; at most a dozen", 12 },
+	};
+	char text[256], want[128];
+	struct mfs_config *cfg;
+
+	cfg = GOOD(SRC OK_MODEL);
+	CHECK(cfg && cfg->max_fetches == MFS_DEFAULT_MAX_FETCHES && cfg->max_fetches == 4);
+	mfs_config_free(cfg);
+	for (size_t i = 0; i < sizeof(good_values) / sizeof(good_values[0]); i++) {
+		snprintf(text, sizeof(text), "[modelfs]\nmax_fetches = %s\n" SRC, good_values[i].value);
+		cfg = GOOD(text);
+		CHECK(cfg && cfg->max_fetches == good_values[i].want);
+		mfs_config_free(cfg);
+	}
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+		snprintf(text, sizeof(text), "[modelfs]\nstore = /s\nmax_fetches = %s\n", bad_values[i]);
+		snprintf(want, sizeof(want), "t.ini:3: bad number for max_fetches: '%s' "
+			 "(a whole number from 1 to 64)", bad_values[i]);
+		BAD(text, want, "");
+	}
+	BAD("[modelfs]\nmax_fetches =\n", "t.ini:2:", "empty value for 'max_fetches'");
+	BAD("[modelfs]\nmax_fetches = 2\nmax_fetches = 3\n", "t.ini:3:",
+	    "duplicate key 'max_fetches' in [modelfs] (first at line 2)");
+	BAD(SRC "max_fetches = 2\n", "t.ini:3:", "unknown key 'max_fetches' in [source zoo]");
+	BAD(SRC OK_MODEL "max_fetches = 2\n", "t.ini:9:", "unknown key 'max_fetches' in [model m]");
+	BAD("max_fetches = 2\n[modelfs]\n", "t.ini:1:", "key 'max_fetches' outside any section");
 }
 
 /* GluonCV's one-file zip, Facenet's directory zip, a plain model, and a
@@ -834,7 +881,7 @@ static void test_archives(void)
 	CHECK(mfs_hex_decode(H64, d, 32) == 0 && !memcmp(cfg->models[3].digests.d[MFS_SHA256], d, 32));
 	CHECK(!cfg->models[1].weak && !cfg->models[2].weak && !cfg->models[3].weak);
 	/* members are stored under their own digests */
-	mfs_model_object_name(&cfg->models[2], buf, sizeof(buf));
+	mfs_store_object_name(&cfg->models[2].digests, buf, sizeof(buf));
 	CHECK_STR(buf, "sha512-" H128);
 	CHECK(mfs_config_find(cfg, "facenet/20180402-114759/20180402-114759.pb") == &cfg->models[1]);
 	CHECK(mfs_config_find(cfg, "facenet/20180402-114759") == NULL);
@@ -1203,6 +1250,7 @@ int main(void)
 	RUN(test_load);
 	RUN(test_lock_files);
 	RUN(test_passthrough_key);
+	RUN(test_max_fetches);
 	RUN(test_archives);
 	RUN(test_archive_max_size);
 	RUN(test_bad_archive_keys);

@@ -366,9 +366,54 @@ static void test_daemon_lock(void)
 	unit_tmp_remove();
 }
 
+static void test_object_name(void)
+{
+	static const char h40[] = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+	static const char h64[] = "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855";
+	static const char h128[] =
+		"cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+		"47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
+	struct mfs_digests d = { 0 };
+	char buf[MFS_STORE_OBJECT_NAME_MAX], want[MFS_STORE_OBJECT_NAME_MAX], small[12];
+
+	/* no digest, no name */
+	memset(buf, 'x', sizeof(buf));
+	mfs_store_object_name(&d, buf, sizeof(buf));
+	CHECK_STR(buf, "");
+	mfs_store_object_name(&d, buf, 0);
+
+	CHECK_EQ_INT(mfs_hex_decode(h40, d.d[MFS_SHA1], 20), 0);
+	d.mask = MFS_ALGO_BIT(MFS_SHA1);
+	mfs_store_object_name(&d, buf, sizeof(buf));
+	snprintf(want, sizeof(want), "sha1-%s", h40);
+	CHECK_STR(buf, want);
+
+	/* the strongest names it, in lowercase */
+	CHECK_EQ_INT(mfs_hex_decode(h64, d.d[MFS_SHA256], 32), 0);
+	d.mask |= MFS_ALGO_BIT(MFS_SHA256);
+	mfs_store_object_name(&d, buf, sizeof(buf));
+	CHECK_STR(buf, "sha256-e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+
+	CHECK_EQ_INT(mfs_hex_decode(h128, d.d[MFS_SHA512], 64), 0);
+	d.mask |= MFS_ALGO_BIT(MFS_SHA512);
+	mfs_store_object_name(&d, buf, sizeof(buf));
+	snprintf(want, sizeof(want), "sha512-%s", h128);
+	CHECK_STR(buf, want);
+	/* the longest name fills the buffer exactly */
+	CHECK_EQ_INT(strlen(buf) + 1, MFS_STORE_OBJECT_NAME_MAX);
+	d.mask = MFS_ALGO_BIT(MFS_SHA512) | MFS_ALGO_BIT(MFS_SHA1);
+	mfs_store_object_name(&d, buf, sizeof(buf));
+	CHECK_STR(buf, want);
+
+	/* a short buffer gets a cut, terminated name */
+	mfs_store_object_name(&d, small, sizeof(small));
+	CHECK_STR(small, "sha512-cf83");
+}
+
 int main(void)
 {
 	umask(022);
+	RUN(test_object_name);
 	RUN(test_open_creates_private_layout);
 	RUN(test_release_zeroed_store);
 	RUN(test_open_refuses_symlink);
