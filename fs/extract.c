@@ -16,6 +16,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "zipdir.h"
+
 enum { BLOCK = 1 << 20, NAME_MAX_BYTES = 4095, QUOTE_MAX = 256 };
 
 /* The archive as libarchive sees it: pread at our own offset, so the fd's
@@ -39,6 +41,8 @@ struct walk {
 	void *names;            /* tsearch tree of owned copies of the names seen */
 	uint64_t entries;
 	uint64_t total;
+	struct mfs_zipdir dir;  /* the entries libarchive must yield, in order */
+	size_t next;            /* the one it must yield next */
 };
 
 static __attribute__((format(printf, 3, 4)))
@@ -229,6 +233,45 @@ static int check_entry(struct walk *w, struct archive_entry *e, const char *name
 	return 0;
 }
 
+/* Whether libarchive's `name` for an entry is the central directory's
+ * `raw` (`len` bytes): the same bytes, but for the two changes libarchive
+ * makes, a '/' added to a directory's name and, in a name without '/',
+ * every backslash turned into '/' (a Windows archiver's separator). */
+static bool same_name(const char *name, const char *raw, size_t len)
+{
+	size_t n = strlen(name);
+	bool win = !memchr(raw, '/', len) && memchr(raw, '\\', len);
+
+	if (n != len && !(n == len + 1 && name[len] == '/'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] != raw[i] && !(win && raw[i] == '\\' && name[i] == '/'))
+			return false;
+	}
+	return true;
+}
+
+/* libarchive yields the entries in local header offset order: the one it
+ * yields must be the next of the central directory's in that order, so
+ * that each entry is read once and from the local header that was
+ * checked against the directory. */
+static int check_dir_order(struct walk *w, const char *name)
+{
+	const struct mfs_zipdir_entry *de;
+	char q[QUOTE_MAX], q2[QUOTE_MAX];
+
+	if (!name)
+		return 0;       /* check_entry refuses it */
+	if (w->next >= w->dir.count)
+		return fail(w, -EPERM, "member '%s' is not in the central directory",
+			    quote(name, q, sizeof(q)));
+	de = &w->dir.entries[w->next++];
+	if (!same_name(name, de->name, de->name_len))
+		return fail(w, -EPERM, "member '%s' was read where the central directory lists '%s'",
+			    quote(name, q, sizeof(q)), quote(de->name, q2, sizeof(q2)));
+	return 0;
+}
+
 static int member(struct walk *w, struct archive_entry *e, const char *name)
 {
 	int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
@@ -282,19 +325,33 @@ static int walk(struct walk *w)
 
 		if (++w->entries > w->lim->max_entries)
 			return fail(w, -E2BIG, "more than %" PRIu64 " entries", w->lim->max_entries);
-		rc = check_entry(w, e, name, &dir);
+		rc = check_dir_order(w, name);
+		if (rc == 0)
+			rc = check_entry(w, e, name, &dir);
 		if (rc == 0 && !dir)
 			rc = member(w, e, name);
 		if (rc < 0)
 			return rc;
 	}
-	return r == ARCHIVE_EOF ? 0 : arc_fail(w, "zip", NULL);
+	if (r != ARCHIVE_EOF)
+		return arc_fail(w, "zip", NULL);
+	if (w->next < w->dir.count) {
+		char q[QUOTE_MAX];
+
+		return fail(w, -EPERM, "the walk never reached central directory entry '%s'",
+			    quote(w->dir.entries[w->next].name, q, sizeof(q)));
+	}
+	return 0;
 }
 
-/* Only the seekable reader: it trusts the central directory alone, where
- * the streaming one would also accept a zip cut before its central
- * directory and would miss the symlink bits kept there.  mac-ext would
- * fold __MACOSX/ entries into others, out of our sight. */
+/* Only the seekable reader: it lists the entries from the central
+ * directory, where the streaming one would also accept a zip cut before
+ * its central directory and would miss the symlink bits kept there.  It
+ * does not trust that directory alone, though: each entry's name and
+ * flags come from its local header, and two entries at one offset are
+ * read once.  mfs_zipdir_read (run before the walk) makes sure both
+ * tell one story.  mac-ext would fold __MACOSX/ entries into others, out
+ * of our sight. */
 static int open_zip(struct walk *w)
 {
 	struct archive *a = w->a;
@@ -351,9 +408,14 @@ int mfs_extract_fd(int fd, enum mfs_extract_format format, const struct mfs_extr
 			utf8 = (locale_t)0;
 		}
 	}
+	/* libarchive's bid first: what it does not take for a zip fails as
+	 * "not a zip archive" whatever the directory holds. */
 	rc = open_zip(&w);
 	if (rc == 0)
+		rc = mfs_zipdir_read(&w.dir, fd, lim->max_entries, err, errlen);
+	if (rc == 0)
 		rc = walk(&w);
+	mfs_zipdir_release(&w.dir);
 	tdestroy(w.names, free);
 	if (archive_read_free(w.a) != ARCHIVE_OK && rc == 0)
 		rc = fail(&w, -EIO, "zip: cannot close the archive");

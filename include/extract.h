@@ -2,6 +2,16 @@
  * streams the members the caller asks for.  The only module that includes
  * libarchive's headers.
  *
+ * Before any entry, the whole archive must tell one story (zipdir.h has
+ * every rule): one end record, a central directory whose entries and
+ * local headers agree byte for byte on names, flags, method, CRC and
+ * sizes, entries that tile the file without overlap or gap (no local
+ * entry the directory does not list), no name twice in the directory,
+ * as many entries as the end record counts and at most `max_entries`.
+ * Then libarchive must yield exactly those entries, each once, in offset
+ * order, under the directory's names (but for a '/' it adds to a
+ * directory and, in a name without '/', backslashes it turns into '/').
+ *
  * Every entry is checked before any of its bytes are handed out:
  *   - names: relative, no empty, "." or ".." component, no NUL or
  *     backslash, at most 4095 bytes; a directory entry ("dir/") is skipped;
@@ -46,12 +56,25 @@ struct mfs_extract_limits {
  * entry passed the checks and the callbacks; else a negative errno and a
  * one-line reason in `err` ("member '../x' has a '..' component",
  * "member 'a' is a symbolic link", "more than N entries", "not a zip
- * archive: ...", ...):
- *   -EPERM   a name, type, duplicate or unlisted member refused
+ * archive: ...", "central directory names 'x' but its local header names
+ * 'y'", "entries 'a' and 'b' overlap", "central directory lists 'a'
+ * twice", ...):
+ *   -EPERM   a name, type, duplicate or unlisted member refused; or the
+ *            central directory and the local headers disagree, entries
+ *            overlap or leave bytes to no entry, the directory repeats a
+ *            name or its count, the archive has two end records, or
+ *            libarchive yields other entries than the directory lists
  *   -EFBIG   a member or the total passed its limit
- *   -E2BIG   too many entries
- *   -EINVAL  not a readable archive of that format (corrupt, truncated)
- *   -ENOMEM, or the callbacks' own errors. */
+ *   -E2BIG   more than `max_entries` entries (told by the central
+ *            directory, before any entry), or a central directory over
+ *            64 MiB (MFS_ZIPDIR_CD_MAX)
+ *   -EINVAL  not a readable archive of that format (corrupt, truncated,
+ *            records outside the file, several disks); also `fd` is not
+ *            a regular file
+ *   -ENOMEM
+ *   -EIO     the archive got shorter while read, or could not be
+ *            released; also the errors of fstat and pread (-EBADF, ...)
+ *   or the callbacks' own errors. */
 int mfs_extract_fd(int fd, enum mfs_extract_format format, const struct mfs_extract_limits *lim,
 		   const struct mfs_extract_ops *ops, void *arg, char *err, size_t errlen);
 

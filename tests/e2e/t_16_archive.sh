@@ -28,6 +28,38 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
 '
 mkzip() { "$PY" -W ignore -c "$MKZIP_PY" "$@" || bail "mkzip $1"; }
 
+# hostile OUT KIND FILE — a zip of FILE as p.params that unzip and Python
+# read otherwise than libarchive's seekable reader (which once served
+# p.params from all of them):
+#   shared  the central directory also lists n.params at p.params's header
+#   hidden  a local entry n.params follows that the directory does not list
+#   dup     the central directory lists p.params twice, at one local header
+#   rename  the central directory names "../p.par" over local "p.params"
+HOSTILE_PY='
+import struct, sys, zipfile
+out, kind, path = sys.argv[1:]
+data = open(path, "rb").read()
+with zipfile.ZipFile(out, "w") as z:
+    z.writestr("p.params", data, zipfile.ZIP_STORED)
+    if kind in ("shared", "hidden"):
+        z.writestr("n.params", data[:1000], zipfile.ZIP_STORED)
+    if kind == "shared":
+        z.getinfo("n.params").header_offset = 0
+    if kind == "hidden":
+        z.filelist = [i for i in z.filelist if i.filename != "n.params"]
+d = bytearray(open(out, "rb").read())
+e = d.rfind(b"PK\5\6")
+cd = struct.unpack_from("<I", d, e + 16)[0]
+if kind == "dup":
+    d[cd:cd] = d[cd:e]
+    e = d.rfind(b"PK\5\6")
+    struct.pack_into("<HHI", d, e + 8, 2, 2, 2 * struct.unpack_from("<I", d, e + 12)[0])
+if kind == "rename":
+    d[cd + 46:cd + 54] = b"../p.par"
+open(out, "wb").write(d)
+'
+hostile() { "$PY" -W ignore -c "$HOSTILE_PY" "$@" || bail "hostile $1"; }
+
 # Every model gets its own member bytes: objects are content-addressed, so
 # a shared digest would be served from the store without any download.
 P_SIZE=700000
@@ -36,7 +68,8 @@ newp() { # NAME — $T/NAME.params, random; sets SHA[NAME]
 	SHA[$1]=$(sha256_of "$T/$1.params")
 }
 declare -A SHA
-for n in good extra dotdot link missing bomb swapped corrupt notzip sizewrong; do newp $n; done
+for n in good extra dotdot link missing bomb swapped corrupt notzip sizewrong \
+	cdshared cdhidden cddup cdrename; do newp $n; done
 head -c 5000 /dev/urandom >"$T/q.bin"
 Q_SHA=$(sha256_of "$T/q.bin")
 P_SHA1=$(sha1sum <"$T/good.params" | cut -d' ' -f1)
@@ -62,6 +95,10 @@ mkzip "$WWW/z/corrupt.zip" "p.params=$T/corrupt.params"
 printf '\xff\xff\xff\xff' | dd of="$WWW/z/corrupt.zip" bs=1 seek=40000 conv=notrunc status=none
 head -c 4096 /dev/urandom >"$WWW/z/notzip.zip"
 mkzip "$WWW/z/sizewrong.zip" "p.params=$T/sizewrong.params"
+hostile "$WWW/z/cdshared.zip" shared "$T/cdshared.params"
+hostile "$WWW/z/cdhidden.zip" hidden "$T/cdhidden.params"
+hostile "$WWW/z/cddup.zip" dup "$T/cddup.params"
+hostile "$WWW/z/cdrename.zip" rename "$T/cdrename.params"
 GOOD_ZIP_SHA=$(sha256_of "$WWW/z/good.zip")
 GOOD_ZIP_SIZE=$(stat -c %s "$WWW/z/good.zip")
 # The same archive under another model whose archive pin is wrong.
@@ -71,7 +108,9 @@ cfg_begin
 cfg_source zoo allow_sha1=yes
 archive_model good good.zip sha1="$P_SHA1" archive_size="$GOOD_ZIP_SIZE" archive_sha256="$GOOD_ZIP_SHA"
 archive_model pinwrong good.zip archive_sha256="$Q_SHA"
-for n in extra dotdot link missing bomb swapped corrupt notzip; do archive_model $n $n.zip; done
+for n in extra dotdot link missing bomb swapped corrupt notzip cdshared cdhidden cddup cdrename; do
+	archive_model $n $n.zip
+done
 archive_model sizewrong sizewrong.zip archive_size=$(($(stat -c %s "$WWW/z/sizewrong.zip") - 1))
 mount_or_bail "$CFG" "$MNT"
 
@@ -101,6 +140,12 @@ check_refused bomb "(larger|limit|more than)"
 check_refused swapped "does not match"
 check_refused corrupt "zip"
 check_refused notzip "zip"
+# Each of these held the right p.params for libarchive: refused all the
+# same, because unzip and Python read them otherwise.
+check_refused cdshared "entries 'p\.params' and 'n\.params' overlap"
+check_refused cdhidden "local entry 'n\.params' at offset [0-9]+ is not in the central directory"
+check_refused cddup "central directory lists 'p\.params' twice"
+check_refused cdrename "central directory names '\.\./p\.par' but its local header names 'p\.params'"
 assert_eq "swapped: verify_failed names expected and actual" \
 	"$(audit_field verify_failed swapped.params expected) $(audit_field verify_failed swapped.params actual)" \
 	"${SHA[swapped]} $(sha256_of "$T/other.params")"

@@ -1,9 +1,12 @@
 /* Unit tests for fs/extract.c: real zips made by Python's zipfile (some
  * patched byte by byte) walked with recording callbacks; exact bytes, the
  * name/type/duplicate/encryption checks, the entry, member and total
- * limits, corrupt, truncated and foreign files, callback errors. */
+ * limits, corrupt, truncated and foreign files, callback errors; archives
+ * whose central directory and local headers disagree (the checks of
+ * fs/zipdir.c, see tests/unit/test_zipdir.c) refused before any byte. */
 #include "extract.h"
 #include "unit.h"
+#include "zipmk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,52 +18,10 @@
 
 enum { MAXM = 8, MIB = 1 << 20 };
 
-/* st/df write a stored/deflated member, pat(n) is the bytes of pattern(n),
- * patch(f) closes the zip and lets f edit its bytes. */
-static const char preamble[] =
-	"import sys, zipfile, tarfile, gzip, warnings\n"
-	"warnings.simplefilter('ignore')\n"
-	"p = sys.argv[1]\n"
-	"z = zipfile.ZipFile(p, 'w')\n"
-	"def st(n, d): z.writestr(n, d, zipfile.ZIP_STORED)\n"
-	"def df(n, d): z.writestr(n, d, zipfile.ZIP_DEFLATED)\n"
-	"def pat(n): return bytes((i * 7 + i // 251) & 255 for i in range(n))\n"
-	"def patch(f):\n"
-	"    z.close()\n"
-	"    d = bytearray(open(p, 'rb').read())\n"
-	"    f(d)\n"
-	"    open(p, 'wb').write(d)\n";
-
+/* The bytes of zipmk.h's pat(n). */
 static unsigned char pattern_byte(size_t i)
 {
 	return (unsigned char)((i * 7 + i / 251) & 255);
-}
-
-/* Runs `body` after the preamble to write tmp/`name`; returns its path. */
-static const char *mkzip(const char *name, const char *body)
-{
-	const char *path = unit_at(name);
-	char cmd[1024];
-	FILE *f = fopen(unit_at("mk.py"), "w");
-
-	if (!f || fputs(preamble, f) == EOF || fputs(body, f) == EOF ||
-	    fputs("\nz.close()\n", f) == EOF || fclose(f) != 0) {
-		perror("mk.py");
-		exit(1);
-	}
-	snprintf(cmd, sizeof(cmd), "python3 '%s' '%s'", unit_at("mk.py"), path);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "python3 failed for %s\n", name);
-		exit(1);
-	}
-	return path;
-}
-
-static off_t file_size(const char *path)
-{
-	struct stat sb;
-
-	return stat(path, &sb) < 0 ? -1 : sb.st_size;
 }
 
 /* What the callbacks saw.  Members listed in `list` get their index as id;
@@ -223,8 +184,9 @@ static void test_valid(void)
 	sink_free(&s);
 }
 
-/* Only the central directory counts: a local entry it does not list is
- * never seen. */
+/* A local entry the central directory does not list: libarchive's
+ * seekable reader and unzip skip it, a streaming reader would see it.
+ * Refused before any byte. */
 static void test_hidden_local_entry(void)
 {
 	const char *zip = mkzip("hidden.zip",
@@ -234,9 +196,9 @@ static void test_hidden_local_entry(void)
 	struct sink s = { .list = { "a" }, .limit = { 1 } };
 	char err[512];
 
-	CHECK_EQ_INT(run(zip, &s, 10, 100, err, sizeof(err)), 0);
-	CHECK_EQ_INT(s.entries, 1);
-	CHECK_EQ_INT(s.ends[0], 1);
+	CHECK_EQ_INT(run(zip, &s, 10, 100, err, sizeof(err)), -EPERM);
+	CHECK_STR(err, "local entry 'hidden' at offset 32 is not in the central directory");
+	CHECK_EQ_INT(s.entries, 0);
 	sink_free(&s);
 }
 
@@ -336,6 +298,8 @@ static void test_symlink(void)
 		      "member 'd/ln' is a symbolic link");
 }
 
+/* A name the central directory repeats is refused before any byte; one
+ * that only libarchive's reading makes a duplicate, during the walk. */
 static void test_duplicates(void)
 {
 	const char *zip = mkzip("dup.zip", "st('a', b'1')\nst('b', b'2')\nst('a', b'3')\n");
@@ -343,13 +307,21 @@ static void test_duplicates(void)
 	char err[512];
 
 	CHECK_EQ_INT(run(zip, &s, 10, 100, err, sizeof(err)), -EPERM);
-	CHECK_STR(err, "member 'a' appears twice");
-	CHECK_EQ_INT(s.entries, 2);
-	CHECK_EQ_INT(s.ends[0], 1);
+	CHECK_STR(err, "central directory lists 'a' twice");
+	CHECK_EQ_INT(s.entries, 0);
 	sink_free(&s);
 
-	check_refused("st('d/', b'')\nst('d/', b'')\n", "member 'd/' appears twice");
+	check_refused("st('d/', b'')\nst('d/', b'')\n", "central directory lists 'd/' twice");
 	check_refused("st('x/', b'')\nst('x', b'1')\n", "member 'x' appears twice");
+
+	/* Two names for the central directory, one for libarchive. */
+	zip = mkzip("dup.zip", "st('w\\\\x', b'1')\nst('w/x', b'2')\n");
+	memset(&s, 0, sizeof(s));
+	s.any = true;
+	s.any_limit = 1;
+	CHECK_EQ_INT(run(zip, &s, 10, 100, err, sizeof(err)), -EPERM);
+	CHECK_STR(err, "member 'w/x' appears twice");
+	CHECK_EQ_INT(s.entries, 1);
 }
 
 static void test_too_many_entries(void)
@@ -360,10 +332,10 @@ static void test_too_many_entries(void)
 	struct sink s = { .any = true, .any_limit = 1 };
 	char err[512];
 
-	/* The directory counts. */
+	/* The directory counts; the central directory tells before any byte. */
 	CHECK_EQ_INT(run(zip, &s, 4, 100, err, sizeof(err)), -E2BIG);
 	CHECK_STR(err, "more than 4 entries");
-	CHECK_EQ_INT(s.entries, 3);
+	CHECK_EQ_INT(s.entries, 0);
 	memset(&s, 0, sizeof(s));
 	s.any = true;
 	s.any_limit = 1;
@@ -389,8 +361,8 @@ static void test_ten_thousand_entries(void)
 	s.any = true;
 	s.any_limit = 1;
 	CHECK_EQ_INT(run(zip, &s, 10001, 10001, err, sizeof(err)), -EPERM);
-	CHECK_STR(err, "member 'm/00000' appears twice");
-	CHECK_EQ_INT(s.entries, 10000);
+	CHECK_STR(err, "central directory lists 'm/00000' twice");
+	CHECK_EQ_INT(s.entries, 0);
 }
 
 static void test_member_limit(void)
@@ -676,6 +648,170 @@ static void test_encrypted(void)
 	CHECK_EQ_INT(s.len[0], 5);
 }
 
+/* What unzip and Python read otherwise than libarchive's seekable reader
+ * once did: each must fail with `want` before any byte is handed out,
+ * even to a caller that takes every name. */
+static void check_disagreement(const char *body, int want_rc, const char *want)
+{
+	const char *zip = mkzip("disagree.zip", body);
+	struct sink s = { .any = true, .any_limit = MIB };
+	char err[512];
+
+	CHECK_EQ_INT(run(zip, &s, 10, 10 * MIB, err, sizeof(err)), want_rc);
+	CHECK_STR(err, want);
+	if (strcmp(err, want) != 0)
+		fprintf(stderr, "  (for %s)\n", body);
+	CHECK_EQ_INT(s.entries, 0);
+	CHECK_EQ_INT(s.len[0], 0);
+}
+
+/* The central directory lists m.params and n.params at one local header
+ * (libarchive read it once, as m.params; unzip extracts both). */
+static void test_cd_shared_local_header(void)
+{
+	check_disagreement("st('m.params', pat(600))\nst('n.params', pat(600))\n"
+			   "z.getinfo('n.params').header_offset = 0\n", -EPERM,
+			   "entries 'm.params' and 'n.params' overlap");
+}
+
+/* m.params twice in the central directory: at one local header (libarchive
+ * read it once), and at two (Python keeps the last). */
+static void test_cd_duplicate_name(void)
+{
+	check_disagreement("st('m.params', pat(600))\n"
+			   "def f(d):\n"
+			   "    q = g32(d, eocd(d) + 16)\n"
+			   "    d[q:q] = d[q:eocd(d)]\n"
+			   "    struct.pack_into('<HH', d, eocd(d) + 8, 2, 2)\n"
+			   "    u32(d, eocd(d) + 12, 2 * g32(d, eocd(d) + 12))\n"
+			   "patch(f)\n", -EPERM, "central directory lists 'm.params' twice");
+	check_disagreement("st('m.params', pat(600))\nst('m.params', b'evil')\n", -EPERM,
+			   "central directory lists 'm.params' twice");
+}
+
+/* The central directory says ../m.par where the local header says
+ * m.params (libarchive took the local name; unzip the other). */
+static void test_cd_name_mismatch(void)
+{
+	check_disagreement("st('m.params', pat(600))\n"
+			   "def f(d): d[cdh(d, 0) + 46:cdh(d, 0) + 54] = b'../m.par'\n"
+			   "patch(f)\n", -EPERM,
+			   "central directory names '../m.par' but its local header names 'm.params'");
+}
+
+static void test_overlapping_entries(void)
+{
+	/* 'b' also starts inside the data of 'a', where a copy of its local
+	 * entry sits. */
+	check_disagreement("def zb(): return zipfile.ZipInfo('b', (2020, 1, 1, 0, 0, 0))\n"
+			   "z.writestr(zb(), pat(100))\n"
+			   "z.close()\n"
+			   "inner = open(p, 'rb').read()[:30 + 1 + 100]\n"
+			   "z = zipfile.ZipFile(p, 'w')\n"
+			   "st('a', inner + b'tail')\n"
+			   "z.writestr(zb(), pat(100))\n"
+			   "def f(d): u32(d, cdh(d, 1) + 42, 30 + 1)\n"
+			   "patch(f)\n", -EPERM, "entries 'a' and 'b' overlap");
+}
+
+static void test_local_header_outside(void)
+{
+	check_disagreement("st('a', b'1')\nst('b', b'2')\n"
+			   "def f(d): u32(d, cdh(d, 1) + 42, 0x7fff0000)\n"
+			   "patch(f)\n", -EINVAL,
+			   "zip: entry 'b' has its local header outside the archive");
+}
+
+static void test_span_into_directory(void)
+{
+	check_disagreement("st('a', b'1')\nst('b', pat(100))\n"
+			   "def f(d):\n"
+			   "    for o in (lfh(d, 1) + 18, lfh(d, 1) + 22, cdh(d, 1) + 20, cdh(d, 1) + 24):\n"
+			   "        u32(d, o, 110)\n"
+			   "patch(f)\n", -EPERM, "entry 'b' runs into the central directory");
+}
+
+static void test_end_record_count(void)
+{
+	check_disagreement("st('a', b'1')\nst('b', b'2')\nst('c', b'3')\n"
+			   "def f(d): struct.pack_into('<HH', d, eocd(d) + 8, 2, 2)\n"
+			   "patch(f)\n", -EPERM,
+			   "the end record counts 2 entries but the central directory holds 3");
+}
+
+/* The order of the central directory is not the walk's: libarchive reads
+ * by offset, and so does the check. */
+static void test_directory_order(void)
+{
+	const char *zip = mkzip("order.zip",
+		"st('a', b'1')\nst('b', b'22')\nst('c', b'333')\nz.filelist.reverse()\n");
+	struct sink s = { .list = { "a", "b", "c" }, .limit = { 1, 2, 3 } };
+	char err[512];
+
+	CHECK_EQ_INT(run(zip, &s, 10, 100, err, sizeof(err)), 0);
+	CHECK_STR(err, "");
+	CHECK_STR(s.seen[0], "a");
+	CHECK_STR(s.seen[2], "c");
+	CHECK(s.buf[2] && memcmp(s.buf[2], "333", 3) == 0);
+	sink_free(&s);
+}
+
+/* A zip64 member (Python's force_zip64), zip64 end records and an offset
+ * in a zip64 block: every byte comes through. */
+static void test_zip64(void)
+{
+	const char *zip = mkzip("z64.zip",
+		"with z.open('m.params', 'w', force_zip64=True) as m: m.write(pat(70000))\n"
+		"df('n.params', pat(3000))\n"
+		"def f(d):\n"
+		"    cd64(d, 1)\n"
+		"    z64end(d)\n"
+		"patch(f)\n");
+	struct sink s = { .list = { "m.params", "n.params" }, .limit = { 70000, 3000 } };
+	char err[512];
+
+	CHECK_EQ_INT(run(zip, &s, 10, MIB, err, sizeof(err)), 0);
+	CHECK_STR(err, "");
+	CHECK_EQ_INT(s.len[0], 70000);
+	CHECK(s.buf[0] && is_pattern(s.buf[0], 70000));
+	CHECK_EQ_INT(s.len[1], 3000);
+	CHECK(s.buf[1] && is_pattern(s.buf[1], 3000));
+	CHECK_EQ_INT(s.ends[0], 1);
+	CHECK_EQ_INT(s.ends[1], 1);
+	sink_free(&s);
+}
+
+/* Members streamed to a file Python cannot seek carry data descriptors
+ * (one after a zip64 local header): every byte comes through. */
+static void test_data_descriptors(void)
+{
+	const char *zip = mkzip("dd.zip",
+		"streamed()\n"
+		"df('a', pat(200000))\n"
+		"st('dir/', b'')\n"
+		"st('dir/b', pat(1000))\n"
+		"with z.open('c', 'w', force_zip64=True) as m: m.write(pat(5000))\n"
+		"st('empty', b'')\n");
+	struct sink s = {
+		.list = { "a", "dir/b", "c", "empty" },
+		.limit = { 200000, 1000, 5000, 0 },
+	};
+	char err[512];
+
+	CHECK_EQ_INT(run(zip, &s, 10, MIB, err, sizeof(err)), 0);
+	CHECK_STR(err, "");
+	CHECK_EQ_INT(s.entries, 4);
+	CHECK_EQ_INT(s.len[0], 200000);
+	CHECK(s.buf[0] && is_pattern(s.buf[0], 200000));
+	CHECK_EQ_INT(s.len[1], 1000);
+	CHECK(s.buf[1] && is_pattern(s.buf[1], 1000));
+	CHECK_EQ_INT(s.len[2], 5000);
+	CHECK(s.buf[2] && is_pattern(s.buf[2], 5000));
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ_INT(s.ends[i], 1);
+	sink_free(&s);
+}
+
 int main(void)
 {
 	unit_tmp_make("extract");
@@ -698,6 +834,16 @@ int main(void)
 	RUN(test_bad_fd);
 	RUN(test_callback_errors);
 	RUN(test_encrypted);
+	RUN(test_cd_shared_local_header);
+	RUN(test_cd_duplicate_name);
+	RUN(test_cd_name_mismatch);
+	RUN(test_overlapping_entries);
+	RUN(test_local_header_outside);
+	RUN(test_span_into_directory);
+	RUN(test_end_record_count);
+	RUN(test_directory_order);
+	RUN(test_zip64);
+	RUN(test_data_descriptors);
 	unit_tmp_remove();
 	return unit_done();
 }
