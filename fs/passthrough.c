@@ -15,25 +15,103 @@
 
 #include "log.h"
 
-/* Kernel ABI newer than Debian 12's <linux/fuse.h> (protocol 7.38);
- * from protocol 7.40 (Linux 6.9). */
-#define PT_INIT_FLAG2      (1u << 5)    /* FUSE_PASSTHROUGH = 1ULL << 37 */
-#define PT_FOPEN_FLAG      (1u << 7)    /* FOPEN_PASSTHROUGH */
-#define PT_STACK_DEPTH     1u
+#if FUSE_KERNEL_MINOR_VERSION < 36
+#error "passthrough.c needs <linux/fuse.h> of protocol 7.36 or later (FUSE_INIT_EXT, flags2)"
+#endif
 
-struct pt_backing_map {
+/* The wire, as this module reads and writes it: byte offsets into the
+ * payloads that follow fuse_in_header / fuse_out_header.  The protocol
+ * 7.40 (Linux 6.9) additions are not in Debian 12's <linux/fuse.h>
+ * (7.38), so they are spelled here; a header that has them is used
+ * instead, and the asserts below hold both to the same wire. */
+#define OWN_IN_HEADER_SIZE     40u
+#define OWN_OUT_HEADER_SIZE    16u
+#define OWN_INIT_IN_FLAGS      12u          /* fuse_init_in.flags */
+#define OWN_INIT_IN_FLAGS2     16u          /* fuse_init_in.flags2 (7.36) */
+#define OWN_INIT_OUT_FLAGS     12u          /* fuse_init_out.flags */
+#define OWN_INIT_OUT_FLAGS2    32u          /* fuse_init_out.flags2 (7.36) */
+#define OWN_INIT_OUT_DEPTH     36u          /* fuse_init_out.max_stack_depth (7.40) */
+#define OWN_OPEN_OUT_SIZE      16u
+#define OWN_OPEN_OUT_FLAGS     8u           /* fuse_open_out.open_flags */
+#define OWN_OPEN_OUT_BACKING   12u          /* fuse_open_out.backing_id (7.40) */
+#define OWN_INIT_FLAG2         (1u << 5)    /* FUSE_PASSTHROUGH = 1ULL << 37 */
+#define OWN_FOPEN_PASSTHROUGH  (1u << 7)    /* FOPEN_PASSTHROUGH */
+#define OWN_IOC_MAGIC          229          /* FUSE_DEV_IOC_MAGIC */
+
+struct own_backing_map {
 	int32_t fd;
 	uint32_t flags;
 	uint64_t padding;
 };
 
-#define PT_IOC_BACKING_OPEN  _IOW(FUSE_DEV_IOC_MAGIC, 1, struct pt_backing_map)
+#define OWN_IOC_BACKING_OPEN   _IOW(OWN_IOC_MAGIC, 1, struct own_backing_map)
 
-/* Where 7.40 put the new fields, in the 7.38 structs we have. */
-#define PT_INIT_OUT_STACK_DEPTH (offsetof(struct fuse_init_out, flags2) + 4)
-#define PT_OPEN_OUT_BACKING_ID  offsetof(struct fuse_open_out, padding)
-_Static_assert(sizeof(struct fuse_init_out) == 64, "fuse_init_out layout");
-_Static_assert(sizeof(struct fuse_open_out) == 16, "fuse_open_out layout");
+/* The store may not be on a stacked file system; /models may still be
+ * the lower layer of one. */
+#define STACK_DEPTH 1u
+
+#ifdef FUSE_PASSTHROUGH
+#define INIT_FLAG2 ((uint32_t)((uint64_t)FUSE_PASSTHROUGH >> 32))
+#else
+#define INIT_FLAG2 OWN_INIT_FLAG2
+#endif
+
+#ifdef FOPEN_PASSTHROUGH
+#define FOPEN_FLAG ((uint32_t)FOPEN_PASSTHROUGH)
+#else
+#define FOPEN_FLAG OWN_FOPEN_PASSTHROUGH
+#endif
+
+#ifdef FUSE_DEV_IOC_BACKING_OPEN
+#define BACKING_MAP fuse_backing_map
+#define IOC_BACKING_OPEN FUSE_DEV_IOC_BACKING_OPEN
+_Static_assert(sizeof(struct fuse_backing_map) == sizeof(struct own_backing_map) &&
+		       offsetof(struct fuse_backing_map, fd) == offsetof(struct own_backing_map, fd) &&
+		       offsetof(struct fuse_backing_map, flags) ==
+			       offsetof(struct own_backing_map, flags) &&
+		       offsetof(struct fuse_backing_map, padding) ==
+			       offsetof(struct own_backing_map, padding),
+	       "struct fuse_backing_map differs from the 7.40 wire");
+#else
+#define BACKING_MAP own_backing_map
+#define IOC_BACKING_OPEN OWN_IOC_BACKING_OPEN
+#endif
+
+#if FUSE_KERNEL_MINOR_VERSION >= 40
+#define INIT_OUT_DEPTH   offsetof(struct fuse_init_out, max_stack_depth)
+#define OPEN_OUT_BACKING offsetof(struct fuse_open_out, backing_id)
+_Static_assert(sizeof(((struct fuse_init_out *)0)->max_stack_depth) == 4 &&
+		       sizeof(((struct fuse_open_out *)0)->backing_id) == 4,
+	       "7.40 field sizes");
+#else
+/* Before 7.40 these bytes are unused / padding: writing them there is
+ * what a 7.40 library does. */
+#define INIT_OUT_DEPTH   OWN_INIT_OUT_DEPTH
+#define OPEN_OUT_BACKING OWN_OPEN_OUT_BACKING
+_Static_assert(offsetof(struct fuse_init_out, unused) == OWN_INIT_OUT_DEPTH &&
+		       offsetof(struct fuse_open_out, padding) == OWN_OPEN_OUT_BACKING,
+	       "pre-7.40 spare fields");
+#endif
+
+_Static_assert(INIT_FLAG2 == OWN_INIT_FLAG2, "FUSE_PASSTHROUGH is not flags2 bit 5");
+_Static_assert(FOPEN_FLAG == OWN_FOPEN_PASSTHROUGH, "FOPEN_PASSTHROUGH is not bit 7");
+_Static_assert(IOC_BACKING_OPEN == OWN_IOC_BACKING_OPEN && FUSE_DEV_IOC_MAGIC == OWN_IOC_MAGIC,
+	       "FUSE_DEV_IOC_BACKING_OPEN differs from the 7.40 wire");
+_Static_assert(INIT_OUT_DEPTH == OWN_INIT_OUT_DEPTH, "fuse_init_out.max_stack_depth offset");
+_Static_assert(OPEN_OUT_BACKING == OWN_OPEN_OUT_BACKING, "fuse_open_out.backing_id offset");
+_Static_assert(sizeof(struct fuse_in_header) == OWN_IN_HEADER_SIZE &&
+		       sizeof(struct fuse_out_header) == OWN_OUT_HEADER_SIZE,
+	       "header sizes");
+_Static_assert(offsetof(struct fuse_init_in, flags) == OWN_INIT_IN_FLAGS &&
+		       offsetof(struct fuse_init_in, flags2) == OWN_INIT_IN_FLAGS2,
+	       "fuse_init_in layout");
+_Static_assert(offsetof(struct fuse_init_out, flags) == OWN_INIT_OUT_FLAGS &&
+		       offsetof(struct fuse_init_out, flags2) == OWN_INIT_OUT_FLAGS2 &&
+		       sizeof(struct fuse_init_out) == 64,
+	       "fuse_init_out layout");
+_Static_assert(offsetof(struct fuse_open_out, open_flags) == OWN_OPEN_OUT_FLAGS &&
+		       sizeof(struct fuse_open_out) == OWN_OPEN_OUT_SIZE,
+	       "fuse_open_out layout");
 
 /* One verified object's registration. */
 struct slot {
@@ -49,6 +127,7 @@ struct mfs_passthrough {
 	atomic_bool offered;         /* ... and offered passthrough */
 	atomic_bool negotiated;      /* our INIT reply asked for it */
 	atomic_bool refused;         /* the kernel said no for every object */
+	atomic_bool open_logged;     /* an armed reply could not be patched */
 	_Atomic uint64_t init_unique;
 	pthread_mutex_t lock;        /* slots */
 	struct slot *slots;
@@ -99,8 +178,9 @@ void mfs_passthrough_arm(int backing_id)
 ssize_t mfs_passthrough_read(struct mfs_passthrough *pt, int fd, void *buf, size_t len)
 {
 	ssize_t n = read(fd, buf, len);
+	const char *body;
 	struct fuse_in_header ih;
-	struct fuse_init_in in;
+	uint32_t flags, flags2;
 
 	/* Only the first request is INIT; afterwards this is one load. */
 	if (n < (ssize_t)sizeof(ih) || !pt->want || atomic_load(&pt->init_seen))
@@ -109,65 +189,118 @@ ssize_t mfs_passthrough_read(struct mfs_passthrough *pt, int fd, void *buf, size
 	if (ih.opcode != FUSE_INIT)
 		return n;
 	atomic_store(&pt->init_seen, true);
-	memset(&in, 0, sizeof(in));
-	memcpy(&in, (char *)buf + sizeof(ih),
-	       (size_t)n - sizeof(ih) < sizeof(in) ? (size_t)n - sizeof(ih) : sizeof(in));
-	if ((size_t)n >= sizeof(ih) + offsetof(struct fuse_init_in, flags2) + sizeof(in.flags2) &&
-	    (in.flags & FUSE_INIT_EXT) && (in.flags2 & PT_INIT_FLAG2)) {
-		atomic_store(&pt->init_unique, ih.unique);
-		atomic_store(&pt->offered, true);
-	} else {
-		mfs_info("the kernel does not offer FUSE passthrough: reads are spliced");
+	if ((size_t)n >= OWN_IN_HEADER_SIZE + OWN_INIT_IN_FLAGS2 + sizeof(flags2)) {
+		body = (const char *)buf + OWN_IN_HEADER_SIZE;
+		memcpy(&flags, body + OWN_INIT_IN_FLAGS, sizeof(flags));
+		memcpy(&flags2, body + OWN_INIT_IN_FLAGS2, sizeof(flags2));
+		if ((flags & FUSE_INIT_EXT) && (flags2 & INIT_FLAG2)) {
+			atomic_store(&pt->init_unique, ih.unique);
+			atomic_store(&pt->offered, true);
+			return n;
+		}
 	}
+	mfs_info("the kernel does not offer FUSE passthrough: reads are spliced");
 	return n;
 }
 
-/* Adds passthrough to libfuse's INIT reply, if it is a complete one. */
-static bool patch_init(struct iovec *iov, int count)
+/* The bytes libfuse hands to writev, as one frame. */
+static size_t frame_len(const struct iovec *iov, int count)
 {
-	struct fuse_init_out out;
-	uint32_t depth = PT_STACK_DEPTH;
+	size_t len = 0;
 
-	if (count < 2 || iov[1].iov_len < PT_INIT_OUT_STACK_DEPTH + sizeof(depth))
+	for (int i = 0; i < count; i++)
+		len = iov[i].iov_len > SIZE_MAX - len ? SIZE_MAX : len + iov[i].iov_len;
+	return len;
+}
+
+/* Copies `n` bytes between `buf` and the frame at byte `off`, across
+ * iovec boundaries; the caller has checked that the frame holds them. */
+static void frame_copy(const struct iovec *iov, int count, size_t off, void *buf, size_t n,
+		       bool to_frame)
+{
+	char *b = buf;
+
+	for (int i = 0; i < count && n > 0; i++) {
+		size_t k;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		k = iov[i].iov_len - off < n ? iov[i].iov_len - off : n;
+		if (to_frame)
+			memcpy((char *)iov[i].iov_base + off, b, k);
+		else
+			memcpy(b, (const char *)iov[i].iov_base + off, k);
+		b += k;
+		n -= k;
+		off = 0;
+	}
+}
+
+static uint32_t frame_get32(const struct iovec *iov, int count, size_t off)
+{
+	uint32_t v;
+
+	frame_copy(iov, count, off, &v, sizeof(v), false);
+	return v;
+}
+
+static void frame_put32(struct iovec *iov, int count, size_t off, uint32_t v)
+{
+	frame_copy(iov, count, off, &v, sizeof(v), true);
+}
+
+/* Adds passthrough to libfuse's INIT reply, if it is a complete one. */
+static bool patch_init(struct iovec *iov, int count, size_t len)
+{
+	const size_t p = OWN_OUT_HEADER_SIZE;
+
+	if (len < p + INIT_OUT_DEPTH + sizeof(uint32_t) ||
+	    !(frame_get32(iov, count, p + OWN_INIT_OUT_FLAGS) & FUSE_INIT_EXT))
 		return false;
-	memcpy(&out, iov[1].iov_base, offsetof(struct fuse_init_out, flags2) + sizeof(out.flags2));
-	if (!(out.flags & FUSE_INIT_EXT))
-		return false;
-	out.flags2 |= PT_INIT_FLAG2;
-	memcpy((char *)iov[1].iov_base + offsetof(struct fuse_init_out, flags2), &out.flags2,
-	       sizeof(out.flags2));
-	memcpy((char *)iov[1].iov_base + PT_INIT_OUT_STACK_DEPTH, &depth, sizeof(depth));
+	frame_put32(iov, count, p + OWN_INIT_OUT_FLAGS2,
+		    frame_get32(iov, count, p + OWN_INIT_OUT_FLAGS2) | INIT_FLAG2);
+	frame_put32(iov, count, p + INIT_OUT_DEPTH, STACK_DEPTH);
 	return true;
 }
 
-static void patch_open(struct iovec *iov, int count, int id)
+static void patch_open(struct mfs_passthrough *pt, struct iovec *iov, int count, size_t len,
+		       int id)
 {
-	struct fuse_open_out out;
-	uint32_t bid = (uint32_t)id;
+	const size_t p = OWN_OUT_HEADER_SIZE;
+	uint32_t flags;
 
-	if (count < 2 || iov[1].iov_len != sizeof(out))
+	/* fuse_reply_open sends exactly one fuse_open_out: anything else is
+	 * not the reply the arming thread meant, and is left alone. */
+	if (len != p + OWN_OPEN_OUT_SIZE) {
+		if (!atomic_exchange(&pt->open_logged, true))
+			mfs_warn("an armed OPEN reply has %zu bytes, not %u: sent without "
+				 "passthrough",
+				 len, (unsigned)(p + OWN_OPEN_OUT_SIZE));
 		return;
-	memcpy(&out, iov[1].iov_base, sizeof(out));
-	out.open_flags |= PT_FOPEN_FLAG;
-	out.open_flags &= ~(uint32_t)FOPEN_KEEP_CACHE;
-	memcpy((char *)iov[1].iov_base + offsetof(struct fuse_open_out, open_flags),
-	       &out.open_flags, sizeof(out.open_flags));
-	memcpy((char *)iov[1].iov_base + PT_OPEN_OUT_BACKING_ID, &bid, sizeof(bid));
+	}
+	flags = frame_get32(iov, count, p + OWN_OPEN_OUT_FLAGS);
+	flags |= FOPEN_FLAG;
+	flags &= ~(uint32_t)FOPEN_KEEP_CACHE;
+	frame_put32(iov, count, p + OWN_OPEN_OUT_FLAGS, flags);
+	frame_put32(iov, count, p + OPEN_OUT_BACKING, (uint32_t)id);
 }
 
 ssize_t mfs_passthrough_writev(struct mfs_passthrough *pt, int fd, struct iovec *iov, int count)
 {
+	size_t len = frame_len(iov, count);
 	struct fuse_out_header oh;
 	bool init = false;
 	ssize_t n;
 
-	if (count >= 1 && iov[0].iov_len == sizeof(oh)) {
-		memcpy(&oh, iov[0].iov_base, sizeof(oh));
+	if (len >= sizeof(oh)) {
+		frame_copy(iov, count, 0, &oh, sizeof(oh), false);
 		if (oh.error == 0 && armed_id > 0)
-			patch_open(iov, count, armed_id);
+			patch_open(pt, iov, count, len, armed_id);
 		else if (oh.error == 0 && atomic_load(&pt->offered) &&
 			 !atomic_load(&pt->negotiated) && oh.unique == atomic_load(&pt->init_unique)) {
-			init = patch_init(iov, count);
+			init = patch_init(iov, count, len);
 			/* Whatever happens, this is the only INIT reply. */
 			atomic_store(&pt->offered, false);
 			if (!init)
@@ -200,13 +333,35 @@ ssize_t mfs_passthrough_splice(int fdin, loff_t *offin, int fdout, loff_t *offou
 	return splice(fdin, offin, fdout, offout, len, flags);
 }
 
+bool mfs_passthrough_negotiate(struct mfs_passthrough *pt, bool offered)
+{
+	bool ask = pt->want && offered;
+
+	if (!pt->want || atomic_exchange(&pt->init_seen, true))
+		return false;
+	if (ask)
+		mfs_info("FUSE passthrough negotiated: verified models are read from the store "
+			 "directly");
+	else
+		mfs_info("the kernel does not offer FUSE passthrough: reads are spliced");
+	atomic_store(&pt->negotiated, ask);
+	return ask;
+}
+
+/* The kernel's answer for every object, not just this one: no
+ * CAP_SYS_ADMIN or not enabled at INIT (EPERM), a store on a stacked file
+ * system (ELOOP), no passthrough ioctl at all (ENOTTY, EOPNOTSUPP). */
+static bool mount_wide(int err)
+{
+	return err == EPERM || err == ELOOP || err == ENOTTY || err == EOPNOTSUPP;
+}
+
 static void refuse(struct mfs_passthrough *pt, struct slot *s, int err)
 {
 	s->id = -err;
-	if (err == EPERM || err == ELOOP) {
-		/* Not CAP_SYS_ADMIN, the kernel turned it down at INIT, or
-		 * the store is on a stacked file system: the same answer for
-		 * every object. */
+	if (mount_wide(err)) {
+		/* Under the lock, which no later caller passes with an id to
+		 * make: logged once. */
 		atomic_store(&pt->refused, true);
 		mfs_warn("FUSE passthrough refused by the kernel (%s): reads are spliced",
 			 strerror(err));
@@ -216,31 +371,49 @@ static void refuse(struct mfs_passthrough *pt, struct slot *s, int err)
 	}
 }
 
-int mfs_passthrough_backing(struct mfs_passthrough *pt, size_t slot, int fd)
+int mfs_passthrough_backing_via(struct mfs_passthrough *pt, size_t slot, int fd,
+				int (*open_backing)(void *arg, int fd), void *arg)
 {
-	struct pt_backing_map map = { .fd = fd };
 	struct slot *s;
 	struct stat st;
 	int id;
 
-	if (!atomic_load(&pt->negotiated) || atomic_load(&pt->refused) || slot >= pt->nslots ||
-	    pt->devfd < 0 || fstat(fd, &st) < 0)
+	if (!atomic_load(&pt->negotiated) || slot >= pt->nslots || fstat(fd, &st) < 0)
 		return 0;
 	s = &pt->slots[slot];
 	pthread_mutex_lock(&pt->lock);
-	if (s->id == 0 || s->dev != st.st_dev || s->ino != st.st_ino) {
+	/* An object keeps its answer as long as it is the same inode, even
+	 * after the kernel refused another one: opens of it must agree. */
+	if ((s->id == 0 || s->dev != st.st_dev || s->ino != st.st_ino) &&
+	    !atomic_load(&pt->refused)) {
 		/* A new object (first open, or re-verified after a change).
 		 * The old id is not closed: files open on it may still be
 		 * being set up by the kernel; the connection frees it. */
 		s->dev = st.st_dev;
 		s->ino = st.st_ino;
-		id = ioctl(pt->devfd, PT_IOC_BACKING_OPEN, &map);
+		id = open_backing(arg, fd);
 		if (id > 0)
 			s->id = id;
 		else
-			refuse(pt, s, id < 0 ? errno : EINVAL);
+			refuse(pt, s, id < 0 ? -id : EINVAL);
 	}
-	id = s->id > 0 ? s->id : 0;
+	id = s->id > 0 && s->dev == st.st_dev && s->ino == st.st_ino ? s->id : 0;
 	pthread_mutex_unlock(&pt->lock);
 	return id;
+}
+
+static int ioctl_backing(void *arg, int fd)
+{
+	struct mfs_passthrough *pt = arg;
+	struct BACKING_MAP map = { .fd = fd };
+	int id = ioctl(pt->devfd, IOC_BACKING_OPEN, &map);
+
+	return id > 0 ? id : id < 0 ? -errno : -EINVAL;
+}
+
+int mfs_passthrough_backing(struct mfs_passthrough *pt, size_t slot, int fd)
+{
+	if (pt->devfd < 0)
+		return 0;
+	return mfs_passthrough_backing_via(pt, slot, fd, ioctl_backing, pt);
 }
