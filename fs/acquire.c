@@ -1,5 +1,5 @@
-/* verify — see include/verify.h. */
-#include "verify.h"
+/* acquire — see include/acquire.h. */
+#include "acquire.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,12 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "extract.h"
-#include "fetch.h"
-#include "hashwrite.h"
+#include "download.h"
 #include "log.h"
+#include "unpack.h"
 
 #define HEX_MAX (2 * MFS_DIGEST_MAX + 1)
+#define OBJECT_MAX MFS_STORE_OBJECT_NAME_MAX
 
 struct hexpair {
 	char expected[HEX_MAX];
@@ -28,7 +28,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void audit(const struct mfs_verify_ctx *c, const struct mfs_model *m, const char *event,
+static void audit(const struct mfs_acquire_ctx *c, const struct mfs_model *m, const char *event,
 		  enum mfs_algo algo, const struct hexpair *hx, int64_t bytes, int64_t ms,
 		  const char *error)
 {
@@ -66,15 +66,15 @@ static bool judge(const struct mfs_digests *want, uint64_t want_size,
 	return ok && bytes == want_size;
 }
 
-static void object_name(const struct mfs_verify_ctx *c, size_t mi, char *buf, size_t len)
+static void object_name(const struct mfs_acquire_ctx *c, size_t mi, char *buf, size_t len)
 {
-	mfs_model_object_name(&c->cfg->models[mi], buf, len);
+	mfs_store_object_name(&c->cfg->models[mi].digests, buf, len);
 }
 
-int mfs_verify_stored(const struct mfs_verify_ctx *c, size_t mi)
+int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 {
 	const struct mfs_model *m = &c->cfg->models[mi];
-	char object[16 + HEX_MAX];
+	char object[OBJECT_MAX];
 	struct mfs_digests got = { 0 };
 	struct hexpair hx;
 	enum mfs_algo algo = mfs_algo_strongest(m->digests.mask);
@@ -114,117 +114,74 @@ int mfs_verify_stored(const struct mfs_verify_ctx *c, size_t mi)
 	return -ENOENT;
 }
 
-/* One download into a staging file, hashed in the write path. */
-struct download {
-	const struct mfs_verify_ctx *c;
-	const struct mfs_source *src;
-	const char *url;
-	uint64_t size;
-	bool size_is_max;
-	unsigned mask;                  /* 0: nothing to hash */
-	const char *object;             /* names the staging file */
-	size_t progress_model;
+/* Reports the transfer progress of model `model` to the context's
+ * callback. */
+struct progress {
+	const struct mfs_acquire_ctx *c;
+	size_t model;
+};
+
+static void on_progress(void *arg, uint64_t done, uint64_t total)
+{
+	const struct progress *p = arg;
+
+	p->c->progress(p->c->progress_arg, p->model, done, total);
+}
+
+/* A download into a staging file of its own. */
+struct staged {
 	int fd;
-	char staging[MFS_STAGING_NAME_MAX];
-	struct mfs_hasher *h;
-	struct mfs_hashwrite *w;
-	struct mfs_digests got;
-	uint64_t bytes;
+	char name[MFS_STAGING_NAME_MAX];
+	struct mfs_download_result got;
 	char err[256];
 };
 
-static int dl_sink(void *arg, const void *buf, size_t len)
+/* Downloads `url` of source `src` (exactly `size` bytes, or at most with
+ * `size_is_max`) into a new staging file for `object`, computing the
+ * digests in `mask`.  Returns 0 with s->fd open on the staged bytes (the
+ * caller commits, quarantines or discards s->name, and closes s->fd), or
+ * -EIO with s->err; nothing is left behind then. */
+static int stage_download(const struct mfs_acquire_ctx *c, const struct mfs_source *src,
+			  const char *url, uint64_t size, bool size_is_max, unsigned mask,
+			  const char *object, size_t progress_model, struct staged *s)
 {
-	struct download *d = arg;
+	const struct mfs_config *cfg = c->cfg;
+	struct progress p = { .c = c, .model = progress_model };
+	struct mfs_download d = {
+		.get = {
+			.url = url,
+			.ca_file = src->ca_file,
+			.allow_http = src->allow_http,
+			.redirect_hosts = (const char *const *)src->redirect_hosts,
+			.size = size,
+			.size_is_max = size_is_max,
+			.connect_timeout = cfg->connect_timeout,
+			.low_speed_limit = cfg->low_speed_limit,
+			.low_speed_time = cfg->low_speed_time,
+		},
+		.mask = mask,
+		.progress = c->progress ? on_progress : NULL,
+		.progress_arg = &p,
+		.stopping = c->stopping,
+	};
 
-	if (d->c->stopping && atomic_load(d->c->stopping))
-		return -ECANCELED;
-	return mfs_hashwrite_put(d->w, buf, len);
-}
-
-static void dl_progress(void *arg, uint64_t done, uint64_t total)
-{
-	struct download *d = arg;
-
-	if (d->c->progress)
-		d->c->progress(d->c->progress_arg, d->progress_model, done, total);
-}
-
-/* Returns 0 with d->fd open on the staged bytes (the caller commits,
- * quarantines or discards d->staging and closes it), or -EIO with d->err;
- * nothing is left behind then. */
-static int download(struct download *d)
-{
-	const struct mfs_config *cfg = d->c->cfg;
-	int rc;
-
-	d->h = NULL;
-	d->w = NULL;
-	d->fd = mfs_store_stage(d->c->store, d->object, d->staging, sizeof(d->staging));
-	if (d->fd < 0) {
-		snprintf(d->err, sizeof(d->err), "cannot create staging file: %s", strerror(-d->fd));
+	s->fd = mfs_store_stage(c->store, object, s->name, sizeof(s->name));
+	if (s->fd < 0) {
+		snprintf(s->err, sizeof(s->err), "cannot create staging file: %s", strerror(-s->fd));
 		return -EIO;
 	}
-	if (d->mask) {
-		rc = mfs_hasher_new(d->mask, &d->h);
-		if (rc < 0) {
-			snprintf(d->err, sizeof(d->err), "cannot start hashing: %s", strerror(-rc));
-			goto out_discard;
-		}
+	d.fd = s->fd;
+	if (mfs_download_run(&d, &s->got, s->err, sizeof(s->err)) < 0) {
+		mfs_store_discard(c->store, s->name);
+		close(s->fd);
+		s->fd = -1;
+		return -EIO;
 	}
-	rc = mfs_hashwrite_new(d->fd, d->h, &d->w);
-	if (rc < 0) {
-		snprintf(d->err, sizeof(d->err), "cannot start hashing: %s", strerror(-rc));
-		goto out_discard;
-	}
-	struct mfs_fetch_req req = {
-		.url = d->url,
-		.ca_file = d->src->ca_file,
-		.allow_http = d->src->allow_http,
-		.redirect_hosts = (const char *const *)d->src->redirect_hosts,
-		.size = d->size,
-		.size_is_max = d->size_is_max,
-		.connect_timeout = cfg->connect_timeout,
-		.low_speed_limit = cfg->low_speed_limit,
-		.low_speed_time = cfg->low_speed_time,
-		.sink = dl_sink,
-		.progress = dl_progress,
-		.arg = d,
-	};
-	rc = mfs_fetch(&req, &d->bytes, d->err, sizeof(d->err));
-	if (rc < 0)
-		goto out_discard;
-	rc = mfs_hashwrite_finish(d->w);
-	if (rc < 0) {
-		snprintf(d->err, sizeof(d->err), "cannot write or hash the body: %s", strerror(-rc));
-		goto out_discard;
-	}
-	mfs_hashwrite_free(d->w);
-	d->w = NULL;
-	if (d->h) {
-		rc = mfs_hasher_final(d->h, &d->got);
-		if (rc < 0) {
-			snprintf(d->err, sizeof(d->err), "hashing failed: %s", strerror(-rc));
-			goto out_discard;
-		}
-	}
-	mfs_hasher_free(d->h);
-	d->h = NULL;
 	return 0;
-
-out_discard:
-	mfs_hashwrite_free(d->w);
-	d->w = NULL;
-	mfs_hasher_free(d->h);
-	d->h = NULL;
-	mfs_store_discard(d->c->store, d->staging);
-	close(d->fd);
-	d->fd = -1;
-	return -EIO;
 }
 
-/* Moves rejected staged bytes to quarantine/; names the file in `err`. */
-static void quarantine(const struct mfs_verify_ctx *c, const char *staging, const char *object,
+/* Moves rejected staged bytes to quarantine/; says where in `note`. */
+static void quarantine(const struct mfs_acquire_ctx *c, const char *staging, const char *object,
 		       char *note, size_t len)
 {
 	char qname[MFS_STAGING_NAME_MAX] = "";
@@ -239,14 +196,11 @@ static void quarantine(const struct mfs_verify_ctx *c, const char *staging, cons
 	}
 }
 
-int mfs_verify_fetch(const struct mfs_verify_ctx *c, size_t mi)
+int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi)
 {
 	const struct mfs_model *m = &c->cfg->models[mi];
-	char object[16 + HEX_MAX], note[MFS_STAGING_NAME_MAX + 32], err[MFS_STAGING_NAME_MAX + 64];
-	struct download d = {
-		.c = c, .src = m->source, .url = m->url, .size = m->size,
-		.mask = m->digests.mask, .object = object, .progress_model = mi,
-	};
+	char object[OBJECT_MAX], note[MFS_STAGING_NAME_MAX + 32], err[MFS_STAGING_NAME_MAX + 64];
+	struct staged s;
 	struct hexpair hx;
 	enum mfs_algo algo;
 	int64_t t0 = now_ms();
@@ -254,28 +208,29 @@ int mfs_verify_fetch(const struct mfs_verify_ctx *c, size_t mi)
 
 	object_name(c, mi, object, sizeof(object));
 	audit(c, m, "fetch_start", 0, NULL, (int64_t)m->size, -1, NULL);
-	if (download(&d) < 0) {
-		audit(c, m, "fetch_failed", 0, NULL, (int64_t)d.bytes, now_ms() - t0, d.err);
-		mfs_err("fetch '%s' failed: %s", m->path, d.err);
+	if (stage_download(c, m->source, m->url, m->size, false, m->digests.mask, object, mi,
+			   &s) < 0) {
+		audit(c, m, "fetch_failed", 0, NULL, (int64_t)s.got.bytes, now_ms() - t0, s.err);
+		mfs_err("fetch '%s' failed: %s", m->path, s.err);
 		return -EIO;
 	}
-	audit(c, m, "fetch_ok", 0, NULL, (int64_t)d.bytes, now_ms() - t0, NULL);
-	if (!judge(&m->digests, m->size, &d.got, d.bytes, &algo, &hx)) {
-		quarantine(c, d.staging, object, note, sizeof(note));
+	audit(c, m, "fetch_ok", 0, NULL, (int64_t)s.got.bytes, now_ms() - t0, NULL);
+	if (!judge(&m->digests, m->size, &s.got.digests, s.got.bytes, &algo, &hx)) {
+		quarantine(c, s.name, object, note, sizeof(note));
 		snprintf(err, sizeof(err), "%s mismatch; %s", mfs_algo_name(algo), note);
-		audit(c, m, "verify_failed", algo, &hx, (int64_t)d.bytes, now_ms() - t0, err);
+		audit(c, m, "verify_failed", algo, &hx, (int64_t)s.got.bytes, now_ms() - t0, err);
 		mfs_err("verify '%s' failed: %s expected %s, got %s (from %s)", m->path,
 			mfs_algo_name(algo), hx.expected, hx.actual, m->url);
-		close(d.fd);
+		close(s.fd);
 		return -EIO;
 	}
-	rc = mfs_store_commit(c->store, d.fd, d.staging, object, c->fsync);
+	rc = mfs_store_commit(c->store, s.fd, s.name, object, c->fsync);
 	if (rc < 0) {
 		snprintf(err, sizeof(err), "cannot commit to the store: %s", strerror(-rc));
-		audit(c, m, "fetch_failed", 0, NULL, (int64_t)d.bytes, now_ms() - t0, err);
+		audit(c, m, "fetch_failed", 0, NULL, (int64_t)s.got.bytes, now_ms() - t0, err);
 		mfs_err("fetch '%s' failed: %s", m->path, err);
-		mfs_store_discard(c->store, d.staging);
-		close(d.fd);
+		mfs_store_discard(c->store, s.name);
+		close(s.fd);
 		return -EIO;
 	}
 	audit(c, m, "verify_ok", algo, &hx, (int64_t)m->size, now_ms() - t0, NULL);
@@ -283,27 +238,25 @@ int mfs_verify_fetch(const struct mfs_verify_ctx *c, size_t mi)
 		mfs_warn("'%s' is verified by SHA-1 only (weak)", m->path);
 	mfs_info("fetched and verified '%s' (%llu bytes, %lld ms)", m->path,
 		 (unsigned long long)m->size, (long long)(now_ms() - t0));
-	return d.fd;
+	return s.fd;
 }
 
 /* One listed member of the archive being walked. */
 struct member {
 	const char *name;               /* member name in the archive */
 	size_t mi;                      /* index into cfg->models */
-	int todo;                       /* position in todo[]; -1: bytes skipped */
+	int todo;                       /* position in todo[]; -1: bytes walked over */
 	bool seen, ended, ok;
 	int fd;                         /* staging fd of a wanted member */
 	char staging[MFS_STAGING_NAME_MAX];
-	char object[16 + HEX_MAX];
-	struct mfs_hasher *h;
-	struct mfs_hashwrite *w;        /* its bytes go there, until on_end */
+	char object[OBJECT_MAX];
 	uint64_t bytes;
 	enum mfs_algo algo;
 	struct hexpair hx;
 };
 
 struct walk {
-	const struct mfs_verify_ctx *c;
+	const struct mfs_acquire_ctx *c;
 	struct member *m;               /* sorted by name */
 	size_t n;
 };
@@ -313,61 +266,39 @@ static int cmp_member(const void *a, const void *b)
 	return strcmp(((const struct member *)a)->name, ((const struct member *)b)->name);
 }
 
-static int on_entry(void *arg, const char *name, int64_t size, uint64_t *limit)
+static int on_entry(void *arg, const char *name, int64_t size, struct mfs_unpack_member *um)
 {
 	struct walk *w = arg;
 	struct member key = { .name = name }, *mb;
-	int rc;
+	const struct mfs_model *m;
 
 	mb = bsearch(&key, w->m, w->n, sizeof(*w->m), cmp_member);
 	if (!mb)
 		return -ENOENT;
+	m = &w->c->cfg->models[mb->mi];
 	mb->seen = true;
-	*limit = w->c->cfg->models[mb->mi].size;
-	if (mb->todo < 0)
-		return (int)(mb - w->m);
-	mb->fd = mfs_store_stage(w->c->store, mb->object, mb->staging, sizeof(mb->staging));
-	if (mb->fd < 0)
-		return mb->fd;
-	rc = mfs_hasher_new(w->c->cfg->models[mb->mi].digests.mask, &mb->h);
-	if (rc == 0)
-		rc = mfs_hashwrite_new(mb->fd, mb->h, &mb->w);
-	return rc < 0 ? rc : (int)(mb - w->m);
+	um->limit = m->size;
+	if (mb->todo >= 0) {
+		mb->fd = mfs_store_stage(w->c->store, mb->object, mb->staging, sizeof(mb->staging));
+		if (mb->fd < 0)
+			return mb->fd;
+		um->fd = mb->fd;
+		um->mask = m->digests.mask;
+	}
+	return (int)(mb - w->m);
 }
 
-static int on_data(void *arg, int id, const void *buf, size_t len)
-{
-	struct walk *w = arg;
-	struct member *mb = &w->m[id];
-
-	if (mb->todo < 0)
-		return 0;
-	if (w->c->stopping && atomic_load(w->c->stopping))
-		return -ECANCELED;
-	return mfs_hashwrite_put(mb->w, buf, len);
-}
-
-static int on_end(void *arg, int id, uint64_t bytes)
+static int on_end(void *arg, int id, uint64_t bytes, const struct mfs_digests *got)
 {
 	struct walk *w = arg;
 	struct member *mb = &w->m[id];
 	const struct mfs_model *m = &w->c->cfg->models[mb->mi];
-	struct mfs_digests got;
-	int rc;
 
 	mb->bytes = bytes;
 	if (mb->todo < 0)
 		return 0;
-	rc = mfs_hashwrite_finish(mb->w);
-	mfs_hashwrite_free(mb->w);
-	mb->w = NULL;
-	if (rc < 0)
-		return rc;
-	rc = mfs_hasher_final(mb->h, &got);
-	if (rc < 0)
-		return rc;
 	mb->ended = true;
-	mb->ok = judge(&m->digests, m->size, &got, bytes, &mb->algo, &mb->hx);
+	mb->ok = judge(&m->digests, m->size, got, bytes, &mb->algo, &mb->hx);
 	return 0;
 }
 
@@ -395,18 +326,66 @@ static void reject_all(const struct walk *w, const char *why, int64_t t0)
 	}
 }
 
-void mfs_verify_archive(const struct mfs_verify_ctx *c, const struct mfs_archive *a,
-			const size_t *todo, size_t n, int *fds)
+/* A todo entry by model index, for finding each member's position. */
+struct wanted {
+	size_t mi;
+	int pos;
+};
+
+static int cmp_wanted(const void *a, const void *b)
+{
+	size_t x = ((const struct wanted *)a)->mi, y = ((const struct wanted *)b)->mi;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Fills w->m with the archive's members, marks those in todo[] (and
+ * audits their fetch_start), and sorts them by name.  -ENOMEM. */
+static int list_members(struct walk *w, const struct mfs_archive *a, const size_t *todo, size_t n,
+			uint64_t *total)
+{
+	const struct mfs_config *cfg = w->c->cfg;
+	struct wanted *want = malloc((n ? n : 1) * sizeof(*want));
+
+	w->m = calloc(a->nmembers ? a->nmembers : 1, sizeof(*w->m));
+	if (!want || !w->m) {
+		free(want);
+		return -ENOMEM;
+	}
+	for (size_t t = 0; t < n; t++)
+		want[t] = (struct wanted){ .mi = todo[t], .pos = (int)t };
+	qsort(want, n, sizeof(*want), cmp_wanted);
+	*total = 0;
+	for (size_t i = 0; i < a->nmembers; i++) {
+		struct member *mb = &w->m[i];
+		struct wanted key = { .mi = a->members[i] }, *hit;
+
+		mb->mi = a->members[i];
+		mb->name = cfg->models[mb->mi].member;
+		mb->fd = -1;
+		*total += cfg->models[mb->mi].size;
+		hit = bsearch(&key, want, n, sizeof(*want), cmp_wanted);
+		mb->todo = hit ? hit->pos : -1;
+		if (hit) {
+			object_name(w->c, mb->mi, mb->object, sizeof(mb->object));
+			audit(w->c, &cfg->models[mb->mi], "fetch_start", 0, NULL,
+			      (int64_t)cfg->models[mb->mi].size, -1, NULL);
+		}
+	}
+	w->n = a->nmembers;
+	qsort(w->m, w->n, sizeof(*w->m), cmp_member);
+	free(want);
+	return 0;
+}
+
+void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archive *a,
+			 const size_t *todo, size_t n, int *fds)
 {
 	char object[64 + 16], why[1024] = "", note[MFS_STAGING_NAME_MAX + 32];
-	struct walk w = { .c = c, .n = a->nmembers };
-	struct download d = {
-		.c = c, .src = a->source, .url = a->url, .object = object,
-		.size = a->size ? a->size : a->max_size, .size_is_max = a->size == 0,
-		.mask = a->digests.mask, .progress_model = n ? todo[0] : 0,
-	};
+	struct walk w = { .c = c };
 	struct mfs_extract_limits lim = { .max_entries = 2 * a->nmembers + 64 };
-	const struct mfs_extract_ops ops = { on_entry, on_data, on_end };
+	const struct mfs_unpack_ops ops = { on_entry, on_end };
+	struct staged s;
 	int64_t t0 = now_ms();
 	bool all_ok;
 	int rc;
@@ -414,33 +393,13 @@ void mfs_verify_archive(const struct mfs_verify_ctx *c, const struct mfs_archive
 	for (size_t i = 0; i < n; i++)
 		fds[i] = -EIO;
 	snprintf(object, sizeof(object), "archive-%.60s", a->name);
-	w.m = calloc(a->nmembers ? a->nmembers : 1, sizeof(*w.m));
-	if (!w.m) {
+	if (list_members(&w, a, todo, n, &lim.max_total) < 0) {
 		mfs_err("archive '%s': out of memory", a->name);
-		return;
+		goto out_free;
 	}
-	for (size_t i = 0; i < a->nmembers; i++) {
-		struct member *mb = &w.m[i];
-
-		mb->mi = a->members[i];
-		mb->name = c->cfg->models[mb->mi].member;
-		mb->todo = -1;
-		mb->fd = -1;
-		lim.max_total += c->cfg->models[mb->mi].size;
-		for (size_t t = 0; t < n; t++) {
-			if (todo[t] == mb->mi)
-				mb->todo = (int)t;
-		}
-		if (mb->todo >= 0) {
-			object_name(c, mb->mi, mb->object, sizeof(mb->object));
-			audit(c, &c->cfg->models[mb->mi], "fetch_start", 0, NULL,
-			      (int64_t)c->cfg->models[mb->mi].size, -1, NULL);
-		}
-	}
-	qsort(w.m, w.n, sizeof(*w.m), cmp_member);
-
-	if (download(&d) < 0) {
-		snprintf(why, sizeof(why), "archive %s: %s", a->url, d.err);
+	if (stage_download(c, a->source, a->url, a->size ? a->size : a->max_size, a->size == 0,
+			   a->digests.mask, object, n ? todo[0] : 0, &s) < 0) {
+		snprintf(why, sizeof(why), "archive %s: %s", a->url, s.err);
 		reject_all(&w, why, t0);
 		goto out_free;
 	}
@@ -448,8 +407,9 @@ void mfs_verify_archive(const struct mfs_verify_ctx *c, const struct mfs_archive
 		enum mfs_algo algo;
 		struct hexpair hx;
 
-		if (!judge(&a->digests, a->size ? a->size : d.bytes, &d.got, d.bytes, &algo, &hx)) {
-			quarantine(c, d.staging, object, note, sizeof(note));
+		if (!judge(&a->digests, a->size ? a->size : s.got.bytes, &s.got.digests, s.got.bytes,
+			   &algo, &hx)) {
+			quarantine(c, s.name, object, note, sizeof(note));
 			snprintf(why, sizeof(why), "archive %s: %s mismatch (expected %s, got %s); %s",
 				 a->url, mfs_algo_name(algo), hx.expected, hx.actual, note);
 			reject_all(&w, why, t0);
@@ -458,11 +418,11 @@ void mfs_verify_archive(const struct mfs_verify_ctx *c, const struct mfs_archive
 	}
 	for (size_t i = 0; i < w.n; i++) {
 		if (w.m[i].todo >= 0)
-			audit(c, &c->cfg->models[w.m[i].mi], "fetch_ok", 0, NULL, (int64_t)d.bytes,
-			      now_ms() - t0, NULL);
+			audit(c, &c->cfg->models[w.m[i].mi], "fetch_ok", 0, NULL,
+			      (int64_t)s.got.bytes, now_ms() - t0, NULL);
 	}
 
-	rc = mfs_extract_fd(d.fd, MFS_EXTRACT_ZIP, &lim, &ops, &w, why, sizeof(why));
+	rc = mfs_unpack_run(s.fd, &lim, &ops, &w, c->stopping, why, sizeof(why));
 	all_ok = rc == 0;
 	for (size_t i = 0; all_ok && i < w.n; i++) {
 		struct member *mb = &w.m[i];
@@ -482,7 +442,7 @@ void mfs_verify_archive(const struct mfs_verify_ctx *c, const struct mfs_archive
 
 		/* One bad member condemns the archive: a directory model is
 		 * served whole or not at all. */
-		quarantine(c, d.staging, object, note, sizeof(note));
+		quarantine(c, s.name, object, note, sizeof(note));
 		snprintf(reason, sizeof(reason), "archive refused: %s; %s", why, note);
 		reject_all(&w, reason, t0);
 		goto out_close_archive;
@@ -507,19 +467,17 @@ void mfs_verify_archive(const struct mfs_verify_ctx *c, const struct mfs_archive
 		fds[mb->todo] = mb->fd;
 		mb->fd = -1;
 	}
-	mfs_store_discard(c->store, d.staging);
+	mfs_store_discard(c->store, s.name);
 	mfs_info("fetched archive %s and verified %zu members (%lld ms)", a->url, n,
 		 (long long)(now_ms() - t0));
 out_close_archive:
-	close(d.fd);
+	close(s.fd);
 out_free:
 	for (size_t i = 0; i < w.n; i++) {
 		if (w.m[i].fd >= 0) {
 			mfs_store_discard(c->store, w.m[i].staging);
 			close(w.m[i].fd);
 		}
-		mfs_hashwrite_free(w.m[i].w);
-		mfs_hasher_free(w.m[i].h);
 	}
 	free(w.m);
 }

@@ -61,10 +61,10 @@ static int run_stage(struct mfs_hashwrite *w, enum stage s, unsigned slot)
 	return mfs_hasher_update(w->h, w->block[slot], w->len[slot]);
 }
 
-/* Without a hasher there is only the writing stage. */
-static int nstages(const struct mfs_hashwrite *w)
+/* Without an fd nothing is written, without a hasher nothing hashed. */
+static bool active(const struct mfs_hashwrite *w, enum stage s)
 {
-	return w->h ? NSTAGES : 1;
+	return s == WRITE ? w->fd >= 0 : w->h != NULL;
 }
 
 static void *stage_thread(void *arg)
@@ -100,6 +100,10 @@ int mfs_hashwrite_new(int fd, struct mfs_hasher *h, struct mfs_hashwrite **out)
 	struct mfs_hashwrite *w = calloc(1, sizeof(*w));
 
 	*out = NULL;
+	if (fd < 0 && !h) {
+		free(w);
+		return -EINVAL;
+	}
 	if (!w)
 		return -ENOMEM;
 	w->fd = fd;
@@ -119,23 +123,29 @@ static void stop_threads(struct mfs_hashwrite *w, bool drain)
 		w->stop = true;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
-	for (int s = 0; s < nstages(w); s++)
-		pthread_join(w->thread[s], NULL);
+	for (int s = 0; s < NSTAGES; s++) {
+		if (active(w, (enum stage)s))
+			pthread_join(w->thread[s], NULL);
+	}
 	w->running = false;
 }
 
 /* Every stage's thread, or none. */
 static bool start_threads(struct mfs_hashwrite *w)
 {
-	for (int s = 0; s < nstages(w); s++) {
+	for (int s = 0; s < NSTAGES; s++) {
+		if (!active(w, (enum stage)s))
+			continue;
 		w->worker[s] = (struct worker){ .w = w, .s = (enum stage)s };
 		if (pthread_create(&w->thread[s], NULL, stage_thread, &w->worker[s]) != 0) {
 			pthread_mutex_lock(&w->lock);
 			w->stop = true;
 			pthread_cond_broadcast(&w->cond);
 			pthread_mutex_unlock(&w->lock);
-			while (s-- > 0)
-				pthread_join(w->thread[s], NULL);
+			while (s-- > 0) {
+				if (active(w, (enum stage)s))
+					pthread_join(w->thread[s], NULL);
+			}
 			w->stop = false;
 			return false;
 		}
@@ -160,15 +170,17 @@ static int hand_over(struct mfs_hashwrite *w, bool last)
 	w->len[slot] = w->used;
 	w->used = 0;
 	if (!w->running && (last || !start_threads(w))) {
-		for (int s = 0; s < nstages(w) && rc == 0; s++)
-			rc = run_stage(w, (enum stage)s, slot);
+		for (int s = 0; s < NSTAGES && rc == 0; s++) {
+			if (active(w, (enum stage)s))
+				rc = run_stage(w, (enum stage)s, slot);
+		}
 		return rc;
 	}
 	pthread_mutex_lock(&w->lock);
 	w->queued++;
 	pthread_cond_broadcast(&w->cond);
-	while (w->rc == 0 && (w->queued - w->done[WRITE] >= NBLOCKS ||
-			      (w->h && w->queued - w->done[HASH] >= NBLOCKS)))
+	while (w->rc == 0 && ((active(w, WRITE) && w->queued - w->done[WRITE] >= NBLOCKS) ||
+			      (active(w, HASH) && w->queued - w->done[HASH] >= NBLOCKS)))
 		pthread_cond_wait(&w->cond, &w->lock);
 	rc = w->rc;
 	pthread_mutex_unlock(&w->lock);

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "extract.h"
+#include "mountpath.h"
+#include "download.h"
+#include "unpack.h"
 #include "log.h"
 
 #define SKIP_ID INT_MAX /* an archive member walked over, not pinned */
@@ -99,7 +101,7 @@ int mfs_pin_check_opts(const struct mfs_pin_opts *o, char *err, size_t errlen)
 		mfs_seterr(err, errlen, "the URL must start with https:// (http:// only with --allow-http)");
 	else if (!o->path)
 		mfs_seterr(err, errlen, "--path MOUNTPATH is required");
-	else if (mfs_config_check_path(o->path, &why) < 0)
+	else if (mfs_mountpath_check(o->path, &why) < 0)
 		mfs_seterr(err, errlen, "bad --path '%s': %s", o->path, why);
 	else if (!mfs_pin_ini_safe(o->path, false))
 		mfs_seterr(err, errlen, "bad --path '%s': control character, blank at an end or ' ;'",
@@ -308,46 +310,6 @@ int mfs_pin_format(const struct mfs_pin_opts *o, const struct mfs_pin_result *r,
 
 /* ---------------------------------------------------------------- download */
 
-struct sink {
-	int fd;                  /* the temporary file; -1: hash only */
-	struct mfs_hasher *h;
-	const struct mfs_pin_opts *o;
-};
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int on_body(void *arg, const void *buf, size_t len)
-{
-	struct sink *s = arg;
-	int rc = mfs_hasher_update(s->h, buf, len);
-
-	if (rc == 0 && s->fd >= 0)
-		rc = write_all(s->fd, buf, len);
-	return rc;
-}
-
-static void on_progress(void *arg, uint64_t done, uint64_t total)
-{
-	struct sink *s = arg;
-
-	s->o->progress(s->o->progress_arg, done, total);
-}
-
 /* An unlinked file for the archive body: it vanishes with the process,
  * whatever happens. */
 static int open_tmp(char *err, size_t errlen)
@@ -392,14 +354,14 @@ struct walk {
 	unsigned mask;
 	struct mfs_pin_file *files;
 	size_t n, cap;
-	struct mfs_hasher *h;    /* of the member being read */
-	int64_t declared;        /* its size in the archive's header, -1: none */
+	int64_t declared;        /* the size the archive's header gives the
+				    member being read, -1: none */
 	uint64_t others;         /* members other than opts.member */
 	char other[256];         /* the first of them, printable */
 	char why[512];           /* our own reason, preferred over extract's */
 };
 
-static int walk_entry(void *arg, const char *name, int64_t size, uint64_t *limit)
+static int walk_entry(void *arg, const char *name, int64_t size, struct mfs_unpack_member *um)
 {
 	struct walk *w = arg;
 	const struct mfs_pin_opts *o = w->o;
@@ -407,7 +369,7 @@ static int walk_entry(void *arg, const char *name, int64_t size, uint64_t *limit
 	char shown[256], *path = NULL;
 	int rc;
 
-	*limit = o->max_size;
+	um->limit = o->max_size;
 	if (o->member && strcmp(name, o->member) != 0) {
 		if (!w->others++)
 			printable(name, w->other, sizeof(w->other));
@@ -427,7 +389,7 @@ static int walk_entry(void *arg, const char *name, int64_t size, uint64_t *limit
 	if (!o->member) {
 		if (asprintf(&path, "%s/%s", o->path, rel) < 0)
 			return -ENOMEM;
-		rc = mfs_config_check_path(path, &why);
+		rc = mfs_mountpath_check(path, &why);
 		free(path);
 		if (rc < 0) {
 			snprintf(w->why, sizeof(w->why), "member '%s' gives a bad mount path: %s",
@@ -450,28 +412,16 @@ static int walk_entry(void *arg, const char *name, int64_t size, uint64_t *limit
 	w->files[w->n].name = strdup(rel);
 	if (!w->files[w->n].name)
 		return -ENOMEM;
-	rc = mfs_hasher_new(w->mask, &w->h);
-	if (rc < 0) {
-		free(w->files[w->n].name);
-		return rc;
-	}
 	w->declared = size;
+	um->mask = w->mask;
 	return (int)w->n++;
 }
 
-static int walk_data(void *arg, int id, const void *buf, size_t len)
-{
-	struct walk *w = arg;
-
-	return id == SKIP_ID ? 0 : mfs_hasher_update(w->h, buf, len);
-}
-
-static int walk_end(void *arg, int id, uint64_t bytes)
+static int walk_end(void *arg, int id, uint64_t bytes, const struct mfs_digests *got)
 {
 	struct walk *w = arg;
 	struct mfs_pin_file *f;
 	char shown[256];
-	int rc;
 
 	if (id == SKIP_ID)
 		return 0;
@@ -483,10 +433,8 @@ static int walk_end(void *arg, int id, uint64_t bytes)
 		return -EPROTO;
 	}
 	f->size = bytes;
-	rc = mfs_hasher_final(w->h, &f->digests);
-	mfs_hasher_free(w->h);
-	w->h = NULL;
-	return rc;
+	f->digests = *got;
+	return 0;
 }
 
 static int cmp_file(const void *a, const void *b)
@@ -499,12 +447,12 @@ static int walk_zip(const struct mfs_pin_opts *o, int fd, struct mfs_pin_result 
 {
 	struct walk w = { .o = o, .mask = MFS_ALGO_BIT(MFS_SHA256), .declared = -1 };
 	struct mfs_extract_limits lim = { .max_entries = MFS_PIN_MAX_ENTRIES, .max_total = o->max_size };
-	struct mfs_extract_ops ops = { .entry = walk_entry, .data = walk_data, .end = walk_end };
+	const struct mfs_unpack_ops ops = { .entry = walk_entry, .end = walk_end };
 	int rc;
 
 	if (o->sha1)
 		w.mask |= MFS_ALGO_BIT(MFS_SHA1);
-	rc = mfs_extract_fd(fd, MFS_EXTRACT_ZIP, &lim, &ops, &w, err, errlen);
+	rc = mfs_unpack_run(fd, &lim, &ops, &w, NULL, err, errlen);
 	if (rc < 0 && w.why[0])
 		mfs_seterr(err, errlen, "%s", w.why);
 	if (rc == 0 && w.n == 0) {
@@ -517,7 +465,7 @@ static int walk_zip(const struct mfs_pin_opts *o, int fd, struct mfs_pin_result 
 		else
 			mfs_seterr(err, errlen, "the archive holds no file");
 	}
-	/* The gate refuses an archive with a member its section does not
+	/* The daemon refuses an archive with a member its section does not
 	 * list: a one-member section for such a zip could never be served. */
 	if (rc == 0 && o->member && w.others) {
 		rc = -EPERM;
@@ -526,7 +474,6 @@ static int walk_zip(const struct mfs_pin_opts *o, int fd, struct mfs_pin_result 
 		       "pin it without --member", w.others, w.others == 1 ? "" : "s", o->member,
 		       w.other);
 	}
-	mfs_hasher_free(w.h);
 	if (rc < 0) {
 		for (size_t i = 0; i < w.n; i++)
 			free(w.files[i].name);
@@ -542,58 +489,49 @@ static int walk_zip(const struct mfs_pin_opts *o, int fd, struct mfs_pin_result 
 int mfs_pin_run(const struct mfs_pin_opts *o, struct mfs_pin_result *r, char *err, size_t errlen)
 {
 	struct mfs_pin_opts opts = *o;
-	struct sink s = { .fd = -1, .o = &opts };
-	struct mfs_fetch_req req = {
-		.url = o->url,
-		.ca_file = o->ca_file,
-		.allow_http = o->allow_http,
-		.size = o->max_size ? o->max_size : MFS_PIN_DEFAULT_MAX_SIZE,
-		.size_is_max = true,
-		.connect_timeout = MFS_DEFAULT_CONNECT_TIMEOUT,
-		.low_speed_limit = MFS_DEFAULT_LOW_SPEED_LIMIT,
-		.low_speed_time = MFS_DEFAULT_LOW_SPEED_TIME,
-		.sink = on_body,
-		.progress = o->progress ? on_progress : NULL,
-		.arg = &s,
+	struct mfs_download d = {
+		.get = {
+			.url = o->url,
+			.ca_file = o->ca_file,
+			.allow_http = o->allow_http,
+			.size = o->max_size ? o->max_size : MFS_PIN_DEFAULT_MAX_SIZE,
+			.size_is_max = true,
+			.connect_timeout = MFS_DEFAULT_CONNECT_TIMEOUT,
+			.low_speed_limit = MFS_DEFAULT_LOW_SPEED_LIMIT,
+			.low_speed_time = MFS_DEFAULT_LOW_SPEED_TIME,
+		},
+		.fd = -1,
+		.mask = MFS_ALGO_BIT(MFS_SHA256),
+		.progress = o->progress,
+		.progress_arg = o->progress_arg,
 	};
-	unsigned mask = MFS_ALGO_BIT(MFS_SHA256);
-	uint64_t got = 0;
+	struct mfs_download_result got;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	opts.max_size = req.size;
+	opts.max_size = d.get.size;
 	/* A zip's own SHA-1 is never printed: its members carry the pins. */
 	if (opts.sha1 && !opts.zip)
-		mask |= MFS_ALGO_BIT(MFS_SHA1);
+		d.mask |= MFS_ALGO_BIT(MFS_SHA1);
+	/* A plain file is only hashed; a zip is kept for the walk. */
 	if (opts.zip) {
-		s.fd = open_tmp(err, errlen);
-		if (s.fd < 0)
-			return s.fd;
+		d.fd = open_tmp(err, errlen);
+		if (d.fd < 0)
+			return d.fd;
 	}
-	rc = mfs_hasher_new(mask, &s.h);
-	if (rc < 0) {
-		mfs_seterr(err, errlen, "cannot start hashing: %s", strerror(-rc));
-		goto out_close_tmp;
-	}
-	rc = mfs_fetch(&req, &got, err, errlen);
+	rc = mfs_download_run(&d, &got, err, errlen);
 	if (rc < 0)
-		goto out_free_hasher;
-	rc = mfs_hasher_final(s.h, &r->digests);
-	if (rc < 0) {
-		mfs_seterr(err, errlen, "hashing failed");
-		goto out_free_hasher;
-	}
-	r->size = got;
+		goto out_close_tmp;
+	r->size = got.bytes;
+	r->digests = got.digests;
 	if (opts.zip) {
-		rc = walk_zip(&opts, s.fd, r, err, errlen);
+		rc = walk_zip(&opts, d.fd, r, err, errlen);
 		if (rc < 0)
 			memset(r, 0, sizeof(*r));
 	}
-out_free_hasher:
-	mfs_hasher_free(s.h);
 out_close_tmp:
-	if (s.fd >= 0)
-		close(s.fd);
+	if (d.fd >= 0)
+		close(d.fd);
 	return rc;
 }
 

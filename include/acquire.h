@@ -1,10 +1,12 @@
-/* verify — the trust pipeline for one model or one archive: re-hash a
- * stored object, or fetch into staging while hashing in the write path and
- * commit or quarantine.  Every decision is written to the audit log.
- * Synchronous and thread-safe for distinct models; the gate (gate.h)
- * decides who runs it when. */
-#ifndef MFS_VERIFY_H
-#define MFS_VERIFY_H
+/* acquire — gets the verified store object of one model, or of the
+ * members of one archive: re-hashes the object already in the store, or
+ * downloads into staging/ (download.h; archives then unpack.h), judges
+ * what was hashed against the config's pins and commits it into objects/
+ * or moves it to quarantine/.  Every decision is written to the audit
+ * log.  Synchronous, and thread-safe for distinct models; the scheduler
+ * (scheduler.h) decides who runs it, when and on which thread. */
+#ifndef MFS_ACQUIRE_H
+#define MFS_ACQUIRE_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -15,12 +17,13 @@
 #include "config.h"
 #include "store.h"
 
-struct mfs_verify_ctx {
+struct mfs_acquire_ctx {
 	const struct mfs_config *cfg;
 	struct mfs_store *store;
 	struct mfs_audit *audit;        /* may be NULL */
 	bool fsync;                     /* fsync objects before the rename */
-	/* Transfer progress of a model (for an archive: its first member). */
+	/* Transfer progress of a model (for an archive: its first member
+	 * asked for); may be NULL. */
 	void (*progress)(void *arg, size_t model, uint64_t done, uint64_t total);
 	void *progress_arg;
 	const atomic_bool *stopping;    /* set: abort transfers in flight */
@@ -30,24 +33,25 @@ struct mfs_verify_ctx {
  * Returns the fd if size and every digest match (audit verify_ok);
  * -ENOENT if there is no object, or it did not match (then it is moved to
  * quarantine/ and audited as store_corrupt). */
-int mfs_verify_stored(const struct mfs_verify_ctx *c, size_t mi);
+int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi);
 
-/* Fetches plain model `mi` (no archive) into staging/, hashing as it
- * streams; on a match commits it into objects/ and returns the fd the bytes
- * were hashed through (fetch_start, fetch_ok, verify_ok).  -EIO on any
- * failure: transfer (fetch_failed) or digest (verify_failed, bytes to
+/* Downloads plain model `mi` (no archive) into staging/, hashing as it
+ * streams; on a match commits it into objects/ and returns the fd the
+ * bytes were hashed through (fetch_start, fetch_ok, verify_ok).  -EIO on
+ * any failure: transfer (fetch_failed) or digest (verify_failed, bytes to
  * quarantine/). */
-int mfs_verify_fetch(const struct mfs_verify_ctx *c, size_t mi);
+int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi);
 
-/* Fetches archive `a` once (checking archive_size/archive_sha* if pinned),
- * walks it as hostile input (extract.h) and verifies each member in
- * `todo` (indices into cfg->models, all members of `a`).  Members are
- * committed only if the whole walk succeeded: then fds[i] is the verified
- * fd of todo[i], or -EIO for one that did not match (verify_failed,
- * quarantined) or was missing.  If the download, the archive pin or the
- * walk fails (unlisted member, bad name, link, too big, corrupt), every
- * fds[i] is -EIO and each member's failure is audited. */
-void mfs_verify_archive(const struct mfs_verify_ctx *c, const struct mfs_archive *a,
-			const size_t *todo, size_t n, int *fds);
+/* Downloads archive `a` once (checking archive_size/archive_sha* if
+ * pinned), walks it as hostile input and verifies each member in `todo`
+ * (indices into cfg->models, all members of `a`, each at most once).
+ * Members are committed only if the whole walk succeeded: then fds[i] is
+ * the verified fd of todo[i], or -EIO for one that did not match
+ * (verify_failed, quarantined) or was missing.  If the download, the
+ * archive pin or the walk fails (unlisted member, bad name, link, too
+ * big, corrupt), every fds[i] is -EIO and each member's failure is
+ * audited. */
+void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archive *a,
+			 const size_t *todo, size_t n, int *fds);
 
 #endif

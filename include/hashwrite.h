@@ -33,10 +33,10 @@
 
 struct mfs_hashwrite;
 
-/* Writes to `fd` at its offset; `h` (may be NULL: nothing to hash, and
- * only the writing thread runs) is
- * used by the hashing thread until mfs_hashwrite_finish returns.
- * -ENOMEM. */
+/* Writes to `fd` at its offset (-1: nothing is written, only the hashing
+ * thread runs); `h` (NULL: nothing is hashed, only the writing thread
+ * runs) is used by the hashing thread until mfs_hashwrite_finish returns.
+ * -EINVAL if there is neither an fd nor a hasher, -ENOMEM. */
 int mfs_hashwrite_new(int fd, struct mfs_hasher *h, struct mfs_hashwrite **out);
 
 /* Takes `len` bytes.  -errno from write(2), -EIO once hashing failed,

@@ -1,10 +1,11 @@
 /* pin — "modelfsctl pin": pins a model that publishes no digest.  Downloads
- * one URL once (a bounded mfs_fetch), hashes it while it streams in and,
- * for a zip, walks the archive (mfs_extract_fd) hashing every member; then
- * formats a ready-to-paste [model] section.  It changes nothing: no store,
- * no audit log.  A zip body is kept only in an unlinked temporary file
- * (O_TMPFILE in $TMPDIR, else /var/tmp) for the walk; a plain file is
- * hashed without being written anywhere.
+ * one URL once through the daemon's own download path (download.h),
+ * hashing it as it streams in, and for a zip walks the archive the way
+ * the daemon does (unpack.h), hashing every member; then formats a
+ * ready-to-paste [model] section.  It changes nothing: no store, no audit
+ * log.  A zip body is kept only in an unlinked temporary file (O_TMPFILE
+ * in $TMPDIR, else /var/tmp) for the walk; a plain file is hashed without
+ * being written anywhere.
  *
  * The digests are whatever the server sent at that moment: the output says
  * so, and the operator is to review it before trusting it. */
@@ -96,12 +97,13 @@ int mfs_pin_format(const struct mfs_pin_opts *o, const struct mfs_pin_result *r,
 /* Downloads and hashes as described at the top.  Needs
  * mfs_fetch_global_init().  On success returns 0 and fills *r (release
  * with mfs_pin_result_release).  On failure *r is empty, a one-line reason
- * is in `err`, and the return is mfs_fetch's error, mfs_extract_fd's error
- * (-EINVAL: not a zip), -ENOENT (opts.member is not in the archive, or no
- * member under the prefix), -EPERM (a member outside member_prefix, a
- * name unfit for the config, or, with opts.member, any other file in the
- * archive: the gate refuses archives with members a section does not list), -EPROTO (a member whose bytes differ from
- * its declared size), or -errno of the temporary file. */
+ * is in `err`, and the return is mfs_download_run's error,
+ * mfs_unpack_run's error (-EINVAL: not a zip), -ENOENT (opts.member is not
+ * in the archive, or no member under the prefix), -EPERM (a member outside
+ * member_prefix, a name unfit for the config, or, with opts.member, any
+ * other file in the archive: the daemon refuses archives with members a
+ * section does not list), -EPROTO (a member whose bytes differ from its
+ * declared size), or -errno of the temporary file. */
 int mfs_pin_run(const struct mfs_pin_opts *o, struct mfs_pin_result *r, char *err, size_t errlen);
 
 /* Frees what mfs_pin_run put in *r and empties it. */

@@ -113,6 +113,42 @@ static void test_without_hasher(void)
 	roundtrip(10 * MIB + 1, pieces, 2, false);
 }
 
+/* No fd: every byte is hashed, nothing written; neither: refused. */
+static void test_hash_only(void)
+{
+	const size_t sizes[] = { 0, 1000, MIB, 10 * MIB + 7 };
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		unsigned char *data = pattern(sizes[i], 3);
+		struct mfs_hasher *h, *ref;
+		struct mfs_digests got, want;
+		struct mfs_hashwrite *w;
+
+		CHECK_EQ_INT(mfs_hasher_new(MFS_ALGO_BIT(MFS_SHA256), &h), 0);
+		CHECK_EQ_INT(mfs_hashwrite_new(-1, h, &w), 0);
+		for (size_t off = 0; off < sizes[i]; off += 16384)
+			CHECK_EQ_INT(mfs_hashwrite_put(w, data + off,
+						       sizes[i] - off < 16384 ? sizes[i] - off : 16384), 0);
+		CHECK_EQ_INT(mfs_hashwrite_finish(w), 0);
+		mfs_hashwrite_free(w);
+		CHECK_EQ_INT(mfs_hasher_bytes(h), (long long)sizes[i]);
+		CHECK_EQ_INT(mfs_hasher_final(h, &got), 0);
+		CHECK_EQ_INT(mfs_hasher_new(MFS_ALGO_BIT(MFS_SHA256), &ref), 0);
+		CHECK_EQ_INT(mfs_hasher_update(ref, data, sizes[i]), 0);
+		CHECK_EQ_INT(mfs_hasher_final(ref, &want), 0);
+		CHECK(mfs_digests_match(&want, &got, NULL));
+		mfs_hasher_free(ref);
+		mfs_hasher_free(h);
+		free(data);
+	}
+	{
+		struct mfs_hashwrite *w = (struct mfs_hashwrite *)1;
+
+		CHECK_EQ_INT(mfs_hashwrite_new(-1, NULL, &w), -EINVAL);
+		CHECK(w == NULL);
+	}
+}
+
 /* A write error (a read-only fd) comes back from put or finish, never a
  * hang, and free stops the threads. */
 static void test_write_error_surfaces(void)
@@ -168,6 +204,7 @@ int main(void)
 	RUN(test_exact_blocks);
 	RUN(test_small_and_empty);
 	RUN(test_without_hasher);
+	RUN(test_hash_only);
 	RUN(test_write_error_surfaces);
 	RUN(test_free_without_finish);
 	return unit_done();
