@@ -16,8 +16,8 @@
 #include "config.h"
 #include "fetch.h"
 #include "fuse_adapter.h"
-#include "gate.h"
 #include "log.h"
+#include "scheduler.h"
 #include "store.h"
 
 #define MODELFS_VERSION "0.1.0"
@@ -115,7 +115,7 @@ struct daemon {
 	struct mfs_store store;
 	struct mfs_audit *audit;
 	struct mfs_catalog cat;
-	struct mfs_gate *gate;
+	struct mfs_sched *sched;
 };
 
 static void on_ready(void *arg)
@@ -143,6 +143,8 @@ int main(int argc, char **argv)
 	rc = parse_cli(argc, argv, &d.cli);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
+	if (d.cli.debug)
+		mfs_log_set_level(MFS_LOG_DEBUG);
 	if (mfs_config_load(d.cli.config, &d.cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
@@ -181,13 +183,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "modelfs: cannot build the tree: %s\n", strerror(-rc));
 		goto out_close_audit;
 	}
-	struct mfs_gate_opts go = {
+	struct mfs_sched_opts so = {
 		/* No fsync on the open's path (1.8 s per GiB here): every object is
 		 * re-hashed on its first open after a restart anyway, so a torn
 		 * one is caught, quarantined and fetched again. */
 		.cfg = d.cfg, .store = &d.store, .audit = d.audit, .fsync = false,
 	};
-	rc = mfs_gate_new(&go, &d.gate);
+	rc = mfs_sched_new(&so, &d.sched);
 	if (rc < 0) {
 		fprintf(stderr, "modelfs: %s\n", strerror(-rc));
 		goto out_release_catalog;
@@ -202,12 +204,12 @@ int main(int argc, char **argv)
 		.ready = on_ready,
 		.ready_arg = &d,
 	};
-	rc = mfs_fuse_run(&mo, &d.cat, d.gate);
+	rc = mfs_fuse_run(&mo, &d.cat, d.sched);
 	if (rc == 0)
 		status = 0;
 	else if (rc == -EINVAL)
 		fprintf(stderr, "modelfs: bad mount options '%s'\n", d.cli.opts);
-	mfs_gate_free(d.gate);
+	mfs_sched_free(d.sched);
 out_release_catalog:
 	mfs_catalog_release(&d.cat);
 out_close_audit:

@@ -19,9 +19,9 @@
 #include "audit.h"
 #include "config.h"
 #include "fetch.h"
-#include "gate.h"
 #include "log.h"
 #include "pin.h"
+#include "scheduler.h"
 #include "store.h"
 
 static void usage(FILE *f)
@@ -130,7 +130,7 @@ static int cmd_fetch(const char *file, char **paths, int npaths)
 	struct mfs_store store = { .dirfd = -1 };
 	struct mfs_config *cfg;
 	struct mfs_audit *audit = NULL;
-	struct mfs_gate *gate = NULL;
+	struct mfs_sched *sched = NULL;
 	struct progress prog = { 0 };
 	bool *want = NULL, tty = isatty(STDERR_FILENO);
 	size_t ok = 0, failed = 0, selected = 0;
@@ -176,12 +176,12 @@ static int cmd_fetch(const char *file, char **paths, int npaths)
 		goto out_release_store;
 	}
 	prog.cfg = cfg;
-	struct mfs_gate_opts go = {
+	struct mfs_sched_opts so = {
 		/* Warming a host: durability beats latency here. */
 		.cfg = cfg, .store = &store, .audit = audit, .fsync = true,
 		.progress = tty ? on_progress : NULL, .progress_arg = &prog,
 	};
-	rc = mfs_gate_new(&go, &gate);
+	rc = mfs_sched_new(&so, &sched);
 	if (rc < 0)
 		goto out_close_audit;
 	for (size_t i = 0; i < cfg->nmodels; i++) {
@@ -192,7 +192,7 @@ static int cmd_fetch(const char *file, char **paths, int npaths)
 		if (!want[i])
 			continue;
 		prog.start = prog.last = t0 = now_s();
-		fd = mfs_gate_get(gate, i);
+		fd = mfs_sched_get(sched, i, NULL);
 		secs = now_s() - t0;
 		if (tty)
 			fprintf(stderr, "\r\033[K");
@@ -211,7 +211,7 @@ static int cmd_fetch(const char *file, char **paths, int npaths)
 	}
 	printf("%zu of %zu models verified, %zu failed\n", ok, selected, failed);
 	status = failed ? 1 : 0;
-	mfs_gate_free(gate);
+	mfs_sched_free(sched);
 out_close_audit:
 	mfs_audit_close(audit);
 out_release_store:

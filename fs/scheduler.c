@@ -1,35 +1,54 @@
-/* gate — see include/gate.h. */
-#include "gate.h"
+/* scheduler — see include/scheduler.h. */
+#include "scheduler.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "acquire.h"
 #include "log.h"
-#include "verify.h"
+#include "workpool.h"
 
 struct waiter {
 	struct waiter *next;
-	mfs_gate_done done;
+	mfs_sched_done done;
 	void *arg;
+	int64_t t0;        /* when it asked, µs */
 	int result;
+	struct mfs_sched_outcome outcome;
 };
 
-/* What one worker verifies at a time: a plain model, or every member of
- * one archive (downloaded once for all of them). */
+/* Where a group's work stands. */
+enum phase {
+	IDLE,
+	HASH_QUEUED,       /* its job waits in the hash pool's queue */
+	HASHING,
+	FETCH_QUEUED,
+	FETCHING,
+};
+
+/* What one job works on: a plain model, or every member of one archive
+ * (downloaded once for all of them). */
 struct group {
-	struct mfs_gate *g;
+	struct mfs_job job;                /* in one pool's queue, or running */
+	struct mfs_sched *s;
 	const struct mfs_archive *archive; /* NULL: members[0] is a plain model */
 	const size_t *members;
 	size_t nmembers;
-	bool busy;                         /* a worker runs for it */
-	bool joinable;                     /* `thread` ran and is not joined yet */
-	pthread_t thread;
+	enum phase phase;
+	/* The job's scratch, one slot per member; only the job uses them. */
+	size_t *todo;
+	int *fds;
+	size_t *fetch;                     /* what the store did not have */
+	size_t nfetch;
+	struct waiter **answers;
 };
 
 struct entry {
@@ -41,171 +60,179 @@ struct entry {
 	size_t self;       /* this entry's model index, for plain groups */
 };
 
-struct mfs_gate {
-	struct mfs_gate_opts o;
-	struct mfs_verify_ctx vc;
+struct mfs_sched {
+	struct mfs_sched_opts o;
+	struct mfs_acquire_ctx ac;
 	pthread_mutex_t lock;
-	pthread_cond_t workers_done;
-	size_t workers;
 	atomic_bool stopping;
 	struct entry *e;
 	struct group *groups;
+	size_t ngroups;
+	size_t *scratch;                   /* backs every group's todo and fetch */
+	int *scratch_fds;
+	struct waiter **scratch_answers;
+	struct mfs_workpool *hash_pool;
+	struct mfs_workpool *fetch_pool;
 };
 
-static void gate_progress(void *arg, size_t model, uint64_t done, uint64_t total)
-{
-	struct mfs_gate *g = arg;
+#define GROUP_OF(j) ((struct group *)((char *)(j) - offsetof(struct group, job)))
 
-	g->o.progress(g->o.progress_arg, model, done, total);
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int mfs_gate_new(const struct mfs_gate_opts *opts, struct mfs_gate **out)
+static void sched_progress(void *arg, size_t model, uint64_t done, uint64_t total)
+{
+	struct mfs_sched *s = arg;
+
+	s->o.progress(s->o.progress_arg, model, done, total);
+}
+
+static void run_group(struct mfs_job *job);
+
+/* Gives every group its scratch slots, out of three arrays of nmodels. */
+static void carve(struct mfs_sched *s)
+{
+	size_t used = 0, n = s->o.cfg->nmodels;
+
+	for (size_t i = 0; i < s->ngroups; i++) {
+		struct group *gr = &s->groups[i];
+
+		gr->todo = s->scratch + used;
+		gr->fetch = s->scratch + n + used;
+		gr->fds = s->scratch_fds + used;
+		gr->answers = s->scratch_answers + used;
+		used += gr->nmembers;
+	}
+}
+
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
+}
+
+int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
 {
 	const struct mfs_config *cfg = opts->cfg;
-	struct mfs_gate *g = calloc(1, sizeof(*g));
-	size_t ng = 0;
+	size_t n = cfg->nmodels ? cfg->nmodels : 1;
+	struct mfs_sched *s = calloc(1, sizeof(*s));
+	int rc = -ENOMEM;
 
 	*out = NULL;
-	if (!g)
+	if (!s)
 		return -ENOMEM;
-	g->o = *opts;
-	g->e = calloc(cfg->nmodels ? cfg->nmodels : 1, sizeof(*g->e));
-	g->groups = calloc(cfg->nmodels + cfg->narchives + 1, sizeof(*g->groups));
-	if (!g->e || !g->groups) {
-		free(g->e);
-		free(g->groups);
-		free(g);
-		return -ENOMEM;
-	}
+	s->o = *opts;
+	if (!s->o.hash_threads)
+		s->o.hash_threads = online_cpus();
+	if (!s->o.fetch_threads)
+		s->o.fetch_threads = cfg->max_fetches;
+	s->e = calloc(n, sizeof(*s->e));
+	s->groups = calloc(cfg->nmodels + cfg->narchives + 1, sizeof(*s->groups));
+	s->scratch = calloc(2 * n, sizeof(*s->scratch));
+	s->scratch_fds = calloc(n, sizeof(*s->scratch_fds));
+	s->scratch_answers = calloc(n, sizeof(*s->scratch_answers));
+	if (!s->e || !s->groups || !s->scratch || !s->scratch_fds || !s->scratch_answers)
+		goto out_free;
+	rc = mfs_workpool_new("hash", s->o.hash_threads, &s->hash_pool);
+	if (rc == 0)
+		rc = mfs_workpool_new("fetch", s->o.fetch_threads, &s->fetch_pool);
+	if (rc < 0)
+		goto out_free;
 	for (size_t a = 0; a < cfg->narchives; a++) {
-		struct group *gr = &g->groups[ng++];
+		struct group *gr = &s->groups[s->ngroups++];
 
-		gr->g = g;
 		gr->archive = &cfg->archives[a];
 		gr->members = cfg->archives[a].members;
 		gr->nmembers = cfg->archives[a].nmembers;
 		for (size_t i = 0; i < gr->nmembers; i++)
-			g->e[gr->members[i]].group = gr;
+			s->e[gr->members[i]].group = gr;
 	}
 	for (size_t i = 0; i < cfg->nmodels; i++) {
-		g->e[i].fd = -1;
-		g->e[i].self = i;
+		s->e[i].fd = -1;
+		s->e[i].self = i;
 		if (!cfg->models[i].archive) {
-			struct group *gr = &g->groups[ng++];
+			struct group *gr = &s->groups[s->ngroups++];
 
-			gr->g = g;
-			gr->members = &g->e[i].self;
+			gr->members = &s->e[i].self;
 			gr->nmembers = 1;
-			g->e[i].group = gr;
+			s->e[i].group = gr;
 		}
 	}
-	g->vc = (struct mfs_verify_ctx){
+	for (size_t i = 0; i < s->ngroups; i++) {
+		s->groups[i].s = s;
+		s->groups[i].job.run = run_group;
+	}
+	carve(s);
+	s->ac = (struct mfs_acquire_ctx){
 		.cfg = cfg, .store = opts->store, .audit = opts->audit, .fsync = opts->fsync,
-		.progress = opts->progress ? gate_progress : NULL, .progress_arg = g,
-		.stopping = &g->stopping,
+		.progress = opts->progress ? sched_progress : NULL, .progress_arg = s,
+		.stopping = &s->stopping,
 	};
-	pthread_mutex_init(&g->lock, NULL);
-	pthread_cond_init(&g->workers_done, NULL);
-	*out = g;
+	pthread_mutex_init(&s->lock, NULL);
+	*out = s;
 	return 0;
-}
 
-/* Joined, not detached: a thread still tearing down (OpenSSL's per-thread
- * state) when the process exits would leak, and LeakSanitizer says so. */
-static void join(struct group *gr)
-{
-	if (gr->joinable) {
-		pthread_join(gr->thread, NULL);
-		gr->joinable = false;
-	}
-}
-
-void mfs_gate_stop(struct mfs_gate *g)
-{
-	const struct mfs_config *cfg = g->o.cfg;
-
-	atomic_store(&g->stopping, true);
-	pthread_mutex_lock(&g->lock);
-	while (g->workers > 0)
-		pthread_cond_wait(&g->workers_done, &g->lock);
-	for (size_t i = 0; i < cfg->nmodels + cfg->narchives; i++)
-		join(&g->groups[i]);
-	pthread_mutex_unlock(&g->lock);
-}
-
-void mfs_gate_free(struct mfs_gate *g)
-{
-	if (!g)
-		return;
-	mfs_gate_stop(g);
-	for (size_t i = 0; i < g->o.cfg->nmodels; i++) {
-		if (g->e[i].fd >= 0)
-			close(g->e[i].fd);
-	}
-	pthread_cond_destroy(&g->workers_done);
-	pthread_mutex_destroy(&g->lock);
-	free(g->groups);
-	free(g->e);
-	free(g);
-}
-
-/* Verifies the models in todo[0..n): from the store where possible, else
- * by one download (of the model, or of their archive).  fds[i] gets a
- * verified fd or -EIO.  Runs without the gate's lock. */
-static void verify_group(struct mfs_gate *g, const struct group *gr, const size_t *todo,
-			 size_t n, int *fds)
-{
-	size_t *fetch = malloc(n * sizeof(*fetch));
-	size_t nfetch = 0;
-	int *ffds = malloc(n * sizeof(*ffds));
-
-	if (!fetch || !ffds) {
-		for (size_t i = 0; i < n; i++)
-			fds[i] = -ENOMEM;
-		goto out_free;
-	}
-	for (size_t i = 0; i < n; i++) {
-		fds[i] = mfs_verify_stored(&g->vc, todo[i]);
-		if (fds[i] == -ENOENT)
-			fetch[nfetch++] = todo[i];
-	}
-	if (nfetch == 0)
-		goto out_free;
-	if (gr->archive)
-		mfs_verify_archive(&g->vc, gr->archive, fetch, nfetch, ffds);
-	else
-		ffds[0] = mfs_verify_fetch(&g->vc, fetch[0]);
-	for (size_t i = 0, f = 0; i < n && f < nfetch; i++) {
-		if (todo[i] == fetch[f])
-			fds[i] = ffds[f++];
-	}
 out_free:
-	free(fetch);
-	free(ffds);
+	mfs_workpool_free(s->fetch_pool);
+	mfs_workpool_free(s->hash_pool);
+	free(s->scratch_answers);
+	free(s->scratch_fds);
+	free(s->scratch);
+	free(s->groups);
+	free(s->e);
+	free(s);
+	return rc;
 }
 
-/* Under g->lock: the group's members that are not verified. */
-static size_t unverified(struct mfs_gate *g, const struct group *gr, size_t *todo)
+void mfs_sched_stop(struct mfs_sched *s)
 {
-	size_t n = 0;
+	/* Every submission checks `stopping` under the lock: once it is set
+	 * here, no job is queued any more, and the queued ones find it set
+	 * and answer their waiters. */
+	pthread_mutex_lock(&s->lock);
+	atomic_store(&s->stopping, true);
+	pthread_mutex_unlock(&s->lock);
+	mfs_workpool_drain(s->hash_pool);
+	mfs_workpool_drain(s->fetch_pool);
+}
 
-	for (size_t i = 0; i < gr->nmembers; i++) {
-		if (!g->e[gr->members[i]].verified)
-			todo[n++] = gr->members[i];
+void mfs_sched_free(struct mfs_sched *s)
+{
+	if (!s)
+		return;
+	mfs_sched_stop(s);
+	mfs_workpool_free(s->fetch_pool);
+	mfs_workpool_free(s->hash_pool);
+	for (size_t i = 0; i < s->o.cfg->nmodels; i++) {
+		if (s->e[i].fd >= 0)
+			close(s->e[i].fd);
 	}
-	return n;
+	pthread_mutex_destroy(&s->lock);
+	free(s->scratch_answers);
+	free(s->scratch_fds);
+	free(s->scratch);
+	free(s->groups);
+	free(s->e);
+	free(s);
 }
 
-/* Under g->lock: records the outcome for entry `mi` and detaches its
+/* Under s->lock: records the outcome for entry `mi` and detaches its
  * waiters with their answers (each gets its own dup). */
-static struct waiter *settle(struct mfs_gate *g, size_t mi, int fd)
+static struct waiter *settle(struct mfs_sched *s, size_t mi, int fd, enum mfs_sched_how how)
 {
-	struct entry *e = &g->e[mi];
+	struct entry *e = &s->e[mi];
 	struct waiter *w = e->waiters;
+	int64_t now = now_us();
 
 	if (fd >= 0 && fstat(fd, &e->st) < 0) {
 		mfs_err("fstat of the verified object of '%s' failed: %s",
-			g->o.cfg->models[mi].path, strerror(errno));
+			s->o.cfg->models[mi].path, strerror(errno));
 		close(fd);
 		fd = -EIO;
 	}
@@ -219,6 +246,7 @@ static struct waiter *settle(struct mfs_gate *g, size_t mi, int fd)
 		p->result = fd < 0 ? -EIO : fcntl(fd, F_DUPFD_CLOEXEC, 0);
 		if (p->result < 0 && fd >= 0)
 			p->result = -errno;
+		p->outcome = (struct mfs_sched_outcome){ .how = how, .us = now - p->t0 };
 	}
 	return w;
 }
@@ -228,18 +256,17 @@ static void answer(struct waiter *w, size_t mi)
 	while (w) {
 		struct waiter *next = w->next;
 
-		w->done(w->arg, mi, w->result);
+		w->done(w->arg, mi, w->result, &w->outcome);
 		free(w);
 		w = next;
 	}
 }
 
-/* Under g->lock: does an unverified member of the group have waiters
- * (queued after its round was settled, or found changed meanwhile)? */
-static bool pending(struct mfs_gate *g, const struct group *gr)
+/* Under s->lock: has an unverified member of the group waiters? */
+static bool pending(struct mfs_sched *s, const struct group *gr)
 {
 	for (size_t i = 0; i < gr->nmembers; i++) {
-		const struct entry *e = &g->e[gr->members[i]];
+		const struct entry *e = &s->e[gr->members[i]];
 
 		if (!e->verified && e->waiters)
 			return true;
@@ -247,50 +274,125 @@ static bool pending(struct mfs_gate *g, const struct group *gr)
 	return false;
 }
 
-static void *worker(void *arg)
+/* Under s->lock: answers (outside it) every waiter of the group's
+ * unverified members with `err`, and leaves the group idle. */
+static void fail_all(struct mfs_sched *s, struct group *gr, int err)
 {
-	struct group *gr = arg;
-	struct mfs_gate *g = gr->g;
-	size_t *todo = malloc(gr->nmembers * sizeof(*todo));
-	int *fds = malloc(gr->nmembers * sizeof(*fds));
-	struct waiter **answers = calloc(gr->nmembers, sizeof(*answers));
-	size_t n;
+	size_t n = 0;
 
-	pthread_mutex_lock(&g->lock);
-	if (!todo || !fds || !answers) {
-		for (size_t i = 0; i < gr->nmembers; i++) {
-			struct waiter *w = settle(g, gr->members[i], -ENOMEM);
-
-			pthread_mutex_unlock(&g->lock);
-			answer(w, gr->members[i]);
-			pthread_mutex_lock(&g->lock);
-		}
-		goto out_done;
+	for (size_t i = 0; i < gr->nmembers; i++) {
+		if (!s->e[gr->members[i]].verified)
+			gr->todo[n++] = gr->members[i];
 	}
-	do {
-		n = unverified(g, gr, todo);
-		pthread_mutex_unlock(&g->lock);
-		verify_group(g, gr, todo, n, fds);
-		pthread_mutex_lock(&g->lock);
-		/* Settle every member under the lock (an open may otherwise find
-		 * a fresh fd changed and close it under us), answer outside it:
-		 * a callback may block replying to the kernel. */
-		for (size_t i = 0; i < n; i++)
-			answers[i] = settle(g, todo[i], fds[i]);
-		pthread_mutex_unlock(&g->lock);
-		for (size_t i = 0; i < n; i++)
-			answer(answers[i], todo[i]);
-		pthread_mutex_lock(&g->lock);
-	} while (pending(g, gr) && !atomic_load(&g->stopping));
-out_done:
-	gr->busy = false;
-	if (--g->workers == 0)
-		pthread_cond_broadcast(&g->workers_done);
-	pthread_mutex_unlock(&g->lock);
-	free(todo);
-	free(fds);
-	free(answers);
-	return NULL;
+	for (size_t i = 0; i < n; i++)
+		gr->answers[i] = settle(s, gr->todo[i], err, MFS_SCHED_CACHED);
+	gr->phase = IDLE;
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; i < n; i++)
+		answer(gr->answers[i], gr->todo[i]);
+	pthread_mutex_lock(&s->lock);
+}
+
+/* Under s->lock: queues the group's next round on the hash pool if
+ * anyone waits for an unverified member (queued after their round was
+ * settled, or found changed meanwhile), else leaves it idle. */
+static void next_round(struct mfs_sched *s, struct group *gr)
+{
+	gr->phase = IDLE;
+	if (!pending(s, gr))
+		return;
+	if (atomic_load(&s->stopping)) {
+		fail_all(s, gr, -EIO);
+		return;
+	}
+	gr->phase = HASH_QUEUED;
+	if (mfs_workpool_submit(s->hash_pool, &gr->job) < 0)
+		fail_all(s, gr, -EIO);
+}
+
+/* Settles todo[0..n) with fds[] (each answered outside the lock: a
+ * callback may block replying to the kernel).  Called and returns with
+ * s->lock held. */
+static void settle_and_answer(struct mfs_sched *s, struct group *gr, const size_t *todo,
+			      const int *fds, size_t n, enum mfs_sched_how how)
+{
+	/* Settle every member under the lock (an open may otherwise find a
+	 * fresh fd changed and close it under us), answer outside it. */
+	for (size_t i = 0; i < n; i++)
+		gr->answers[i] = settle(s, todo[i], fds[i], how);
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; i < n; i++)
+		answer(gr->answers[i], todo[i]);
+	pthread_mutex_lock(&s->lock);
+}
+
+/* Hash pool: verifies the group's unverified members from the store;
+ * what is not there (or was corrupt) goes on to the fetch pool. */
+static void hash_round(struct mfs_sched *s, struct group *gr)
+{
+	size_t n = 0, nok = 0;
+
+	gr->nfetch = 0;
+	for (size_t i = 0; i < gr->nmembers; i++) {
+		if (!s->e[gr->members[i]].verified)
+			gr->todo[n++] = gr->members[i];
+	}
+	gr->phase = HASHING;
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; i < n; i++) {
+		int fd = mfs_acquire_stored(&s->ac, gr->todo[i]);
+
+		if (fd == -ENOENT) {
+			gr->fetch[gr->nfetch++] = gr->todo[i];
+		} else {
+			gr->todo[nok] = gr->todo[i];
+			gr->fds[nok++] = fd;
+		}
+	}
+	pthread_mutex_lock(&s->lock);
+	settle_and_answer(s, gr, gr->todo, gr->fds, nok, MFS_SCHED_STORE);
+	if (atomic_load(&s->stopping)) {
+		fail_all(s, gr, -EIO);
+		return;
+	}
+	if (gr->nfetch == 0) {
+		next_round(s, gr);
+		return;
+	}
+	gr->phase = FETCH_QUEUED;
+	if (mfs_workpool_submit(s->fetch_pool, &gr->job) < 0)
+		fail_all(s, gr, -EIO);
+}
+
+/* Fetch pool: downloads what the hash round did not find. */
+static void fetch_round(struct mfs_sched *s, struct group *gr)
+{
+	gr->phase = FETCHING;
+	pthread_mutex_unlock(&s->lock);
+	if (gr->archive)
+		mfs_acquire_archive(&s->ac, gr->archive, gr->fetch, gr->nfetch, gr->fds);
+	else
+		gr->fds[0] = mfs_acquire_fetch(&s->ac, gr->fetch[0]);
+	pthread_mutex_lock(&s->lock);
+	settle_and_answer(s, gr, gr->fetch, gr->fds, gr->nfetch, MFS_SCHED_FETCHED);
+	next_round(s, gr);
+}
+
+static void run_group(struct mfs_job *job)
+{
+	struct group *gr = GROUP_OF(job);
+	struct mfs_sched *s = gr->s;
+
+	pthread_mutex_lock(&s->lock);
+	if (atomic_load(&s->stopping))
+		fail_all(s, gr, -EIO);
+	else if (!pending(s, gr))
+		gr->phase = IDLE;  /* every waiter was interrupted: dropped */
+	else if (gr->phase == HASH_QUEUED)
+		hash_round(s, gr);
+	else
+		fetch_round(s, gr);
+	pthread_mutex_unlock(&s->lock);
 }
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -300,11 +402,11 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* Under g->lock.  A verified entry whose object changed on disk since it
+/* Under s->lock.  A verified entry whose object changed on disk since it
  * was hashed (tampered with, replaced) is verified again from scratch. */
-static int verified_fd(struct mfs_gate *g, size_t mi)
+static int verified_fd(struct mfs_sched *s, size_t mi)
 {
-	struct entry *e = &g->e[mi];
+	struct entry *e = &s->e[mi];
 	struct stat st;
 	int fd;
 
@@ -313,26 +415,28 @@ static int verified_fd(struct mfs_gate *g, size_t mi)
 		return fd < 0 ? -errno : fd;
 	}
 	mfs_warn("stored object of '%s' changed since it was verified; verifying again",
-		 g->o.cfg->models[mi].path);
+		 s->o.cfg->models[mi].path);
 	close(e->fd);
 	e->fd = -1;
 	e->verified = false;
 	return -ESTALE;
 }
 
-int mfs_gate_open(struct mfs_gate *g, size_t mi, mfs_gate_done done, void *arg)
+int mfs_sched_open(struct mfs_sched *s, size_t mi, mfs_sched_done done, void *arg)
 {
 	struct waiter *w, **tail;
+	struct group *gr;
 	struct entry *e;
 	int rc;
 
-	if (mi >= g->o.cfg->nmodels)
+	if (mi >= s->o.cfg->nmodels)
 		return -EINVAL;
-	e = &g->e[mi];
+	e = &s->e[mi];
+	gr = e->group;
 
-	pthread_mutex_lock(&g->lock);
+	pthread_mutex_lock(&s->lock);
 	if (e->verified) {
-		rc = verified_fd(g, mi);
+		rc = verified_fd(s, mi);
 		if (rc != -ESTALE)
 			goto out_unlock;
 	}
@@ -344,53 +448,48 @@ int mfs_gate_open(struct mfs_gate *g, size_t mi, mfs_gate_done done, void *arg)
 	}
 	w->done = done;
 	w->arg = arg;
-	if (!e->group->busy) {
-		if (atomic_load(&g->stopping)) {
+	w->t0 = now_us();
+	if (gr->phase == IDLE) {
+		if (atomic_load(&s->stopping)) {
 			rc = -EIO;
 			goto out_unlock_free;
 		}
-		/* Its last worker is done with the group (not busy): joining
-		 * waits at most for that thread's exit. */
-		join(e->group);
-		rc = pthread_create(&e->group->thread, NULL, worker, e->group);
-		if (rc != 0) {
-			mfs_err("cannot start a worker for '%s': %s", g->o.cfg->models[mi].path,
-				strerror(rc));
-			rc = -EAGAIN;
+		gr->phase = HASH_QUEUED;
+		rc = mfs_workpool_submit(s->hash_pool, &gr->job);
+		if (rc < 0) {
+			gr->phase = IDLE;
+			rc = rc == -ESHUTDOWN ? -EIO : -EAGAIN;
 			goto out_unlock_free;
 		}
-		g->workers++;
-		e->group->joinable = true;
-		e->group->busy = true;
 	}
 	for (tail = &e->waiters; *tail; tail = &(*tail)->next)
 		;
 	*tail = w;
-	pthread_mutex_unlock(&g->lock);
+	pthread_mutex_unlock(&s->lock);
 	return -EINPROGRESS;
 
 out_unlock_free:
 	free(w);
 out_unlock:
-	pthread_mutex_unlock(&g->lock);
+	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
 
-bool mfs_gate_cancel(struct mfs_gate *g, size_t mi, void *arg)
+bool mfs_sched_cancel(struct mfs_sched *s, size_t mi, void *arg)
 {
 	struct waiter **p, *w = NULL;
 
-	if (mi >= g->o.cfg->nmodels)
+	if (mi >= s->o.cfg->nmodels)
 		return false;
-	pthread_mutex_lock(&g->lock);
-	for (p = &g->e[mi].waiters; *p; p = &(*p)->next) {
+	pthread_mutex_lock(&s->lock);
+	for (p = &s->e[mi].waiters; *p; p = &(*p)->next) {
 		if ((*p)->arg == arg) {
 			w = *p;
 			*p = w->next;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&g->lock);
+	pthread_mutex_unlock(&s->lock);
 	free(w);
 	return w != NULL;
 }
@@ -400,27 +499,29 @@ struct sync_wait {
 	pthread_cond_t cond;
 	bool done;
 	int result;
+	enum mfs_sched_how how;
 };
 
-static void sync_done(void *arg, size_t mi, int result)
+static void sync_done(void *arg, size_t mi, int result, const struct mfs_sched_outcome *o)
 {
 	struct sync_wait *sw = arg;
 
 	pthread_mutex_lock(&sw->lock);
 	sw->result = result;
+	sw->how = o->how;
 	sw->done = true;
 	pthread_cond_signal(&sw->cond);
 	pthread_mutex_unlock(&sw->lock);
 }
 
-int mfs_gate_get(struct mfs_gate *g, size_t mi)
+int mfs_sched_get(struct mfs_sched *s, size_t mi, enum mfs_sched_how *how)
 {
-	struct sync_wait sw = { .done = false };
+	struct sync_wait sw = { .done = false, .how = MFS_SCHED_CACHED };
 	int rc;
 
 	pthread_mutex_init(&sw.lock, NULL);
 	pthread_cond_init(&sw.cond, NULL);
-	rc = mfs_gate_open(g, mi, sync_done, &sw);
+	rc = mfs_sched_open(s, mi, sync_done, &sw);
 	if (rc == -EINPROGRESS) {
 		pthread_mutex_lock(&sw.lock);
 		while (!sw.done)
@@ -428,7 +529,15 @@ int mfs_gate_get(struct mfs_gate *g, size_t mi)
 		rc = sw.result;
 		pthread_mutex_unlock(&sw.lock);
 	}
+	if (how)
+		*how = sw.how;
 	pthread_cond_destroy(&sw.cond);
 	pthread_mutex_destroy(&sw.lock);
 	return rc;
+}
+
+void mfs_sched_threads(struct mfs_sched *s, unsigned *hash, unsigned *fetch)
+{
+	*hash = mfs_workpool_threads(s->hash_pool);
+	*fetch = mfs_workpool_threads(s->fetch_pool);
 }

@@ -1,20 +1,31 @@
-/* gate — decides when a model's bytes may be served.  Per model it keeps
- * one state: unverified, in progress (with a list of waiters), or verified
- * (an fd to the object whose bytes were hashed, plus its fstat identity).
+/* scheduler — decides when a model's bytes may be served, and runs the
+ * work that gets them there on bounded pools of threads.  Per model it
+ * keeps one state: unverified, queued or in progress (with a list of
+ * waiters), or verified (an fd to the object whose bytes were hashed,
+ * plus its fstat identity).
  *
- * The first request for an unverified model starts one worker thread that
- *   1. opens the store object, if present, and re-hashes it through that
- *      fd (first open in this process); a mismatch quarantines it
- *      (audit: store_corrupt) and falls through to
- *   2. fetching it from the source into staging/, hashing what is
- *      written (hashwrite.h); a match is renamed into objects/ (fsynced
- *      first only with opts.fsync, as modelfsctl fetch does) (fetch_ok,
- *      verify_ok), a mismatch moves it to quarantine/ (verify_failed) and
- *      fails with -EIO; a transfer error fails with -EIO (fetch_failed).
+ * A request for an unverified model queues its group (the model, or every
+ * member of its archive, which are downloaded together) on
+ *   1. the hash pool (one thread per online CPU): the store's object, if
+ *      present, is re-hashed through the fd that will be served
+ *      (acquire.h); a mismatch quarantines it (store_corrupt);
+ *   2. then, for what the store did not have, the fetch pool
+ *      (`max_fetches` threads): a download into staging/, hashed as it
+ *      streams, committed or quarantined.
+ * Jobs beyond those bounds wait in FIFO queues, holding no thread.  A
+ * queued job whose waiters have all gone (interrupted opens) is dropped
+ * before it starts; a download that has started goes on for the store.
  * Every waiter then gets its own dup() of the verified fd, or the error.
+ *
+ * Threads: the hash pool's, plus per download its transfer thread (a
+ * fetch-pool thread), hashwrite's writer and hasher, and libcurl's
+ * resolver while a host name is resolved: at most
+ *   hash_threads + 4 * fetch_threads
+ * at any time, whatever the number of opens.
+ *
  * Nothing here knows about FUSE; modelfsctl uses it too. */
-#ifndef MFS_GATE_H
-#define MFS_GATE_H
+#ifndef MFS_SCHEDULER_H
+#define MFS_SCHEDULER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,48 +35,71 @@
 #include "config.h"
 #include "store.h"
 
-struct mfs_gate;
+struct mfs_sched;
 
-/* Completion of a queued request, called once from a worker thread:
- * `result` is an fd the callee owns (a dup of the verified fd) or -errno. */
-typedef void (*mfs_gate_done)(void *arg, size_t model, int result);
-/* Transfer progress of `model` (bytes so far of total), from a worker. */
-typedef void (*mfs_gate_progress)(void *arg, size_t model, uint64_t done, uint64_t total);
+/* How a verified fd came to be. */
+enum mfs_sched_how {
+	MFS_SCHED_CACHED,   /* verified earlier in this process: served at once */
+	MFS_SCHED_STORE,    /* the store's object, re-hashed now */
+	MFS_SCHED_FETCHED,  /* downloaded and verified now */
+};
 
-struct mfs_gate_opts {
-	const struct mfs_config *cfg;   /* outlives the gate */
-	struct mfs_store *store;        /* outlives the gate */
+struct mfs_sched_outcome {
+	enum mfs_sched_how how;    /* for a result >= 0 */
+	int64_t us;                /* from the request to the answer, µs */
+};
+
+/* Completion of a queued request, called once from a pool thread:
+ * `result` is an fd the callee owns (a dup of the verified fd) or -errno;
+ * `o` says how it came to be. */
+typedef void (*mfs_sched_done)(void *arg, size_t model, int result,
+			       const struct mfs_sched_outcome *o);
+/* Transfer progress of `model` (bytes so far of total), from a pool thread. */
+typedef void (*mfs_sched_progress)(void *arg, size_t model, uint64_t done, uint64_t total);
+
+struct mfs_sched_opts {
+	const struct mfs_config *cfg;   /* outlives the scheduler */
+	struct mfs_store *store;        /* outlives the scheduler */
 	struct mfs_audit *audit;        /* may be NULL: no audit log */
 	bool fsync;                     /* fsync downloads before the rename */
-	mfs_gate_progress progress;     /* may be NULL */
+	unsigned hash_threads;          /* 0: one per online CPU */
+	unsigned fetch_threads;         /* 0: cfg->max_fetches */
+	mfs_sched_progress progress;    /* may be NULL */
 	void *progress_arg;
 };
 
-/* -ENOMEM. *out owned by the caller. */
-int mfs_gate_new(const struct mfs_gate_opts *opts, struct mfs_gate **out);
-/* Aborts transfers in flight and waits for every worker to finish; their
- * waiters are answered (with -EIO when aborted).  Later opens of verified
- * models still work; unverified ones fail with -EIO. */
-void mfs_gate_stop(struct mfs_gate *g);
-/* mfs_gate_stop, then frees everything.  NULL is a no-op. */
-void mfs_gate_free(struct mfs_gate *g);
+/* -ENOMEM, -EINVAL.  *out owned by the caller. */
+int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out);
+/* Aborts transfers in flight and waits until no job is queued or runs;
+ * their waiters are answered (with -EIO when aborted or dropped).  Later
+ * opens of verified models still work; unverified ones fail with -EIO. */
+void mfs_sched_stop(struct mfs_sched *s);
+/* mfs_sched_stop, then stops the pools' threads and frees everything.
+ * NULL is a no-op. */
+void mfs_sched_free(struct mfs_sched *s);
 
 /* Asks for a verified fd of model `model`.
  *  >= 0          verified already (and its object unchanged since): an fd
- *                the caller owns; `done` is not called.
- *  -EINPROGRESS  queued: `done(arg, model, result)` will be called exactly
- *                once from a worker, unless mfs_gate_cancel removes it.
+ *                the caller owns (MFS_SCHED_CACHED); `done` is not called.
+ *  -EINPROGRESS  queued: `done(arg, model, result, outcome)` will be
+ *                called exactly once from a pool thread, unless
+ *                mfs_sched_cancel removes it first.
  *  other -errno  immediate failure (-EINVAL bad index, -ENOMEM, -EAGAIN
- *                if no worker thread could be started).
- * `arg` identifies the waiter for mfs_gate_cancel. */
-int mfs_gate_open(struct mfs_gate *g, size_t model, mfs_gate_done done, void *arg);
+ *                if no pool thread could be started, -EIO once stopped).
+ * `arg` identifies the waiter for mfs_sched_cancel. */
+int mfs_sched_open(struct mfs_sched *s, size_t model, mfs_sched_done done, void *arg);
 
 /* Removes the queued waiter `arg` of `model`.  Returns true if it was
  * still queued (its `done` will never be called), false if it was already
- * answered or is being answered.  The download itself goes on. */
-bool mfs_gate_cancel(struct mfs_gate *g, size_t model, void *arg);
+ * answered or is being answered. */
+bool mfs_sched_cancel(struct mfs_sched *s, size_t model, void *arg);
 
-/* Blocking form of mfs_gate_open: returns an fd the caller owns or -errno. */
-int mfs_gate_get(struct mfs_gate *g, size_t model);
+/* Blocking form of mfs_sched_open: returns an fd the caller owns or
+ * -errno; *how (may be NULL) says how it came to be. */
+int mfs_sched_get(struct mfs_sched *s, size_t model, enum mfs_sched_how *how);
+
+/* Threads the pools have started so far: hash pool, fetch pool.  For
+ * tests and the debug log. */
+void mfs_sched_threads(struct mfs_sched *s, unsigned *hash, unsigned *fetch);
 
 #endif

@@ -1,7 +1,8 @@
-/* Unit tests for fs/gate.c, with a real store and config, and sources that
- * cannot deliver (nothing listening, or a peer that never answers), so the
- * store paths, failure paths, waiters and cancellation are exercised
- * without a network.  Successful downloads are covered end to end. */
+/* Unit tests for fs/scheduler.c, with a real store and config, and sources
+ * that cannot deliver (nothing listening, or a peer that never answers),
+ * so the store paths, failure paths, waiters, cancellation and the pools'
+ * bounds are exercised without a network.  Successful downloads are
+ * covered end to end. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,7 @@
 #include "config.h"
 #include "digest.h"
 #include "fetch.h"
-#include "gate.h"
+#include "scheduler.h"
 #include "store.h"
 #include "unit.h"
 
@@ -31,7 +32,7 @@ struct fixture {
 	struct mfs_config *cfg;
 	struct mfs_store store;
 	struct mfs_audit *audit;
-	struct mfs_gate *gate;
+	struct mfs_sched *sched;
 	char object[160];
 };
 
@@ -47,10 +48,15 @@ static void body_digest(void)
 	mfs_hex_encode(d.d[MFS_SHA256], 32, body_hex);
 }
 
-/* `port`: where the source points; nothing may be listening there. */
-static int setup(struct fixture *f, int port, long low_speed_time)
+/* `port`: where the source points; nothing may be listening there.
+ * Models m0..m<nmodels-1> at a/mN.bin; m0's pin is BODY's digest, the
+ * others' are made up.  `fetch_threads`, `hash_threads`: 0 for the
+ * defaults. */
+static int setup_pools(struct fixture *f, int port, long low_speed_time, int nmodels,
+		       unsigned hash_threads, unsigned fetch_threads)
 {
-	char ini[2048], err[512];
+	char ini[65536], err[512];
+	size_t len;
 
 	memset(f, 0, sizeof(*f));
 	f->store.dirfd = -1;
@@ -59,29 +65,47 @@ static int setup(struct fixture *f, int port, long low_speed_time)
 		return -errno;
 	snprintf(f->store_path, sizeof(f->store_path), "%s/store", f->dir);
 	snprintf(f->audit_path, sizeof(f->audit_path), "%s/audit.jsonl", f->dir);
-	snprintf(ini, sizeof(ini),
-		 "[modelfs]\nstore = %s\naudit_log = %s\nconnect_timeout = 2\n"
-		 "low_speed_limit = 1000\nlow_speed_time = %ld\n"
-		 "[source s]\nurl = http://127.0.0.1:%d/\nallow_http = yes\n"
-		 "[model m]\nsource = s\npath = a/m.bin\nurl = m.bin\nsize = %zu\nsha256 = %s\n",
-		 f->store_path, f->audit_path, low_speed_time, port, strlen(BODY), body_hex);
-	if (mfs_config_parse_string("gate.ini", ini, &f->cfg, err, sizeof(err)) < 0) {
+	len = (size_t)snprintf(ini, sizeof(ini),
+			       "[modelfs]\nstore = %s\naudit_log = %s\nconnect_timeout = 2\n"
+			       "low_speed_limit = 1000\nlow_speed_time = %ld\n"
+			       "[source s]\nurl = http://127.0.0.1:%d/\nallow_http = yes\n",
+			       f->store_path, f->audit_path, low_speed_time, port);
+	for (int i = 0; i < nmodels && len < sizeof(ini); i++) {
+		char hex[65];
+
+		if (i == 0)
+			snprintf(hex, sizeof(hex), "%s", body_hex);
+		else
+			snprintf(hex, sizeof(hex), "%064x", i);
+		len += (size_t)snprintf(ini + len, sizeof(ini) - len,
+					"[model m%d]\nsource = s\npath = a/m%d.bin\nurl = m%d.bin\n"
+					"size = %zu\nsha256 = %s\n", i, i, i, strlen(BODY), hex);
+	}
+	if (mfs_config_parse_string("sched.ini", ini, &f->cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "  config: %s\n", err);
 		return -EINVAL;
 	}
 	if (mfs_store_open(&f->store, f->store_path) < 0 ||
 	    mfs_audit_open(f->audit_path, &f->audit) < 0)
 		return -EIO;
-	mfs_model_object_name(&f->cfg->models[0], f->object, sizeof(f->object));
-	struct mfs_gate_opts o = { .cfg = f->cfg, .store = &f->store, .audit = f->audit };
-	return mfs_gate_new(&o, &f->gate);
+	mfs_store_object_name(&f->cfg->models[0].digests, f->object, sizeof(f->object));
+	struct mfs_sched_opts o = {
+		.cfg = f->cfg, .store = &f->store, .audit = f->audit,
+		.hash_threads = hash_threads, .fetch_threads = fetch_threads,
+	};
+	return mfs_sched_new(&o, &f->sched);
+}
+
+static int setup(struct fixture *f, int port, long low_speed_time)
+{
+	return setup_pools(f, port, low_speed_time, 1, 0, 0);
 }
 
 static void teardown(struct fixture *f)
 {
 	char cmd[128];
 
-	mfs_gate_free(f->gate);
+	mfs_sched_free(f->sched);
 	mfs_audit_close(f->audit);
 	mfs_store_release(&f->store);
 	mfs_config_free(f->cfg);
@@ -129,6 +153,32 @@ static bool audit_has(struct fixture *f, const char *event)
 	return found;
 }
 
+/* Occurrences of `event` in the audit log. */
+static int audit_count(struct fixture *f, const char *event)
+{
+	char line[4096], needle[64];
+	FILE *a = fopen(f->audit_path, "r");
+	int n = 0;
+
+	snprintf(needle, sizeof(needle), "\"event\":\"%s\"", event);
+	while (a && fgets(line, sizeof(line), a))
+		n += strstr(line, needle) != NULL;
+	if (a)
+		fclose(a);
+	return n;
+}
+
+/* Waits up to 10 s for `n` occurrences of `event` in the audit log. */
+static bool wait_audit(struct fixture *f, const char *event, int n)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (audit_count(f, event) >= n)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 static int closed_port(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -144,25 +194,29 @@ static int closed_port(void)
 
 static void test_serves_good_stored_object_without_network(void)
 {
+	enum mfs_sched_how how = MFS_SCHED_FETCHED;
 	struct fixture f;
 	char buf[64] = "";
 	int fd;
 
 	CHECK_EQ_INT(setup(&f, closed_port(), 2), 0);
 	put_object(&f, BODY);
-	fd = mfs_gate_get(f.gate, 0);
+	fd = mfs_sched_get(f.sched, 0, &how);
 	CHECK(fd >= 0);
+	CHECK_EQ_INT(how, MFS_SCHED_STORE);
 	CHECK_EQ_INT(pread(fd, buf, sizeof(buf), 0), (long long)strlen(BODY));
 	CHECK_STR(buf, BODY);
 	CHECK(audit_has(&f, "verify_ok"));
 	CHECK(!audit_has(&f, "fetch_start"));
 	close(fd);
 	/* Verified now: answered at once, no worker, no callback. */
-	fd = mfs_gate_open(f.gate, 0, NULL, NULL);
+	fd = mfs_sched_open(f.sched, 0, NULL, NULL);
 	CHECK(fd >= 0);
 	if (fd >= 0)
 		close(fd);
-	CHECK_EQ_INT(mfs_gate_open(f.gate, 1, NULL, NULL), -EINVAL);
+	CHECK_EQ_INT(mfs_sched_get(f.sched, 0, &how) >= 0, 1);
+	CHECK_EQ_INT(how, MFS_SCHED_CACHED);
+	CHECK_EQ_INT(mfs_sched_open(f.sched, 1, NULL, NULL), -EINVAL);
 	teardown(&f);
 }
 
@@ -172,14 +226,14 @@ static void test_corrupt_object_quarantined_and_fetch_failure_is_eio(void)
 
 	CHECK_EQ_INT(setup(&f, closed_port(), 2), 0);
 	put_object(&f, "tampered model bytes\n");
-	CHECK_EQ_INT(mfs_gate_get(f.gate, 0), -EIO);
+	CHECK_EQ_INT(mfs_sched_get(f.sched, 0, NULL), -EIO);
 	CHECK(audit_has(&f, "store_corrupt"));
 	CHECK(audit_has(&f, "fetch_failed"));
 	CHECK_EQ_INT(faccessat(f.store.objects_fd, f.object, F_OK, 0), -1);
 	CHECK_EQ_INT(count_in(f.store.quarantine_fd), 1);
 	CHECK_EQ_INT(count_in(f.store.staging_fd), 0);
 	/* A failure is not remembered: the next request tries again. */
-	CHECK_EQ_INT(mfs_gate_get(f.gate, 0), -EIO);
+	CHECK_EQ_INT(mfs_sched_get(f.sched, 0, NULL), -EIO);
 	teardown(&f);
 }
 
@@ -190,7 +244,7 @@ static void test_object_changed_after_verification_is_verified_again(void)
 
 	CHECK_EQ_INT(setup(&f, closed_port(), 2), 0);
 	put_object(&f, BODY);
-	fd = mfs_gate_get(f.gate, 0);
+	fd = mfs_sched_get(f.sched, 0, NULL);
 	CHECK(fd >= 0);
 	close(fd);
 	/* Same inode, same size, new content: only mtime/ctime give it away. */
@@ -199,13 +253,13 @@ static void test_object_changed_after_verification_is_verified_again(void)
 	CHECK(w >= 0);
 	CHECK_EQ_INT(pwrite(w, "V", 1, 0), 1);
 	close(w);
-	CHECK_EQ_INT(mfs_gate_get(f.gate, 0), -EIO);
+	CHECK_EQ_INT(mfs_sched_get(f.sched, 0, NULL), -EIO);
 	CHECK(audit_has(&f, "store_corrupt"));
 	teardown(&f);
 }
 
 struct getter {
-	struct mfs_gate *g;
+	struct mfs_sched *s;
 	int fd;
 };
 
@@ -213,7 +267,7 @@ static void *get_thread(void *arg)
 {
 	struct getter *gt = arg;
 
-	gt->fd = mfs_gate_get(gt->g, 0);
+	gt->fd = mfs_sched_get(gt->s, 0, NULL);
 	return NULL;
 }
 
@@ -226,7 +280,7 @@ static void test_concurrent_requests_all_answered(void)
 	CHECK_EQ_INT(setup(&f, closed_port(), 2), 0);
 	put_object(&f, BODY);
 	for (int i = 0; i < 8; i++) {
-		gt[i].g = f.gate;
+		gt[i].s = f.sched;
 		pthread_create(&t[i], NULL, get_thread, &gt[i]);
 	}
 	for (int i = 0; i < 8; i++) {
@@ -249,7 +303,7 @@ struct record {
 	int result;
 };
 
-static void record_done(void *arg, size_t model, int result)
+static void record_done(void *arg, size_t model, int result, const struct mfs_sched_outcome *o)
 {
 	struct record *r = arg;
 
@@ -274,19 +328,137 @@ static void test_cancelled_waiter_is_never_answered(void)
 	CHECK_EQ_INT(listen(s, 4), 0);
 	CHECK_EQ_INT(getsockname(s, (struct sockaddr *)&sa, &len), 0);
 	CHECK_EQ_INT(setup(&f, ntohs(sa.sin_port), 1), 0);
-	CHECK_EQ_INT(mfs_gate_open(f.gate, 0, record_done, &a), -EINPROGRESS);
-	CHECK_EQ_INT(mfs_gate_open(f.gate, 0, record_done, &b), -EINPROGRESS);
-	CHECK(mfs_gate_cancel(f.gate, 0, &a));
-	CHECK(!mfs_gate_cancel(f.gate, 0, &a));
-	mfs_gate_stop(f.gate); /* waits for the worker */
+	CHECK_EQ_INT(mfs_sched_open(f.sched, 0, record_done, &a), -EINPROGRESS);
+	CHECK_EQ_INT(mfs_sched_open(f.sched, 0, record_done, &b), -EINPROGRESS);
+	CHECK(mfs_sched_cancel(f.sched, 0, &a));
+	CHECK(!mfs_sched_cancel(f.sched, 0, &a));
+	/* Stopped while the download is in flight: it is aborted. */
+	CHECK(wait_audit(&f, "fetch_start", 1));
+	mfs_sched_stop(f.sched); /* waits for the pools */
 	CHECK_EQ_INT(a.calls, 0);
 	CHECK_EQ_INT(b.calls, 1);
 	CHECK_EQ_INT(b.result, -EIO);
 	CHECK(audit_has(&f, "fetch_failed"));
 	/* Stopped: no new download starts. */
-	CHECK_EQ_INT(mfs_gate_open(f.gate, 0, record_done, &a), -EIO);
+	CHECK_EQ_INT(mfs_sched_open(f.sched, 0, record_done, &a), -EIO);
 	teardown(&f);
 	close(s);
+}
+
+/* A peer that takes connections (a deep backlog) and never answers:
+ * every transfer to it ends at the low-speed limit.  Returns its socket. */
+static int silent_peer(int *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	CHECK_EQ_INT(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CHECK_EQ_INT(listen(s, 128), 0);
+	CHECK_EQ_INT(getsockname(s, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return s;
+}
+
+static int threads_now(void)
+{
+	char line[256];
+	int n = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static int calls_of(struct record *r)
+{
+	int n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->calls;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+/* Six cold models at once on pools of one hasher and two fetchers: never
+ * more threads than the bound, never more downloads at once than two,
+ * every open answered. */
+static void test_pools_bound_threads(void)
+{
+	struct record r[6];
+	struct fixture f;
+	unsigned h = 0, fe = 0;
+	int port, peer = silent_peer(&port), base, most = 0, done = 0;
+
+	CHECK_EQ_INT(setup_pools(&f, port, 1, 6, 1, 2), 0);
+	base = threads_now();
+	for (int i = 0; i < 6; i++) {
+		r[i] = (struct record){ PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+		CHECK_EQ_INT(mfs_sched_open(f.sched, (size_t)i, record_done, &r[i]), -EINPROGRESS);
+	}
+	for (int t = 0; t < 6000 && done < 6; t++) {
+		int n = threads_now();
+
+		most = n > most ? n : most;
+		CHECK(audit_count(&f, "fetch_start") - audit_count(&f, "fetch_failed") <= 2);
+		done = 0;
+		for (int i = 0; i < 6; i++)
+			done += calls_of(&r[i]);
+		usleep(5000);
+	}
+	CHECK_EQ_INT(done, 6);
+	for (int i = 0; i < 6; i++)
+		CHECK_EQ_INT(r[i].result, -EIO);
+	mfs_sched_threads(f.sched, &h, &fe);
+	CHECK_EQ_INT(h, 1);
+	CHECK_EQ_INT(fe, 2);
+	/* The pools' threads, and per download a writer, a hasher and a
+	 * resolver (none for an address, none for a body that never came). */
+	CHECK(most - base <= 1 + 4 * 2);
+	CHECK_EQ_INT(audit_count(&f, "fetch_start"), 6);
+	CHECK_EQ_INT(audit_count(&f, "fetch_failed"), 6);
+	teardown(&f);
+	close(peer);
+}
+
+/* A queued model whose only waiter was interrupted is dropped: it is
+ * never downloaded; the others are. */
+static void test_interrupted_queued_job_is_dropped(void)
+{
+	struct record a = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+	struct record b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+	struct record c = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+	struct fixture f;
+	char line[4096];
+	int port, peer = silent_peer(&port), m1 = 0;
+	FILE *log;
+
+	CHECK_EQ_INT(setup_pools(&f, port, 1, 3, 1, 1), 0);
+	CHECK_EQ_INT(mfs_sched_open(f.sched, 0, record_done, &a), -EINPROGRESS);
+	/* m0 holds the only fetcher now; m1 and m2 queue behind it. */
+	CHECK(wait_audit(&f, "fetch_start", 1));
+	CHECK_EQ_INT(mfs_sched_open(f.sched, 1, record_done, &b), -EINPROGRESS);
+	CHECK_EQ_INT(mfs_sched_open(f.sched, 2, record_done, &c), -EINPROGRESS);
+	CHECK(mfs_sched_cancel(f.sched, 1, &b));
+	CHECK(wait_audit(&f, "fetch_failed", 2));
+	mfs_sched_stop(f.sched);
+	CHECK_EQ_INT(calls_of(&a), 1);
+	CHECK_EQ_INT(calls_of(&b), 0);
+	CHECK_EQ_INT(calls_of(&c), 1);
+	CHECK_EQ_INT(audit_count(&f, "fetch_start"), 2);
+	log = fopen(f.audit_path, "r");
+	while (log && fgets(line, sizeof(line), log))
+		m1 += strstr(line, "a/m1.bin") != NULL;
+	if (log)
+		fclose(log);
+	CHECK_EQ_INT(m1, 0);
+	teardown(&f);
+	close(peer);
 }
 
 int main(void)
@@ -299,6 +471,8 @@ int main(void)
 	RUN(test_object_changed_after_verification_is_verified_again);
 	RUN(test_concurrent_requests_all_answered);
 	RUN(test_cancelled_waiter_is_never_answered);
+	RUN(test_pools_bound_threads);
+	RUN(test_interrupted_queued_job_is_dropped);
 	mfs_fetch_global_cleanup();
 	return unit_done();
 }

@@ -1,0 +1,149 @@
+/* workpool — see include/workpool.h. */
+#include "workpool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct mfs_workpool {
+	const char *name;
+	unsigned max;
+	pthread_mutex_t lock;
+	pthread_cond_t work;       /* a job was queued, or shutdown */
+	pthread_cond_t idle;       /* the queue emptied and a job ended */
+	struct mfs_job *head, **tail;
+	unsigned nthreads, nidle, running;
+	size_t queued;
+	bool shutdown;
+	pthread_t *threads;
+};
+
+static void *pool_thread(void *arg)
+{
+	struct mfs_workpool *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct mfs_job *job;
+
+		while (!p->head && !p->shutdown) {
+			p->nidle++;
+			pthread_cond_wait(&p->work, &p->lock);
+			p->nidle--;
+		}
+		job = p->head;
+		if (!job)
+			break;
+		p->head = job->next;
+		p->queued--;
+		if (!p->head)
+			p->tail = &p->head;
+		p->running++;
+		pthread_mutex_unlock(&p->lock);
+		job->run(job);
+		pthread_mutex_lock(&p->lock);
+		p->running--;
+		if (!p->head && p->running == 0)
+			pthread_cond_broadcast(&p->idle);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int mfs_workpool_new(const char *name, unsigned max_threads, struct mfs_workpool **out)
+{
+	struct mfs_workpool *p;
+
+	*out = NULL;
+	if (max_threads == 0)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->threads = calloc(max_threads, sizeof(*p->threads));
+	if (!p->threads) {
+		free(p);
+		return -ENOMEM;
+	}
+	p->name = name;
+	p->max = max_threads;
+	p->tail = &p->head;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->idle, NULL);
+	*out = p;
+	return 0;
+}
+
+int mfs_workpool_submit(struct mfs_workpool *p, struct mfs_job *job)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->shutdown) {
+		rc = -ESHUTDOWN;
+		goto out_unlock;
+	}
+	/* An idle thread may not have woken yet for a job queued before
+	 * this one: it is free for this one only if idle threads outnumber
+	 * the jobs waiting. */
+	if (p->nthreads < p->max && p->nidle <= p->queued) {
+		int err = pthread_create(&p->threads[p->nthreads], NULL, pool_thread, p);
+
+		if (err == 0) {
+			p->nthreads++;
+		} else if (p->nthreads == 0) {
+			mfs_err("%s pool: cannot start a thread: %s", p->name, strerror(err));
+			rc = -EAGAIN;
+			goto out_unlock;
+		}
+	}
+	job->next = NULL;
+	p->queued++;
+	*p->tail = job;
+	p->tail = &job->next;
+	pthread_cond_signal(&p->work);
+out_unlock:
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+void mfs_workpool_drain(struct mfs_workpool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	while (p->head || p->running)
+		pthread_cond_wait(&p->idle, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+unsigned mfs_workpool_threads(struct mfs_workpool *p)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->nthreads;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+void mfs_workpool_free(struct mfs_workpool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->shutdown = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	/* Threads run what is queued before they see the shutdown. */
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_cond_destroy(&p->idle);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->lock);
+	free(p->threads);
+	free(p);
+}
