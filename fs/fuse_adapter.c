@@ -11,12 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "lockfiles.h"
+#include "fuse_lockfiles.h"
 #include "log.h"
 #include "mounttune.h"
 #include "passthrough.h"
+
+/* libfuse >= 3.17 negotiates FUSE passthrough itself (FUSE_CAP_PASSTHROUGH,
+ * fuse_passthrough_open, fi->backing_id); under older ones passthrough.c
+ * speaks it through custom I/O hooks on /dev/fuse. */
+#if defined(FUSE_CAP_PASSTHROUGH) && FUSE_VERSION >= FUSE_MAKE_VERSION(3, 17)
+#define LIBFUSE_PASSTHROUGH 1
+#else
+#define LIBFUSE_PASSTHROUGH 0
+#endif
 
 /* Verified files never change and the tree is fixed for the mount's life. */
 #define CACHE_TIMEOUT 86400.0
@@ -27,11 +37,12 @@
 struct slot {
 	struct ctx *ctx;
 	size_t model;
+	const char *path;            /* for the debug log */
 };
 
 struct ctx {
 	const struct mfs_catalog *cat;
-	struct mfs_gate *gate;
+	struct mfs_sched *sched;
 	struct slot *slots;
 	struct mfs_lockfiles *locks; /* NULL: lock files are off */
 	struct mfs_passthrough *pt;
@@ -43,6 +54,11 @@ struct ctx {
 static struct ctx *req_ctx(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+struct mfs_lockfiles *mfs_fuse_lock_table(fuse_req_t req)
+{
+	return req_ctx(req)->locks;
 }
 
 /* The kernel sets the read-ahead window while it processes our INIT reply,
@@ -78,7 +94,19 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	}
+#if LIBFUSE_PASSTHROUGH
+	/* Through conn->want like every flag above: libfuse 3.17.1 fails an
+	 * INIT whose handler changed both want and want_ext.  Backing files
+	 * may not be on a stacked file system (libfuse adds the FUSE layer:
+	 * max_stack_depth 1 on the wire, as the hooks send). */
+	if (mfs_passthrough_negotiate(c->pt, conn->capable & FUSE_CAP_PASSTHROUGH)) {
+		conn->want |= FUSE_CAP_PASSTHROUGH;
+		conn->max_backing_stack_depth = FUSE_BACKING_STACKED_UNDER;
+	}
+#endif
 }
+
+/* ---------------------------------------------------------------- the catalog's nodes */
 
 /* Lock nodes are numbered above the catalog. */
 static uint64_t first_lock_ino(const struct mfs_catalog *cat)
@@ -86,34 +114,14 @@ static uint64_t first_lock_ino(const struct mfs_catalog *cat)
 	return cat->nnodes + 1;
 }
 
-static bool is_lock_ino(const struct ctx *c, fuse_ino_t ino)
-{
-	return c->locks && mfs_lockfiles_owns(c->locks, ino);
-}
-
 static void node_stat(const struct ctx *c, const struct mfs_node *node, struct stat *st)
 {
 	mfs_catalog_stat(c->cat, node, st);
 	/* Like /tmp, so that a non-root loader's *.lock create reaches us
 	 * (default_permissions checks the mode first); everything else is
-	 * still refused below. */
+	 * still refused. */
 	if (c->locks && !node->model)
 		st->st_mode = S_IFDIR | 01777;
-}
-
-static void lock_stat(const struct mfs_lockfile_attr *a, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_ino = a->ino;
-	/* 0666: a loader of another user must be able to open it to append. */
-	st->st_mode = S_IFREG | 0666;
-	st->st_nlink = a->nlink;
-	st->st_uid = a->uid;
-	st->st_gid = a->gid;
-	st->st_blksize = 4096;
-	st->st_atim = a->atime;
-	st->st_mtim = a->mtime;
-	st->st_ctim = a->ctime;
 }
 
 static void node_entry(const struct ctx *c, const struct mfs_node *node, double timeout,
@@ -129,106 +137,52 @@ static void node_entry(const struct ctx *c, const struct mfs_node *node, double 
 	}
 }
 
-static void reply_entry(fuse_req_t req, const struct mfs_node *node, double timeout)
+/* Every operation that would change the tree or a file. */
+static void erofs(fuse_req_t req)
 {
+	fuse_reply_err(req, EROFS);
+}
+
+static void node_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct ctx *c = req_ctx(req);
+	const struct mfs_node *dir = mfs_catalog_node(c->cat, parent);
 	struct fuse_entry_param e;
 
-	node_entry(req_ctx(req), node, timeout, &e);
-	/* ino 0 is a negative entry the kernel caches for `timeout`. */
+	if (!dir || dir->model) {
+		fuse_reply_err(req, dir ? ENOTDIR : ENOENT);
+		return;
+	}
+	/* The catalog never changes: hits and misses alike are cached
+	 * (ino 0 is a negative entry). */
+	node_entry(c, mfs_catalog_lookup(c->cat, parent, name), CACHE_TIMEOUT, &e);
 	fuse_reply_entry(req, &e);
 }
 
-/* Lock nodes come and go and take writes: entry and attributes are not
- * cached (timeouts 0). */
-static void lock_entry(const struct mfs_lockfile_attr *a, struct fuse_entry_param *e)
+/* Catalog nodes live as long as the mount: nothing to forget. */
+static void node_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	memset(e, 0, sizeof(*e));
-	e->ino = a->ino;
-	e->generation = 1;
-	lock_stat(a, &e->attr);
-}
-
-static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct ctx *c = req_ctx(req);
-	const struct mfs_node *dir = mfs_catalog_node(c->cat, parent), *node;
-	struct mfs_lockfile_attr a;
-	struct fuse_entry_param e;
-
-	tune(c);
-	if (!dir) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	if (dir->model) {
-		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
-	node = mfs_catalog_lookup(c->cat, parent, name);
-	if (node || !c->locks || !mfs_lockfiles_name_ok(name)) {
-		/* The catalog never changes: cache hits and misses alike. */
-		reply_entry(req, node, CACHE_TIMEOUT);
-	} else if (mfs_lockfiles_lookup(c->locks, parent, name, &a) == 0) {
-		lock_entry(&a, &e);
-		/* The kernel did not get the reference the table counted. */
-		if (fuse_reply_entry(req, &e) != 0)
-			mfs_lockfiles_forget(c->locks, a.ino, 1);
-	} else {
-		/* A lock file may appear at any moment: no negative caching. */
-		reply_entry(req, NULL, 0);
-	}
-}
-
-static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
-{
-	struct ctx *c = req_ctx(req);
-
-	if (is_lock_ino(c, ino))
-		mfs_lockfiles_forget(c->locks, ino, nlookup);
 	fuse_reply_none(req);
 }
 
-static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
-{
-	struct ctx *c = req_ctx(req);
-
-	for (size_t i = 0; i < count; i++) {
-		if (is_lock_ino(c, forgets[i].ino))
-			mfs_lockfiles_forget(c->locks, forgets[i].ino, forgets[i].nlookup);
-	}
-	fuse_reply_none(req);
-}
-
-static void reply_lock_attr(fuse_req_t req, int rc, const struct mfs_lockfile_attr *a)
-{
-	struct stat st;
-
-	if (rc < 0) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	lock_stat(a, &st);
-	fuse_reply_attr(req, &st, 0);
-}
-
-static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void node_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ctx *c = req_ctx(req);
 	const struct mfs_node *node = mfs_catalog_node(c->cat, ino);
-	struct mfs_lockfile_attr a;
 	struct stat st;
 
-	tune(c);
-	if (is_lock_ino(c, ino)) {
-		reply_lock_attr(req, mfs_lockfiles_getattr(c->locks, ino, &a), &a);
-		return;
-	}
 	if (!node) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	node_stat(c, node, &st);
 	fuse_reply_attr(req, &st, CACHE_TIMEOUT);
+}
+
+static void node_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			 struct fuse_file_info *fi)
+{
+	erofs(req);
 }
 
 struct dirbuf {
@@ -285,6 +239,7 @@ static int add_lock_dirent(void *arg, uint64_t ino, const char *name)
 	return add_dirent(d, name, NULL, ino, S_IFREG, d->lock_off + (ino - d->first_lock) + 1);
 }
 
+/* Lock files are listed after the catalog's entries. */
 static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
 	struct ctx *c = req_ctx(req);
@@ -293,12 +248,8 @@ static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, boo
 	struct dirbuf d = { .req = req, .c = c, .plus = plus, .size = size };
 	int full = 0;
 
-	if (!dir) {
-		fuse_reply_err(req, is_lock_ino(c, ino) ? ENOTDIR : ENOENT);
-		return;
-	}
-	if (dir->model) {
-		fuse_reply_err(req, ENOTDIR);
+	if (!dir || dir->model) {
+		fuse_reply_err(req, dir ? ENOTDIR : ENOENT);
 		return;
 	}
 	d.buf = malloc(size);
@@ -337,41 +288,85 @@ static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, boo
 	free(d.buf);
 }
 
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+static void node_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			 struct fuse_file_info *fi)
 {
 	list_dir(req, ino, size, off, false);
 }
 
-static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-			   struct fuse_file_info *fi)
+static void node_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			     struct fuse_file_info *fi)
 {
 	list_dir(req, ino, size, off, true);
 }
 
+/* Says what an open of a model did, under -d. */
+static void log_open(const struct slot *s, int result, const struct mfs_sched_outcome *o)
+{
+	static const char *const how[] = {
+		[MFS_SCHED_CACHED] = "served from the store (verified earlier in this mount)",
+		[MFS_SCHED_STORE] = "verified the stored object",
+		[MFS_SCHED_FETCHED] = "fetched and verified",
+	};
+
+	if (!mfs_log_enabled(MFS_LOG_DEBUG))
+		return;
+	if (result >= 0)
+		mfs_debug("open '%s': %s in %.3f ms", s->path, how[o->how], (double)o->us / 1000);
+	else
+		mfs_debug("open '%s': failed (%s) after %.3f ms", s->path, strerror(-result),
+			  (double)o->us / 1000);
+}
+
+#if LIBFUSE_PASSTHROUGH
+/* A backing id for `fd` on the connection of request `arg`, or -errno.
+ * fuse_passthrough_open returns 0 on failure and logs it; the ioctl's
+ * errno survives that (fuse_log_to_ours goes to mfs_vlog, which keeps
+ * errno). */
+static int open_backing(void *arg, int fd)
+{
+	int id;
+
+	errno = 0;
+	id = fuse_passthrough_open(arg, fd);
+	return id > 0 ? id : -(errno ? errno : EIO);
+}
+#endif
+
 /* Passthrough when the kernel takes it (reads then never reach us), else
- * spliced READs from `fd` with the kernel's page cache kept. */
+ * spliced READs from `fd` with the kernel's page cache kept.  `fd` is the
+ * verified one: the backing id is made from it, once per object. */
 static void reply_open_fd(fuse_req_t req, size_t model, int fd)
 {
+#if LIBFUSE_PASSTHROUGH
+	int backing = mfs_passthrough_backing_via(req_ctx(req)->pt, model, fd, open_backing, req);
+#else
 	int backing = mfs_passthrough_backing(req_ctx(req)->pt, model, fd);
+#endif
 	struct fuse_file_info fi;
 	int rc;
 
 	memset(&fi, 0, sizeof(fi));
 	fi.fh = (uint64_t)fd;
 	fi.keep_cache = backing == 0;
+#if LIBFUSE_PASSTHROUGH
+	fi.backing_id = backing;
+	rc = fuse_reply_open(req, &fi);
+#else
 	mfs_passthrough_arm(backing);
 	rc = fuse_reply_open(req, &fi);
 	mfs_passthrough_arm(0);
+#endif
 	/* A request interrupted meanwhile gets no release: close it here. */
 	if (rc != 0)
 		close(fd);
 }
 
-static void open_done(void *arg, size_t model, int result)
+static void open_done(void *arg, size_t model, int result, const struct mfs_sched_outcome *o)
 {
 	fuse_req_t req = arg;
 
+	log_open(&req_ctx(req)->slots[model], result, o);
 	if (result >= 0)
 		reply_open_fd(req, model, result);
 	else
@@ -382,73 +377,63 @@ static void open_interrupted(fuse_req_t req, void *data)
 {
 	struct slot *s = data;
 
-	if (mfs_gate_cancel(s->ctx->gate, s->model, req))
+	if (mfs_sched_cancel(s->ctx->sched, s->model, req)) {
+		mfs_debug("open '%s': interrupted while waiting", s->path);
 		fuse_reply_err(req, EINTR);
+	}
 }
 
-/* A lock file is opened in any mode; its I/O bypasses the page cache so
- * that discarded writes are never read back from it. */
-static void lock_open_fi(struct fuse_file_info *fi)
+static int64_t now_us(void)
 {
-	fi->fh = 0;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void node_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ctx *c = req_ctx(req);
 	const struct mfs_node *node = mfs_catalog_node(c->cat, ino);
-	struct mfs_lockfile_attr a;
+	struct mfs_sched_outcome o = { .how = MFS_SCHED_CACHED };
+	struct slot *s;
 	int rc;
 
-	if (is_lock_ino(c, ino)) {
-		rc = mfs_lockfiles_getattr(c->locks, ino, &a);
-		if (rc < 0) {
-			fuse_reply_err(req, -rc);
-			return;
-		}
-		lock_open_fi(fi);
-		fuse_reply_open(req, fi);
-		return;
-	}
-	if (!node) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	if (!node->model) {
-		fuse_reply_err(req, EISDIR);
+	if (!node || !node->model) {
+		fuse_reply_err(req, node ? EISDIR : ENOENT);
 		return;
 	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		fuse_reply_err(req, EROFS);
+		erofs(req);
 		return;
 	}
-	/* Registered before queueing: once queued, a worker may answer and
-	 * free the request at any moment. */
-	fuse_req_interrupt_func(req, open_interrupted, &c->slots[node->model_index]);
+	s = &c->slots[node->model_index];
+	/* Registered before queueing: once queued, a pool thread may answer
+	 * and free the request at any moment. */
+	fuse_req_interrupt_func(req, open_interrupted, s);
 	if (fuse_req_interrupted(req)) {
 		fuse_reply_err(req, EINTR);
 		return;
 	}
-	rc = mfs_gate_open(c->gate, node->model_index, open_done, req);
+	o.us = now_us();
+	rc = mfs_sched_open(c->sched, node->model_index, open_done, req);
+	if (rc == -EINPROGRESS)
+		return;
+	o.us = now_us() - o.us;
+	log_open(s, rc, &o);
 	if (rc >= 0)
 		reply_open_fd(req, node->model_index, rc);
-	else if (rc != -EINPROGRESS)
+	else
 		fuse_reply_err(req, rc == -EAGAIN ? EAGAIN : EIO);
 }
 
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+static void node_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct fuse_file_info *fi)
 {
 	const struct mfs_node *node = mfs_catalog_node(req_ctx(req)->cat, ino);
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
 	uint64_t fsize = node && node->model ? node->model->size : 0;
 
-	if (is_lock_ino(req_ctx(req), ino)) {
-		fuse_reply_buf(req, NULL, 0); /* always empty */
-		return;
-	}
 	if (off < 0 || (uint64_t)off >= fsize)
 		size = 0;
 	else if (size > fsize - (uint64_t)off)
@@ -460,71 +445,174 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 }
 
-/* Only lock files are open for writing: accept and discard. */
+static void node_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	erofs(req);
+}
+
+static void node_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	close((int)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* Only lock files may be created (see dispatch); of a catalog name, an
+ * O_EXCL create says it exists. */
+static void node_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			struct fuse_file_info *fi)
+{
+	struct ctx *c = req_ctx(req);
+	const struct mfs_node *dir = mfs_catalog_node(c->cat, parent);
+
+	if (!dir || dir->model)
+		fuse_reply_err(req, dir ? ENOTDIR : ENOENT);
+	else if (mfs_catalog_lookup(c->cat, parent, name) && (fi->flags & O_EXCL))
+		fuse_reply_err(req, EEXIST);
+	else
+		erofs(req);
+}
+
+static void node_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	erofs(req);
+}
+
+static const struct fuse_lowlevel_ops node_ops = {
+	.lookup = node_lookup,
+	.forget = node_forget,
+	.getattr = node_getattr,
+	.setattr = node_setattr,
+	.open = node_open,
+	.read = node_read,
+	.write = node_write,
+	.release = node_release,
+	.readdir = node_readdir,
+	.readdirplus = node_readdirplus,
+	.create = node_create,
+	.unlink = node_unlink,
+};
+
+/* ---------------------------------------------------------------- dispatch */
+
+/* A request on an inode: lock nodes are numbered above the catalog. */
+static const struct fuse_lowlevel_ops *by_ino(fuse_req_t req, fuse_ino_t ino)
+{
+	const struct ctx *c = req_ctx(req);
+
+	return c->locks && mfs_lockfiles_owns(c->locks, ino) ? &mfs_fuse_lock_ops : &node_ops;
+}
+
+/* A request on a name in directory `parent`: a lock file is a lock file
+ * name in a catalog directory that no catalog entry has (a model or
+ * directory of that name wins). */
+static const struct fuse_lowlevel_ops *by_name(fuse_req_t req, fuse_ino_t parent,
+					       const char *name)
+{
+	const struct ctx *c = req_ctx(req);
+	const struct mfs_node *dir = mfs_catalog_node(c->cat, parent);
+
+	if (c->locks && dir && !dir->model && mfs_lockfiles_name_ok(name) &&
+	    !mfs_catalog_lookup(c->cat, parent, name))
+		return &mfs_fuse_lock_ops;
+	return &node_ops;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	tune(req_ctx(req));
+	by_name(req, parent, name)->lookup(req, parent, name);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	by_ino(req, ino)->forget(req, ino, nlookup);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct ctx *c = req_ctx(req);
+
+	for (size_t i = 0; i < count; i++) {
+		if (by_ino(req, forgets[i].ino) == &mfs_fuse_lock_ops)
+			mfs_lockfiles_forget(c->locks, forgets[i].ino, forgets[i].nlookup);
+	}
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	tune(req_ctx(req));
+	by_ino(req, ino)->getattr(req, ino, fi);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	by_ino(req, ino)->setattr(req, ino, attr, to_set, fi);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	by_ino(req, ino)->open(req, ino, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	by_ino(req, ino)->read(req, ino, size, off, fi);
+}
+
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	if (is_lock_ino(req_ctx(req), ino))
-		fuse_reply_write(req, size);
-	else
-		fuse_reply_err(req, EROFS);
+	by_ino(req, ino)->write(req, ino, buf, size, off, fi);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	if (!is_lock_ino(req_ctx(req), ino))
-		close((int)fi->fh);
-	fuse_reply_err(req, 0);
+	by_ino(req, ino)->release(req, ino, fi);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	by_ino(req, ino)->readdir(req, ino, size, off, fi);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	by_ino(req, ino)->readdirplus(req, ino, size, off, fi);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	by_name(req, parent, name)->create(req, parent, name, mode, fi);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	by_name(req, parent, name)->unlink(req, parent, name);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	const struct ctx *c = req_ctx(req);
-	const struct mfs_catalog *cat = c->cat;
 	struct statvfs sv;
 
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
 	sv.f_blocks = (c->total_bytes + 4095) / 4096;
-	sv.f_files = cat->nnodes;
+	sv.f_files = c->cat->nnodes;
 	sv.f_namemax = 255;
 	sv.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV;
 	fuse_reply_statfs(req, &sv);
 }
 
-/* Every operation that would change the tree or a file. */
-static void erofs(fuse_req_t req)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-/* On a lock file: times are kept; a size (O_TRUNC, truncate) or mode
- * (filelock fchmods its lock files) is accepted and changes nothing, the
- * file stays empty and 0666 for every loader; owners stay the creator. */
-static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-		       struct fuse_file_info *fi)
-{
-	struct ctx *c = req_ctx(req);
-	struct timespec now, *atime = NULL, *mtime = NULL;
-	struct mfs_lockfile_attr a;
-
-	if (!is_lock_ino(c, ino) || (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
-		erofs(req);
-		return;
-	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
-		atime = &now;
-	else if (to_set & FUSE_SET_ATTR_ATIME)
-		atime = &attr->st_atim;
-	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-		mtime = &now;
-	else if (to_set & FUSE_SET_ATTR_MTIME)
-		mtime = &attr->st_mtim;
-	reply_lock_attr(req, mfs_lockfiles_set_times(c->locks, ino, atime, mtime, &a), &a);
-}
-
+/* The tree is fixed and files are read-only, lock files included: */
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		     dev_t rdev)
 {
@@ -534,16 +622,6 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	erofs(req);
-}
-
-static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct ctx *c = req_ctx(req);
-
-	if (c->locks && mfs_lockfiles_name_ok(name) && !mfs_catalog_lookup(c->cat, parent, name))
-		fuse_reply_err(req, -mfs_lockfiles_unlink(c->locks, parent, name));
-	else
-		erofs(req);
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -565,43 +643,6 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	erofs(req);
-}
-
-/* Creates (or opens) a lock file; any other create is EROFS.  The mode
- * asked for is ignored: lock files are 0666, owned by their creator. */
-static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      struct fuse_file_info *fi)
-{
-	struct ctx *c = req_ctx(req);
-	const struct mfs_node *dir = mfs_catalog_node(c->cat, parent);
-	const struct fuse_ctx *who = fuse_req_ctx(req);
-	struct mfs_lockfile_attr a;
-	struct fuse_entry_param e;
-	int rc;
-
-	if (!dir || dir->model) {
-		fuse_reply_err(req, dir ? ENOTDIR : ENOENT);
-		return;
-	}
-	/* A model (or directory) of that name wins over a lock file. */
-	if (mfs_catalog_lookup(c->cat, parent, name)) {
-		fuse_reply_err(req, (fi->flags & O_EXCL) ? EEXIST : EROFS);
-		return;
-	}
-	if (!c->locks || !mfs_lockfiles_name_ok(name)) {
-		erofs(req);
-		return;
-	}
-	rc = mfs_lockfiles_create(c->locks, parent, name, who->uid, who->gid,
-				  (fi->flags & O_EXCL) != 0, &a);
-	if (rc < 0) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	lock_entry(&a, &e);
-	lock_open_fi(fi);
-	if (fuse_reply_create(req, &e, fi) != 0)
-		mfs_lockfiles_forget(c->locks, a.ino, 1);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
@@ -648,6 +689,17 @@ static const struct fuse_lowlevel_ops ops = {
 	.fallocate = op_fallocate,
 };
 
+/* libfuse's own messages go to our log. */
+static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	enum mfs_log_level l = level <= FUSE_LOG_ERR ? MFS_LOG_ERR :
+			       level == FUSE_LOG_WARNING ? MFS_LOG_WARN :
+			       level == FUSE_LOG_DEBUG ? MFS_LOG_DEBUG : MFS_LOG_INFO;
+
+	mfs_vlog(l, fmt, ap);
+}
+
+#if !LIBFUSE_PASSTHROUGH
 /* libfuse's I/O on /dev/fuse, through passthrough's protocol additions. */
 static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
 {
@@ -670,14 +722,15 @@ static const struct fuse_custom_io custom_io = {
 	.writev = io_writev,
 	.splice_send = io_splice,
 };
+#endif
 
 int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
-		 struct mfs_gate *gate)
+		 struct mfs_sched *sched)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *loop_cfg;
 	struct fuse_session *se;
-	struct ctx c = { .cat = cat, .gate = gate };
+	struct ctx c = { .cat = cat, .sched = sched };
 	size_t nmodels = 0;
 	int rc = -EIO;
 
@@ -699,9 +752,11 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 		rc = -ENOMEM;
 		goto out_free_locks;
 	}
-	for (size_t i = 0; i < nmodels; i++) {
-		c.slots[i].ctx = &c;
-		c.slots[i].model = i;
+	for (size_t i = 0; i < cat->nnodes; i++) {
+		const struct mfs_node *n = &cat->nodes[i];
+
+		if (n->model)
+			c.slots[n->model_index] = (struct slot){ &c, n->model_index, n->model->path };
 	}
 	rc = mfs_passthrough_new(nmodels, mo->passthrough, &c.pt);
 	if (rc < 0)
@@ -714,6 +769,7 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 		rc = -ENOMEM;
 		goto out_free_args;
 	}
+	fuse_set_log_func(fuse_log_to_ours);
 	se = fuse_session_new(&args, &ops, sizeof(ops), &c);
 	if (!se) {
 		rc = -EINVAL;
@@ -731,6 +787,7 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 		mfs_err("cannot mount on '%s'", mo->mountpoint);
 		goto out_signals;
 	}
+#if !LIBFUSE_PASSTHROUGH
 	/* Same fd, now read and written through our hooks; INIT has not
 	 * been read yet. */
 	mfs_passthrough_set_devfd(c.pt, fuse_session_fd(se));
@@ -738,6 +795,7 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 		mfs_err("cannot set up I/O on the FUSE channel");
 		goto out_unmount;
 	}
+#endif
 	if (fuse_daemonize(mo->foreground) != 0)
 		goto out_unmount;
 	if (mo->ready)
@@ -752,7 +810,7 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 	fuse_loop_cfg_destroy(loop_cfg);
 out_unmount:
 	/* Answer every open still waiting while the channel is open. */
-	mfs_gate_stop(gate);
+	mfs_sched_stop(sched);
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);

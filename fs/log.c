@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
 
 static atomic_int max_level = MFS_LOG_INFO;
@@ -38,27 +39,31 @@ void mfs_log_set_level(enum mfs_log_level max)
 	atomic_store(&max_level, (int)max);
 }
 
-void mfs_log(enum mfs_log_level level, const char *fmt, ...)
+bool mfs_log_enabled(enum mfs_log_level level)
+{
+	return (unsigned)level <= MFS_LOG_DEBUG && (int)level <= atomic_load(&max_level);
+}
+
+void mfs_vlog(enum mfs_log_level level, const char *fmt, va_list ap)
 {
 	char small[512], *msg = small;
 	int saved = errno, n;
-	va_list ap;
+	va_list again;
 
-	if ((unsigned)level > MFS_LOG_DEBUG || (int)level > atomic_load(&max_level))
+	if (!mfs_log_enabled(level))
 		goto out;
-	va_start(ap, fmt);
+	va_copy(again, ap);
 	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
 	if (n < 0)
-		goto out;
+		goto out_end_again;
 	/* Without memory for a long message, the truncated one still goes out. */
-	if ((size_t)n >= sizeof(small) && (msg = malloc((size_t)n + 1)) != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(msg, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-	} else {
+	if ((size_t)n >= sizeof(small) && (msg = malloc((size_t)n + 1)) != NULL)
+		vsnprintf(msg, (size_t)n + 1, fmt, again);
+	else
 		msg = small;
-	}
+	n = (int)strlen(msg);
+	if (n > 0 && msg[n - 1] == '\n')
+		msg[n - 1] = '\0';
 	if (atomic_load(&to_syslog)) {
 		pthread_once(&syslog_once, open_syslog);
 		syslog(levels[level].prio, "%s", msg);
@@ -68,9 +73,20 @@ void mfs_log(enum mfs_log_level level, const char *fmt, ...)
 	}
 	if (msg != small)
 		free(msg);
+out_end_again:
+	va_end(again);
 out:
 	/* Callers log and then return -errno. */
 	errno = saved;
+}
+
+void mfs_log(enum mfs_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	mfs_vlog(level, fmt, ap);
+	va_end(ap);
 }
 
 void mfs_seterr(char *err, size_t errlen, const char *fmt, ...)

@@ -1,22 +1,27 @@
 /* fuse_adapter — the thin layer between the kernel's FUSE requests and
- * the catalog (metadata) and gate (verified bytes).  The only module that
- * includes fuse_lowlevel.h.
+ * the catalog (metadata) and the scheduler (verified bytes).  With
+ * fuse_lockfiles.h it is the FUSE edge: the only code that includes
+ * fuse_lowlevel.h.
+ *
+ * Each request is dispatched once: a request on an inode in the lock
+ * file table's range, or on a lock file name in a catalog directory that
+ * no catalog entry has, goes to fuse_lockfiles.h; everything else is the
+ * catalog's, answered here.  Each handler unpacks, calls, replies.
  *
  * Answers: lookup/getattr/readdir/statfs from the catalog, never the
- * network; open of a file asks the gate and, when it must wait for a
- * download, is answered later from the gate's worker (no FUSE thread
- * blocks); reads go to the verified backing fd, by FUSE passthrough when
- * the kernel takes it, else spliced from it; every write path is
- * EROFS; an open interrupted while waiting is answered EINTR.
+ * network; open of a model asks the scheduler and, when it must wait,
+ * is answered later from a pool thread (no FUSE thread blocks); reads go
+ * to the verified backing fd, by FUSE passthrough when the kernel takes
+ * it, else spliced from it; every write path is EROFS; an open
+ * interrupted while waiting is answered EINTR.  Under -d each open of a
+ * model logs what it did (served at once, re-hashed the store's object,
+ * or fetched) and how long it took, and libfuse's own messages go to the
+ * same log.
  *
- * Lock files (lock_files): `*.lock` names may be created, opened for
- * writing, truncated, touched and unlinked in every directory of the tree
- * (see lockfiles.h); they are always empty (writes are accepted and
- * discarded), 0666 and owned by their creator, and flock on them is the
- * kernel's own.  Directories are then 01777, like /tmp, so that a
- * non-root loader's create reaches the daemon (default_permissions checks
- * the mode first), which still answers EROFS to everything else.  A
- * catalog entry wins over a lock file of the same name.  Lock files are
+ * Lock files (lock_files): directories are then 01777, like /tmp, so
+ * that a non-root loader's create reaches the daemon (default_permissions
+ * checks the mode first), which still answers EROFS to everything else.
+ * A catalog entry wins over a lock file of the same name.  Lock files are
  * listed by readdir after the models. */
 #ifndef MFS_FUSE_ADAPTER_H
 #define MFS_FUSE_ADAPTER_H
@@ -24,7 +29,7 @@
 #include <stdbool.h>
 
 #include "catalog.h"
-#include "gate.h"
+#include "scheduler.h"
 
 struct mfs_mount_opts {
 	const char *mountpoint;
@@ -41,9 +46,9 @@ struct mfs_mount_opts {
 
 /* Mounts, daemonizes unless foreground (the parent exits 0 once the mount
  * is ready), serves requests until unmounted or SIGTERM/SIGINT/SIGHUP,
- * stops the gate, and unmounts.  Returns 0 on a clean unmount, -EINVAL for
+ * stops the scheduler, and unmounts.  Returns 0 on a clean unmount, -EINVAL for
  * bad fuse options, -ENOMEM, -EIO if the mount or the session failed. */
 int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
-		 struct mfs_gate *gate);
+		 struct mfs_sched *sched);
 
 #endif

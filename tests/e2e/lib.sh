@@ -572,6 +572,25 @@ is_our_daemon() {
 	return 1
 }
 
+# assert_killed_promptly NAME PID — SIGKILLs PID (a reader blocked in the
+# mount) and checks that it is gone within 2 s (FUSE_INTERRUPT honoured).
+assert_killed_promptly() {
+	local name=$1 pid=$2 t0 ms
+	if proc_gone "$pid"; then
+		not_ok "$name" "the reader exited before it was killed"
+		return
+	fi
+	kill -KILL "$pid"
+	t0=$(now_ms)
+	while ! proc_gone "$pid" && [ $(($(now_ms) - t0)) -lt 10000 ]; do sleep 0.05; done
+	ms=$(($(now_ms) - t0))
+	if proc_gone "$pid"; then
+		assert_le "$name (${ms} ms)" "$ms" $((2000 * SLOW))
+	else
+		not_ok "$name" "still in state $(awk '{ print $3 }' "/proc/$pid/stat") after 10 s"
+	fi
+}
+
 # bg CMD... — runs CMD in the background, remembered for cleanup; sets BG.
 bg() {
 	"$@" &

@@ -74,20 +74,7 @@ else
 	ok "the download was still in flight during the checks"
 fi
 
-if proc_gone "$victim"; then
-	not_ok "SIGKILL of a waiting reader" "the reader exited before it was killed"
-else
-	kill -KILL "$victim"
-	t0=$(now_ms)
-	while ! proc_gone "$victim" && [ $(($(now_ms) - t0)) -lt 10000 ]; do sleep 0.05; done
-	ms=$(($(now_ms) - t0))
-	if proc_gone "$victim"; then
-		assert_le "a reader killed with SIGKILL while waiting exits promptly (${ms} ms)" "$ms" $((2000 * SLOW))
-	else
-		not_ok "a reader killed with SIGKILL while waiting exits promptly" \
-			"still in state $(awk '{ print $3 }' "/proc/$victim/stat") after 10 s"
-	fi
-fi
+assert_killed_promptly "a reader killed with SIGKILL while waiting exits promptly" "$victim"
 LAST=$((NWAIT + 1))
 bg timeout $((60 * SLOW)) cat "$SLOWF" >"$T/out.$LAST" 2>"$T/err.$LAST"
 readers+=("$BG")
