@@ -235,7 +235,7 @@ assert_eq "http:// with --allow-http: one GET on the http server" "$(origin_http
 
 # ---------------------------------------------------------------- scripts/gluoncv2ini
 
-TABLE=$REPO/../shared/data/gluoncv_model_sha1.json
+TABLE=$REPO/scripts/data/gluoncv_model_sha1.json
 GEN=$REPO/scripts/gluoncv2ini
 if [ ! -f "$TABLE" ]; then
 	not_ok "gluoncv2ini: the real table" "$TABLE is missing"
