@@ -22,7 +22,6 @@
 #include <ini.h>
 
 #include "mountpath.h"
-#include "store.h"
 #include "url.h"
 
 /* inih's line buffer holds 199 characters, the newline and a NUL; longer
@@ -1227,16 +1226,4 @@ const struct mfs_model *mfs_config_find(const struct mfs_config *cfg, const char
 			return &cfg->models[i];
 	}
 	return NULL;
-}
-
-/* TEMPORARY: until verify.c/pin.c switch */
-int mfs_config_check_path(const char *path, const char **why)
-{
-	return mfs_mountpath_check(path, why);
-}
-
-/* TEMPORARY: until verify.c/pin.c switch */
-void mfs_model_object_name(const struct mfs_model *m, char *buf, size_t len)
-{
-	mfs_store_object_name(&m->digests, buf, len);
 }

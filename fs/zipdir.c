@@ -28,6 +28,8 @@ enum {
 	X_UPATH = 0x7075,
 };
 
+#define METHOD_STORED 0
+#define METHOD_DEFLATE 8
 #define U16_PLACEHOLDER 0xffffu
 #define U32_PLACEHOLDER 0xffffffffu
 
@@ -365,6 +367,12 @@ static int parse_cdh(struct ctx *c, const unsigned char *p, size_t avail, uint64
 	e->crc = le32(p + 16);
 	if (memchr(e->name, '\0', nlen))
 		return fail(c, -EPERM, "central directory name '%s' has a NUL byte", qname(e, q));
+	/* Model zips are stored or deflated; the other decoders (LZMA, XZ,
+	 * bzip2, PPMd, zstd...) take their memory bounds from the archive
+	 * (an LZMA header can ask for 4 GiB) and are kept away from it. */
+	if (e->method != METHOD_STORED && e->method != METHOD_DEFLATE)
+		return fail(c, -EPERM, "entry '%s' uses compression method %u (only 0, stored, "
+			    "and 8, deflate, are read)", qname(e, q), e->method);
 	rc = parse_extra(c, e, "central directory entry", p + CDH_LEN + nlen, xlen, &x);
 	if (rc == 0)
 		rc = check_upath(c, e, "central directory entry", &x);

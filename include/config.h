@@ -111,11 +111,4 @@ void mfs_config_free(struct mfs_config *cfg);
 /* Returns the model whose mount path equals `path` (no leading '/'), or NULL. */
 const struct mfs_model *mfs_config_find(const struct mfs_config *cfg, const char *path);
 
-/* TEMPORARY: until verify.c/pin.c switch.  mfs_mountpath_check
- * (mountpath.h) and mfs_store_object_name (store.h, given &m->digests)
- * under their old names, for the callers not yet moved (acquire.c, pin.c,
- * test_scheduler.c, fuzz_config.c); they go with the last of them. */
-int mfs_config_check_path(const char *path, const char **why);
-void mfs_model_object_name(const struct mfs_model *m, char *buf, size_t len);
-
 #endif

@@ -7,7 +7,9 @@
  * local headers agree byte for byte on names, flags, method, CRC and
  * sizes, entries that tile the file without overlap or gap (no local
  * entry the directory does not list), no name twice in the directory,
- * as many entries as the end record counts and at most `max_entries`.
+ * as many entries as the end record counts and at most `max_entries`,
+ * every entry stored or deflated (other methods' decoders take their
+ * memory bound from the archive).
  * Then libarchive must yield exactly those entries, each once, in offset
  * order, under the directory's names (but for a '/' it adds to a
  * directory and, in a name without '/', backslashes it turns into '/').
@@ -62,7 +64,8 @@ struct mfs_extract_limits {
  *   -EPERM   a name, type, duplicate or unlisted member refused; or the
  *            central directory and the local headers disagree, entries
  *            overlap or leave bytes to no entry, the directory repeats a
- *            name or its count, the archive has two end records, or
+ *            name or its count, the archive has two end records, an
+ *            entry is neither stored nor deflated, or
  *            libarchive yields other entries than the directory lists
  *   -EFBIG   a member or the total passed its limit
  *   -E2BIG   more than `max_entries` entries (told by the central

@@ -23,7 +23,8 @@
  *     correct offsets for; at most MFS_ZIPDIR_CD_MAX bytes;
  *   - the directory is whole entries only, as many as the end record
  *     counts and at most `max_entries`; no name twice (byte for byte);
- *     no NUL byte in a name;
+ *     no NUL byte in a name; every entry stored (method 0) or deflated
+ *     (8): other decoders take their memory bound from the archive;
  *   - extra fields are whole blocks; at most one zip64 block per header,
  *     holding at least the fields whose 32-bit values are placeholders
  *     (read in APPNOTE order, as every reader does); a local zip64 block

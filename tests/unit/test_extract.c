@@ -494,13 +494,33 @@ static void test_corrupt(void)
 		      "    c = d.find(b'PK\\x01\\x02')\n"
 		      "    d[c + 24] ^= 1\n"
 		      "patch(f)\n", "zip: ");
-	/* An unsupported compression method. */
-	check_corrupt("st('s', pat(1000))\n"
-		      "o = z.getinfo('s').header_offset\n"
-		      "def f(d):\n"
-		      "    d[o + 8] = 77\n"
-		      "    d[d.find(b'PK\\x01\\x02') + 10] = 77\n"
-		      "patch(f)\n", "zip: ");
+}
+
+/* Only stored and deflated members reach libarchive: an unknown method,
+ * or a known one whose decoder takes its memory bound from the archive
+ * (LZMA), is refused before any entry. */
+static void test_compression_methods(void)
+{
+	static const char *const bodies[] = {
+		"st('s', pat(1000))\n"
+		"o = z.getinfo('s').header_offset\n"
+		"def f(d):\n"
+		"    d[o + 8] = 77\n"
+		"    d[d.find(b'PK\\x01\\x02') + 10] = 77\n"
+		"patch(f)\n",
+		"z.writestr('s', pat(1000), zipfile.ZIP_LZMA)\n",
+	};
+
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		const char *zip = mkzip("method.zip", bodies[i]);
+		struct sink s = { .any = true, .any_limit = MIB };
+		char err[512];
+
+		CHECK_EQ_INT(run(zip, &s, 10, 10 * MIB, err, sizeof(err)), -EPERM);
+		CHECK_CONTAINS(err, "entry 's' uses compression method ");
+		CHECK_EQ_INT(s.entries, 0);
+		sink_free(&s);
+	}
 }
 
 static void test_truncated(void)
@@ -829,6 +849,7 @@ int main(void)
 	RUN(test_total_limit);
 	RUN(test_bomb);
 	RUN(test_corrupt);
+	RUN(test_compression_methods);
 	RUN(test_truncated);
 	RUN(test_not_zip);
 	RUN(test_bad_fd);

@@ -236,7 +236,9 @@ static void test_zip64(void)
 		  "patch(f)\n", -EINVAL, "zip: entry 'a' lacks its zip64 fields");
 	/* The local header: one size placeholder alone, or sizes that lie. */
 	check_bad("with z.open(zi('m'), 'w', force_zip64=True) as m: m.write(b'z' * 30)\n"
-		  "def f(d): u32(d, 22, 30)\n"
+		  "def f(d):\n"
+		  "    u32(d, 18, 0xffffffff)\n"
+		  "    u32(d, 22, 30)\n"
 		  "patch(f)\n", -EINVAL, "zip: entry 'm' lacks its zip64 sizes in its local header");
 	check_bad("with z.open(zi('m'), 'w', force_zip64=True) as m: m.write(b'z' * 30)\n"
 		  "def f(d): struct.pack_into('<Q', d, 30 + 1 + 4, 31)\n"
@@ -393,6 +395,22 @@ static void test_hostile(void)
 		  "central directory names 'a/b' but its local header names 'a\\\\b'");
 }
 
+/* Only stored and deflated members: an LZMA header may ask for a 4 GiB
+ * dictionary, and libarchive lets it. */
+static void test_compression_methods(void)
+{
+	check_bad("z.writestr(zi('m.params'), b'x' * 1000, zipfile.ZIP_LZMA)\n", -EPERM,
+		  "entry 'm.params' uses compression method 14 (only 0, stored, and 8, deflate");
+	check_bad("st('a', b'1')\nz.writestr(zi('b'), b'y' * 100, zipfile.ZIP_BZIP2)\n", -EPERM,
+		  "entry 'b' uses compression method 12");
+	/* A method number patched in both headers alike is still refused. */
+	check_bad("st('a', b'hello')\n"
+		  "def f(d):\n"
+		  "    u16(d, cdh(d, 0) + 10, 93)\n"
+		  "    u16(d, lfh(d, 0) + 8, 93)\n"
+		  "patch(f)\n", -EPERM, "method 93");
+}
+
 static void test_local_header_fields(void)
 {
 	check_bad("st('a', b'1')\ndef f(d): u16(d, 6, 0x800)\npatch(f)\n", -EPERM,
@@ -527,6 +545,7 @@ int main(void)
 	RUN(test_counts);
 	RUN(test_directory_bounds);
 	RUN(test_hostile);
+	RUN(test_compression_methods);
 	RUN(test_local_header_fields);
 	RUN(test_good_extras);
 	RUN(test_layout);
