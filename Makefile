@@ -18,9 +18,11 @@ endif
 
 WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
            -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wno-unused-parameter
+# CFLAGS and LDFLAGS are the caller's (`make CFLAGS=-O0`); what the build
+# needs is added beside them.
 CFLAGS  ?= -O2 -g
-CFLAGS  += $(WARN) -Iinclude -MMD -MP $(SANFLAGS)
-LDFLAGS += $(SANFLAGS)
+MFS_CFLAGS := $(WARN) -Iinclude -MMD -MP $(SANFLAGS)
+MFS_LDFLAGS := $(SANFLAGS)
 
 # The packages' flags are read when a recipe first needs them, not when
 # this file is parsed: on a fresh machine `scripts/deps` (an order-only
@@ -44,20 +46,21 @@ all: $(BUILD)/modelfs $(BUILD)/modelfsctl $(UNIT_BINS)
 
 $(BUILD)/fs/%.o: fs/%.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(MFS_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libmfs.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/modelfs: $(BUILD)/fs/modelfs.o $(FUSE_OBJS) $(BUILD)/libmfs.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) $(MFS_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/modelfsctl: $(BUILD)/fs/modelfsctl.o $(BUILD)/libmfs.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) $(MFS_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmfs.a | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libmfs.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(MFS_CFLAGS) $(PKG_CFLAGS) -Itests/unit $(LDFLAGS) $(MFS_LDFLAGS) -o $@ $< \
+		$(BUILD)/libmfs.a $(LDLIBS)
 
 # ---------------------------------------------------------------- fuzz
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c) over the library, built with
