@@ -90,7 +90,7 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 	if (fd < 0) {
 		snprintf(err, sizeof(err), "cannot open stored object: %s", strerror(-fd));
 	} else {
-		rc = mfs_digest_fd(fd, m->digests.mask, &got, &bytes);
+		rc = mfs_digest_fd(fd, m->digests.mask, c->cancel, &got, &bytes);
 		if (rc < 0)
 			snprintf(err, sizeof(err), "cannot hash stored object: %s", strerror(-rc));
 		else if (judge(&m->digests, m->size, &got, bytes, &algo, &hx)) {
@@ -158,11 +158,11 @@ static int stage_download(const struct mfs_acquire_ctx *c, const struct mfs_sour
 			.connect_timeout = cfg->connect_timeout,
 			.low_speed_limit = cfg->low_speed_limit,
 			.low_speed_time = cfg->low_speed_time,
+			.cancel = c->cancel,
 		},
 		.mask = mask,
 		.progress = c->progress ? on_progress : NULL,
 		.progress_arg = &p,
-		.stopping = c->stopping,
 	};
 
 	s->fd = mfs_store_stage(c->store, object, s->name, sizeof(s->name));
@@ -422,7 +422,7 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 			      (int64_t)s.got.bytes, now_ms() - t0, NULL);
 	}
 
-	rc = mfs_unpack_run(s.fd, &lim, &ops, &w, c->stopping, why, sizeof(why));
+	rc = mfs_unpack_run(s.fd, &lim, &ops, &w, c->cancel, why, sizeof(why));
 	all_ok = rc == 0;
 	for (size_t i = 0; all_ok && i < w.n; i++) {
 		struct member *mb = &w.m[i];

@@ -137,7 +137,8 @@ void mfs_hasher_free(struct mfs_hasher *h)
 	free(h);
 }
 
-int mfs_digest_fd(int fd, unsigned mask, struct mfs_digests *out, uint64_t *bytes)
+int mfs_digest_fd(int fd, unsigned mask, const struct mfs_cancel *cancel,
+		  struct mfs_digests *out, uint64_t *bytes)
 {
 	enum { BUFSZ = 1 << 20 };
 	struct mfs_hasher *h;
@@ -154,8 +155,13 @@ int mfs_digest_fd(int fd, unsigned mask, struct mfs_digests *out, uint64_t *byte
 		goto out_free_hasher;
 	}
 	for (;;) {
-		ssize_t n = pread(fd, buf, BUFSZ, off);
+		ssize_t n;
 
+		if (mfs_cancel_fired(cancel)) {
+			rc = -ECANCELED;
+			goto out_free_buf;
+		}
+		n = pread(fd, buf, BUFSZ, off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

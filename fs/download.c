@@ -16,7 +16,7 @@ static int on_body(void *arg, const void *buf, size_t len)
 {
 	struct run *r = arg;
 
-	if (r->d->stopping && atomic_load(r->d->stopping))
+	if (mfs_cancel_fired(r->d->get.cancel))
 		return -ECANCELED;
 	return mfs_hashwrite_put(r->w, buf, len);
 }

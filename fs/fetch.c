@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -47,6 +49,11 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
 
 	if (len == 0)
 		return 0;
+	if (mfs_cancel_fired(req->cancel)) {
+		x->rc = -ECANCELED;
+		mfs_seterr(x->err, x->errlen, "cancelled");
+		return CURL_WRITEFUNC_ERROR;
+	}
 	if (x->status == 0 &&
 	    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status) != CURLE_OK) {
 		x->rc = -EIO;
@@ -195,6 +202,10 @@ static int get_one(struct xfer *x, const char *url, char *errbuf, const char **l
 	res = curl_easy_perform(x->curl);
 	if (x->rc < 0)
 		return x->rc;
+	if (res != CURLE_OK && mfs_cancel_fired(x->req->cancel)) {
+		mfs_seterr(x->err, x->errlen, "cancelled");
+		return -ECANCELED;
+	}
 	if (curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status) != CURLE_OK)
 		x->status = 0;
 	/* After a final non-2xx status line the body does not matter: we drop
@@ -216,6 +227,28 @@ static int get_one(struct xfer *x, const char *url, char *errbuf, const char **l
 	}
 	*location = loc->value;
 	return 1;
+}
+
+/* The transfer's sockets are watched by its cancel, which shuts them
+ * down when it fires: curl then wakes from its poll at once. */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct mfs_cancel *cancel = arg;
+	int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+
+	if (fd < 0)
+		return CURL_SOCKET_BAD;
+	if (mfs_cancel_watch(cancel, fd) < 0) {
+		close(fd);
+		return CURL_SOCKET_BAD;
+	}
+	return fd;
+}
+
+static int close_socket(void *arg, curl_socket_t fd)
+{
+	mfs_cancel_unwatch(arg, fd);
+	return close(fd);
 }
 
 static int setup(struct xfer *x, char *errbuf)
@@ -243,6 +276,12 @@ static int setup(struct xfer *x, char *errbuf)
 	if (!res) res = curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	if (!res && req->ca_file)
 		res = curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
+	if (!res && req->cancel) {
+		res = curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+		if (!res) res = curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, req->cancel);
+		if (!res) res = curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+		if (!res) res = curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, req->cancel);
+	}
 	return res ? curl_failed(x, res, errbuf) : 0;
 }
 

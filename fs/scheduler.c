@@ -64,7 +64,7 @@ struct mfs_sched {
 	struct mfs_sched_opts o;
 	struct mfs_acquire_ctx ac;
 	pthread_mutex_t lock;
-	atomic_bool stopping;
+	struct mfs_cancel stop;            /* fired by mfs_sched_stop */
 	struct entry *e;
 	struct group *groups;
 	size_t ngroups;
@@ -172,9 +172,10 @@ int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
 	s->ac = (struct mfs_acquire_ctx){
 		.cfg = cfg, .store = opts->store, .audit = opts->audit, .fsync = opts->fsync,
 		.progress = opts->progress ? sched_progress : NULL, .progress_arg = s,
-		.stopping = &s->stopping,
+		.cancel = &s->stop,
 	};
 	pthread_mutex_init(&s->lock, NULL);
+	mfs_cancel_init(&s->stop);
 	*out = s;
 	return 0;
 
@@ -192,11 +193,11 @@ out_free:
 
 void mfs_sched_stop(struct mfs_sched *s)
 {
-	/* Every submission checks `stopping` under the lock: once it is set
+	/* Every submission checks `stop` under the lock: once it is set
 	 * here, no job is queued any more, and the queued ones find it set
 	 * and answer their waiters. */
 	pthread_mutex_lock(&s->lock);
-	atomic_store(&s->stopping, true);
+	mfs_cancel_fire(&s->stop);
 	pthread_mutex_unlock(&s->lock);
 	mfs_workpool_drain(s->hash_pool);
 	mfs_workpool_drain(s->fetch_pool);
@@ -213,6 +214,7 @@ void mfs_sched_free(struct mfs_sched *s)
 		if (s->e[i].fd >= 0)
 			close(s->e[i].fd);
 	}
+	mfs_cancel_release(&s->stop);
 	pthread_mutex_destroy(&s->lock);
 	free(s->scratch_answers);
 	free(s->scratch_fds);
@@ -301,7 +303,7 @@ static void next_round(struct mfs_sched *s, struct group *gr)
 	gr->phase = IDLE;
 	if (!pending(s, gr))
 		return;
-	if (atomic_load(&s->stopping)) {
+	if (mfs_cancel_fired(&s->stop)) {
 		fail_all(s, gr, -EIO);
 		return;
 	}
@@ -351,7 +353,7 @@ static void hash_round(struct mfs_sched *s, struct group *gr)
 	}
 	pthread_mutex_lock(&s->lock);
 	settle_and_answer(s, gr, gr->todo, gr->fds, nok, MFS_SCHED_STORE);
-	if (atomic_load(&s->stopping)) {
+	if (mfs_cancel_fired(&s->stop)) {
 		fail_all(s, gr, -EIO);
 		return;
 	}
@@ -384,7 +386,7 @@ static void run_group(struct mfs_job *job)
 	struct mfs_sched *s = gr->s;
 
 	pthread_mutex_lock(&s->lock);
-	if (atomic_load(&s->stopping))
+	if (mfs_cancel_fired(&s->stop))
 		fail_all(s, gr, -EIO);
 	else if (!pending(s, gr))
 		gr->phase = IDLE;  /* every waiter was interrupted: dropped */
@@ -450,7 +452,7 @@ int mfs_sched_open(struct mfs_sched *s, size_t mi, mfs_sched_done done, void *ar
 	w->arg = arg;
 	w->t0 = now_us();
 	if (gr->phase == IDLE) {
-		if (atomic_load(&s->stopping)) {
+		if (mfs_cancel_fired(&s->stop)) {
 			rc = -EIO;
 			goto out_unlock_free;
 		}

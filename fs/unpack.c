@@ -11,7 +11,7 @@
 struct run {
 	const struct mfs_unpack_ops *ops;
 	void *arg;
-	const atomic_bool *stopping;
+	const struct mfs_cancel *cancel;
 	struct mfs_hasher *h;
 	struct mfs_hashwrite *w;   /* NULL: the member is walked over */
 };
@@ -50,7 +50,7 @@ static int on_data(void *arg, int id, const void *buf, size_t len)
 {
 	struct run *r = arg;
 
-	if (r->stopping && atomic_load(r->stopping))
+	if (mfs_cancel_fired(r->cancel))
 		return -ECANCELED;
 	return r->w ? mfs_hashwrite_put(r->w, buf, len) : 0;
 }
@@ -71,10 +71,10 @@ static int on_end(void *arg, int id, uint64_t bytes)
 }
 
 int mfs_unpack_run(int fd, const struct mfs_extract_limits *lim, const struct mfs_unpack_ops *ops,
-		   void *arg, const atomic_bool *stopping, char *err, size_t errlen)
+		   void *arg, const struct mfs_cancel *cancel, char *err, size_t errlen)
 {
 	const struct mfs_extract_ops xops = { on_entry, on_data, on_end };
-	struct run r = { .ops = ops, .arg = arg, .stopping = stopping };
+	struct run r = { .ops = ops, .arg = arg, .cancel = cancel };
 	int rc;
 
 	rc = mfs_extract_fd(fd, MFS_EXTRACT_ZIP, lim, &xops, &r, err, errlen);

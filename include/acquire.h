@@ -8,12 +8,12 @@
 #ifndef MFS_ACQUIRE_H
 #define MFS_ACQUIRE_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "audit.h"
+#include "cancel.h"
 #include "config.h"
 #include "store.h"
 
@@ -26,7 +26,8 @@ struct mfs_acquire_ctx {
 	 * asked for); may be NULL. */
 	void (*progress)(void *arg, size_t model, uint64_t done, uint64_t total);
 	void *progress_arg;
-	const atomic_bool *stopping;    /* set: abort transfers in flight */
+	struct mfs_cancel *cancel;      /* may be NULL; fired: transfers and
+					   hashes in flight end at once */
 };
 
 /* Opens the stored object of model `mi` and hashes it through that fd.

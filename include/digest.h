@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cancel.h"
+
 enum mfs_algo { MFS_SHA1, MFS_SHA256, MFS_SHA512, MFS_ALGO_COUNT };
 
 #define MFS_ALGO_BIT(a) (1u << (a))
@@ -48,8 +50,9 @@ void mfs_hasher_free(struct mfs_hasher *h);
 
 /* Hashes `fd` from offset 0 to EOF with pread (the file offset is not
  * moved) into *out; *bytes gets the length hashed.  -errno from pread,
- * -EIO from OpenSSL. */
-int mfs_digest_fd(int fd, unsigned mask, struct mfs_digests *out, uint64_t *bytes);
+ * -EIO from OpenSSL, -ECANCELED once `cancel` (may be NULL) fired. */
+int mfs_digest_fd(int fd, unsigned mask, const struct mfs_cancel *cancel,
+		  struct mfs_digests *out, uint64_t *bytes);
 
 /* Decodes exactly `len` bytes from 2*len hex digits (either case) and a
  * terminating NUL.  -EINVAL on a wrong length or a non-hex character. */

@@ -10,23 +10,21 @@
 #ifndef MFS_DOWNLOAD_H
 #define MFS_DOWNLOAD_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 
 #include "digest.h"
 #include "fetch.h"
 
 struct mfs_download {
-	/* What to GET, within which bounds (fetch.h).  Its sink, progress
-	 * and arg are ignored: the download supplies its own. */
+	/* What to GET, within which bounds (fetch.h), and its cancel, which
+	 * also stops the writing and hashing.  Its sink, progress and arg
+	 * are ignored: the download supplies its own. */
 	struct mfs_fetch_req get;
 	int fd;                       /* the body is written here, from the fd's
 					 offset; -1: hashed only, written nowhere */
 	unsigned mask;                /* digests to compute; 0: none */
 	mfs_fetch_progress progress;  /* may be NULL */
 	void *progress_arg;
-	const atomic_bool *stopping;  /* may be NULL; once set, the transfer
-					 is aborted with -ECANCELED */
 };
 
 struct mfs_download_result {
@@ -38,8 +36,8 @@ struct mfs_download_result {
  * body is in the file and hashed: *out says how many bytes and their
  * digests.  On failure a one-line reason is in `err` and *out->bytes says
  * how far it got; the file then holds some prefix of the body, which the
- * caller must discard.  Errors: every one of mfs_fetch's; -ECANCELED
- * (`stopping` was set); -errno of write(2) (-ENOSPC, -EDQUOT, -EIO, ...);
+ * caller must discard.  Errors: every one of mfs_fetch's (-ECANCELED once
+ * get.cancel fired); -errno of write(2) (-ENOSPC, -EDQUOT, -EIO, ...);
  * -EIO (hashing failed); -EINVAL (neither an fd nor a mask); -ENOMEM. */
 int mfs_download_run(const struct mfs_download *d, struct mfs_download_result *out, char *err,
 		     size_t errlen);

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cancel.h"
+
 /* Receives the body in order.  Returns 0, or -errno to abort the transfer
  * (that errno is then returned by mfs_fetch). */
 typedef int (*mfs_fetch_sink)(void *arg, const void *buf, size_t len);
@@ -30,6 +32,9 @@ struct mfs_fetch_req {
 	long low_speed_limit;             /* bytes/s */
 	long low_speed_time;              /* seconds */
 	int max_redirects;                /* MFS_FETCH_MAX_REDIRECTS if 0 */
+	struct mfs_cancel *cancel;        /* may be NULL; once fired, the transfer
+					     ends at once with -ECANCELED, even
+					     one waiting on a silent peer */
 	mfs_fetch_sink sink;
 	mfs_fetch_progress progress;
 	void *arg;                        /* for sink and progress */
@@ -49,6 +54,7 @@ void mfs_fetch_global_cleanup(void);
  *   -EFBIG     body longer than size
  *   -EPROTO    body shorter than size, or an HTTP error status
  *   -EPERM     a redirect to a disallowed scheme or host, or too many
+ *   -ECANCELED `cancel` fired
  *   -ETIMEDOUT connect timeout or low-speed abort
  *   -EIO       anything else (TLS, DNS, connection refused, ...)
  *   or the sink's own error.

@@ -11,9 +11,9 @@
 #ifndef MFS_UNPACK_H
 #define MFS_UNPACK_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 
+#include "cancel.h"
 #include "digest.h"
 #include "extract.h"
 
@@ -41,12 +41,12 @@ struct mfs_unpack_ops {
 };
 
 /* Walks the zip archive in `fd` (extract.h's limits and checks) and runs
- * every member through `ops`.  `stopping` (may be NULL), once set, stops
+ * every member through `ops`.  `cancel` (may be NULL), once fired, stops
  * the walk with -ECANCELED.  Returns 0 if the whole walk succeeded, else
  * a negative errno with a one-line reason in `err`: mfs_extract_fd's
  * errors, the callbacks' own, -ECANCELED, -errno of write(2), -EIO
  * (hashing failed), -ENOMEM. */
 int mfs_unpack_run(int fd, const struct mfs_extract_limits *lim, const struct mfs_unpack_ops *ops,
-		   void *arg, const atomic_bool *stopping, char *err, size_t errlen);
+		   void *arg, const struct mfs_cancel *cancel, char *err, size_t errlen);
 
 #endif

@@ -121,7 +121,7 @@ static void test_digest_fd(void)
 		goto out;
 	unlink(path);
 	CHECK_EQ_INT(write(fd, "abc", 3), 3);
-	CHECK_EQ_INT(mfs_digest_fd(fd, MFS_ALGO_BIT(MFS_SHA256), &d, &bytes), 0);
+	CHECK_EQ_INT(mfs_digest_fd(fd, MFS_ALGO_BIT(MFS_SHA256), NULL, &d, &bytes), 0);
 	CHECK_EQ_INT(bytes, 3);
 	mfs_hex_encode(d.d[MFS_SHA256], 32, hex);
 	CHECK_STR(hex, abc_hex[MFS_SHA256]);
@@ -136,14 +136,23 @@ static void test_digest_fd(void)
 		buf[i] = (char)(i * 131 + 7);
 	CHECK_EQ_INT(ftruncate(fd, 0), 0);
 	CHECK_EQ_INT(pwrite(fd, buf, big, 0), (long long)big);
-	CHECK_EQ_INT(mfs_digest_fd(fd, 7, &d, &bytes), 0);
+	CHECK_EQ_INT(mfs_digest_fd(fd, 7, NULL, &d, &bytes), 0);
 	CHECK_EQ_INT(bytes, big);
 	CHECK_EQ_INT(mfs_hasher_new(7, &h), 0);
 	CHECK_EQ_INT(mfs_hasher_update(h, buf, big), 0);
 	CHECK_EQ_INT(mfs_hasher_final(h, &one), 0);
 	mfs_hasher_free(h);
 	CHECK(mfs_digests_match(&one, &d, NULL));
-	CHECK_EQ_INT(mfs_digest_fd(-1, 7, &d, &bytes), -EBADF);
+	CHECK_EQ_INT(mfs_digest_fd(-1, 7, NULL, &d, &bytes), -EBADF);
+	{
+		struct mfs_cancel c;
+
+		mfs_cancel_init(&c);
+		CHECK_EQ_INT(mfs_digest_fd(fd, 7, &c, &d, &bytes), 0);
+		mfs_cancel_fire(&c);
+		CHECK_EQ_INT(mfs_digest_fd(fd, 7, &c, &d, &bytes), -ECANCELED);
+		mfs_cancel_release(&c);
+	}
 out:
 	free(buf);
 	if (fd >= 0)

@@ -133,22 +133,61 @@ static void test_write_error(void)
 	unit_tmp_remove();
 }
 
-static void test_stopping_cancels(void)
+static void test_cancelled_before(void)
 {
-	struct resp r = { .status = 200, .body_len = 1u << 20, .content_length = CL_HONEST,
-			  .piece = 4096, .piece_ms = 5 };
+	struct resp r = { .status = 200, .body_len = 1u << 20, .content_length = CL_HONEST };
 	struct mfs_download_result got;
 	struct mfs_download d;
+	struct mfs_cancel c;
 	struct server s;
-	atomic_bool stop = true;
 	char url[64], err[256];
 
+	mfs_cancel_init(&c);
+	mfs_cancel_fire(&c);
 	CHECK_EQ_INT(start(&s, &r, 1), 0);
 	dl_init(&d, url, sizeof(url), &s, 1u << 20, -1);
-	d.stopping = &stop;
+	d.get.cancel = &c;
 	CHECK_EQ_INT(mfs_download_run(&d, &got, err, sizeof(err)), -ECANCELED);
+	CHECK_CONTAINS(err, "cancelled");
+	CHECK_EQ_INT(got.bytes, 0);
 	server_stop(&s);
-	CHECK(got.bytes < (1u << 20));
+	mfs_cancel_release(&c);
+}
+
+static void *fire_later(void *arg)
+{
+	usleep(300 * 1000);
+	mfs_cancel_fire(arg);
+	return NULL;
+}
+
+/* A peer that stalls mid-body: without the cancel the transfer would end
+ * at the low-speed limit (-ETIMEDOUT); the cancel wakes it at once. */
+static void test_cancel_wakes_a_stalled_transfer(void)
+{
+	struct resp r = { .status = 200, .body_len = 1u << 20, .content_length = CL_HONEST,
+			  .piece = 65536, .stall_after = 131072 };
+	struct mfs_download_result got;
+	struct mfs_download d;
+	struct mfs_cancel c;
+	struct server s;
+	pthread_t t;
+	char url[64], err[256];
+
+	mfs_cancel_init(&c);
+	CHECK_EQ_INT(start(&s, &r, 1), 0);
+	dl_init(&d, url, sizeof(url), &s, 1u << 20, -1);
+	d.get.low_speed_limit = 1000;
+	d.get.low_speed_time = 8;
+	d.get.cancel = &c;
+	pthread_create(&t, NULL, fire_later, &c);
+	CHECK_EQ_INT(mfs_download_run(&d, &got, err, sizeof(err)), -ECANCELED);
+	CHECK_EQ_INT(got.bytes, 131072);
+	pthread_join(t, NULL);
+	server_stop(&s);
+	/* Every socket was unwatched on close. */
+	CHECK_EQ_INT(c.nfds, 0);
+	mfs_cancel_release(&c);
 }
 
 static void test_nothing_to_do(void)
@@ -168,7 +207,8 @@ int main(void)
 	RUN(test_hash_only);
 	RUN(test_http_error_passes_through);
 	RUN(test_write_error);
-	RUN(test_stopping_cancels);
+	RUN(test_cancelled_before);
+	RUN(test_cancel_wakes_a_stalled_transfer);
 	RUN(test_nothing_to_do);
 	mfs_fetch_global_cleanup();
 	return unit_done();

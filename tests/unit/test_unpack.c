@@ -153,7 +153,7 @@ static void test_limits_and_refusals(void)
 {
 	struct plan p;
 	char err[256];
-	atomic_bool stop = true;
+	struct mfs_cancel stop;
 	int zfd;
 
 	unit_tmp_make("unpack");
@@ -178,7 +178,10 @@ static void test_limits_and_refusals(void)
 
 	init_plan(&p);
 	p.mask[0] = MFS_ALGO_BIT(MFS_SHA256);
+	mfs_cancel_init(&stop);
+	mfs_cancel_fire(&stop);
 	CHECK_EQ_INT(mfs_unpack_run(zfd, &lim, &ops, &p, &stop, err, sizeof(err)), -ECANCELED);
+	mfs_cancel_release(&stop);
 	CHECK_EQ_INT(p.ends[0], 0);
 
 	/* A member that cannot be written stops the walk with the errno. */
