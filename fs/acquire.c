@@ -71,6 +71,32 @@ static void object_name(const struct mfs_acquire_ctx *c, size_t mi, char *buf, s
 	mfs_store_object_name(&c->cfg->models[mi].digests, buf, len);
 }
 
+static void quarantine_dropped(void *arg, const char *name, uint64_t bytes)
+{
+	const struct mfs_acquire_ctx *c = arg;
+	char path[MFS_STAGING_NAME_MAX + 16];
+	struct mfs_audit_event ev = {
+		.event = "quarantine_drop", .path = path, .bytes = (int64_t)bytes, .ms = -1,
+		.error = "over quarantine_max: the oldest copies go first",
+	};
+
+	snprintf(path, sizeof(path), "quarantine/%s", name);
+	if (c->audit)
+		mfs_audit_write(c->audit, &ev);
+	mfs_info("dropped %s (%llu bytes) to keep quarantine/ within quarantine_max", path,
+		 (unsigned long long)bytes);
+}
+
+/* Keeps quarantine/ within its bound after something was put there. */
+static void trim_quarantine(const struct mfs_acquire_ctx *c)
+{
+	int rc = mfs_store_trim_quarantine(c->store, c->cfg->quarantine_max, quarantine_dropped,
+					   (void *)c);
+
+	if (rc < 0)
+		mfs_err("cannot trim quarantine/: %s", strerror(-rc));
+}
+
 int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 {
 	const struct mfs_model *m = &c->cfg->models[mi];
@@ -111,6 +137,8 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 	rc = mfs_store_quarantine_object(c->store, object, NULL, 0);
 	if (rc < 0 && rc != -ENOENT)
 		mfs_err("cannot quarantine object '%s': %s", object, strerror(-rc));
+	else if (rc == 0)
+		trim_quarantine(c);
 	return -ENOENT;
 }
 
@@ -128,6 +156,20 @@ static void on_progress(void *arg, uint64_t done, uint64_t total)
 	p->c->progress(p->c->progress_arg, p->model, done, total);
 }
 
+/* What a failed download says to the opener: the store's disk is full,
+ * the work was cancelled (stop), or anything else. */
+static int failure(int rc)
+{
+	return rc == -ENOSPC || rc == -EDQUOT ? -ENOSPC : rc == -ECANCELED ? -ECANCELED : -EIO;
+}
+
+/* Copies `reason` to the caller's `why`. */
+static void tell(char *why, size_t len, const char *reason)
+{
+	if (why && len)
+		snprintf(why, len, "%s", reason);
+}
+
 /* A download into a staging file of its own. */
 struct staged {
 	int fd;
@@ -140,7 +182,7 @@ struct staged {
  * `size_is_max`) into a new staging file for `object`, computing the
  * digests in `mask`.  Returns 0 with s->fd open on the staged bytes (the
  * caller commits, quarantines or discards s->name, and closes s->fd), or
- * -EIO with s->err; nothing is left behind then. */
+ * failure()'s errno with s->err; nothing is left behind then. */
 static int stage_download(const struct mfs_acquire_ctx *c, const struct mfs_source *src,
 			  const char *url, uint64_t size, bool size_is_max, unsigned mask,
 			  const char *object, size_t progress_model, struct staged *s)
@@ -165,17 +207,22 @@ static int stage_download(const struct mfs_acquire_ctx *c, const struct mfs_sour
 		.progress_arg = &p,
 	};
 
+	int rc;
+
+	memset(&s->got, 0, sizeof(s->got));
 	s->fd = mfs_store_stage(c->store, object, s->name, sizeof(s->name));
 	if (s->fd < 0) {
 		snprintf(s->err, sizeof(s->err), "cannot create staging file: %s", strerror(-s->fd));
-		return -EIO;
+		return failure(s->fd);
 	}
 	d.fd = s->fd;
-	if (mfs_download_run(&d, &s->got, s->err, sizeof(s->err)) < 0) {
+	rc = mfs_download_run(&d, &s->got, s->err, sizeof(s->err));
+	if (rc < 0) {
+		/* At once: on a full disk the partial file is what fills it. */
 		mfs_store_discard(c->store, s->name);
 		close(s->fd);
 		s->fd = -1;
-		return -EIO;
+		return failure(rc);
 	}
 	return 0;
 }
@@ -191,12 +238,13 @@ static void quarantine(const struct mfs_acquire_ctx *c, const char *staging, con
 		mfs_err("cannot quarantine '%s': %s", staging, strerror(-rc));
 		mfs_store_discard(c->store, staging);
 		snprintf(note, len, "bytes discarded");
-	} else {
-		snprintf(note, len, "bytes kept in quarantine/%s", qname);
+		return;
 	}
+	snprintf(note, len, "bytes kept in quarantine/%s", qname);
+	trim_quarantine(c);
 }
 
-int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi)
+int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, size_t whylen)
 {
 	const struct mfs_model *m = &c->cfg->models[mi];
 	char object[OBJECT_MAX], note[MFS_STAGING_NAME_MAX + 32], err[MFS_STAGING_NAME_MAX + 64];
@@ -208,11 +256,12 @@ int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi)
 
 	object_name(c, mi, object, sizeof(object));
 	audit(c, m, "fetch_start", 0, NULL, (int64_t)m->size, -1, NULL);
-	if (stage_download(c, m->source, m->url, m->size, false, m->digests.mask, object, mi,
-			   &s) < 0) {
+	rc = stage_download(c, m->source, m->url, m->size, false, m->digests.mask, object, mi, &s);
+	if (rc < 0) {
 		audit(c, m, "fetch_failed", 0, NULL, (int64_t)s.got.bytes, now_ms() - t0, s.err);
 		mfs_err("fetch '%s' failed: %s", m->path, s.err);
-		return -EIO;
+		tell(why, whylen, s.err);
+		return rc;
 	}
 	audit(c, m, "fetch_ok", 0, NULL, (int64_t)s.got.bytes, now_ms() - t0, NULL);
 	if (!judge(&m->digests, m->size, &s.got.digests, s.got.bytes, &algo, &hx)) {
@@ -221,6 +270,7 @@ int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi)
 		audit(c, m, "verify_failed", algo, &hx, (int64_t)s.got.bytes, now_ms() - t0, err);
 		mfs_err("verify '%s' failed: %s expected %s, got %s (from %s)", m->path,
 			mfs_algo_name(algo), hx.expected, hx.actual, m->url);
+		tell(why, whylen, err);
 		close(s.fd);
 		return -EIO;
 	}
@@ -229,9 +279,10 @@ int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi)
 		snprintf(err, sizeof(err), "cannot commit to the store: %s", strerror(-rc));
 		audit(c, m, "fetch_failed", 0, NULL, (int64_t)s.got.bytes, now_ms() - t0, err);
 		mfs_err("fetch '%s' failed: %s", m->path, err);
+		tell(why, whylen, err);
 		mfs_store_discard(c->store, s.name);
 		close(s.fd);
-		return -EIO;
+		return failure(rc);
 	}
 	audit(c, m, "verify_ok", algo, &hx, (int64_t)m->size, now_ms() - t0, NULL);
 	if (m->weak)
@@ -379,7 +430,7 @@ static int list_members(struct walk *w, const struct mfs_archive *a, const size_
 }
 
 void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archive *a,
-			 const size_t *todo, size_t n, int *fds)
+			 const size_t *todo, size_t n, int *fds, char *refusal, size_t refusallen)
 {
 	char object[64 + 16], why[1024] = "", note[MFS_STAGING_NAME_MAX + 32];
 	struct walk w = { .c = c };
@@ -397,8 +448,11 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 		mfs_err("archive '%s': out of memory", a->name);
 		goto out_free;
 	}
-	if (stage_download(c, a->source, a->url, a->size ? a->size : a->max_size, a->size == 0,
-			   a->digests.mask, object, n ? todo[0] : 0, &s) < 0) {
+	rc = stage_download(c, a->source, a->url, a->size ? a->size : a->max_size, a->size == 0,
+			    a->digests.mask, object, n ? todo[0] : 0, &s);
+	if (rc < 0) {
+		for (size_t i = 0; i < n; i++)
+			fds[i] = rc;
 		snprintf(why, sizeof(why), "archive %s: %s", a->url, s.err);
 		reject_all(&w, why, t0);
 		goto out_free;
@@ -423,6 +477,14 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 	}
 
 	rc = mfs_unpack_run(s.fd, &lim, &ops, &w, c->cancel, why, sizeof(why));
+	if (failure(rc) != -EIO) {
+		/* A full disk or a stop, not a hostile archive: nothing to keep. */
+		for (size_t i = 0; i < n; i++)
+			fds[i] = failure(rc);
+		mfs_store_discard(c->store, s.name);
+		reject_all(&w, why, t0);
+		goto out_close_archive;
+	}
 	all_ok = rc == 0;
 	for (size_t i = 0; all_ok && i < w.n; i++) {
 		struct member *mb = &w.m[i];
@@ -473,6 +535,7 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 out_close_archive:
 	close(s.fd);
 out_free:
+	tell(refusal, refusallen, why);
 	for (size_t i = 0; i < w.n; i++) {
 		if (w.m[i].fd >= 0) {
 			mfs_store_discard(c->store, w.m[i].staging);

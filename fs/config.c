@@ -41,7 +41,8 @@ enum kind { MODELFS, SOURCE, MODEL };
  * `source` first.  K_SHA1.. and K_ARCHIVE_SHA1.. follow enum mfs_algo. */
 enum key {
 	K_STORE, K_AUDIT_LOG, K_CONNECT_TIMEOUT, K_LOW_SPEED_LIMIT, K_LOW_SPEED_TIME,
-	K_MAX_FETCHES, K_SOURCE, K_PATH, K_URL, K_SIZE, K_SHA1, K_SHA256, K_SHA512,
+	K_MAX_FETCHES, K_STORE_MAX, K_QUARANTINE_MAX, K_FAILURE_BACKOFF, K_FAILURE_BACKOFF_MAX,
+	K_SOURCE, K_PATH, K_URL, K_SIZE, K_SHA1, K_SHA256, K_SHA512,
 	K_CA_FILE, K_ALLOW_HTTP, K_ALLOW_SHA1, K_REDIRECT_HOSTS,
 	K_LOCK_FILES,
 	K_PASSTHROUGH, K_ARCHIVE, K_MEMBER, K_MEMBER_PREFIX, K_FILE, K_ARCHIVE_SIZE,
@@ -58,6 +59,10 @@ static const struct {
 	[K_LOW_SPEED_LIMIT] = { "low_speed_limit", IN(MODELFS), 0 },
 	[K_LOW_SPEED_TIME] = { "low_speed_time", IN(MODELFS), 0 },
 	[K_MAX_FETCHES] = { "max_fetches", IN(MODELFS), 0 },
+	[K_STORE_MAX] = { "store_max", IN(MODELFS), 0 },
+	[K_QUARANTINE_MAX] = { "quarantine_max", IN(MODELFS), 0 },
+	[K_FAILURE_BACKOFF] = { "failure_backoff", IN(MODELFS), 0 },
+	[K_FAILURE_BACKOFF_MAX] = { "failure_backoff_max", IN(MODELFS), 0 },
 	[K_SOURCE] = { "source", IN(MODEL), IN(MODEL) },
 	[K_PATH] = { "path", IN(MODEL), IN(MODEL) },
 	[K_URL] = { "url", IN(SOURCE) | IN(MODEL), IN(SOURCE) | IN(MODEL) },
@@ -218,6 +223,35 @@ static int parse_count(const char *s, uint64_t max, uint64_t *out)
 	if (errno || *end || v == 0 || v > max)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+/* A size: decimal digits, then nothing (bytes) or one of K, M, G, T
+ * (powers of 1024, either case); at most INT64_MAX bytes; 0 only with
+ * `zero_ok`. */
+static int parse_size(const char *s, bool zero_ok, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end) {
+		u = strchr(units, toupper((unsigned char)*end));
+		if (!u || end[1])
+			return -EINVAL;
+		shift = 10 * (int)(u - units + 1);
+	}
+	if ((v == 0 && !zero_ok) || v > ((unsigned long long)INT64_MAX >> shift))
+		return -EINVAL;
+	*out = v << shift;
 	return 0;
 }
 
@@ -422,6 +456,21 @@ static int set_key(struct parser *p, const char *name, const char *value)
 			return fail(p, p->line, "bad number for %s: '%s' (a whole number from 1 to %d)",
 				    name, value, MFS_MAX_FETCHES_LIMIT);
 		cfg->max_fetches = (unsigned)n;
+		return 0;
+	case K_STORE_MAX:
+	case K_QUARANTINE_MAX:
+		if (parse_size(value, k == K_QUARANTINE_MAX, &n) < 0)
+			return fail(p, p->line, "bad size for %s: '%s' (bytes, or a whole number "
+				    "with K, M, G or T: powers of 1024)", name, value);
+		*(k == K_STORE_MAX ? &cfg->store_max : &cfg->quarantine_max) = n;
+		return 0;
+	case K_FAILURE_BACKOFF:
+	case K_FAILURE_BACKOFF_MAX:
+		if (parse_count(value, MFS_BACKOFF_LIMIT, &n) < 0)
+			return fail(p, p->line, "bad number for %s: '%s' (seconds, from 1 to %d)",
+				    name, value, MFS_BACKOFF_LIMIT);
+		*(k == K_FAILURE_BACKOFF ? &cfg->failure_backoff : &cfg->failure_backoff_max) =
+			(unsigned)n;
 		return 0;
 	case K_SOURCE:
 		return dup_into(p, &s->source_name, value);
@@ -1029,6 +1078,24 @@ static int move_out(struct parser *p, size_t nsrcs, size_t nmodels, size_t narch
 	return 0;
 }
 
+/* The back-off may not shrink as failures add up. */
+static int check_backoff(struct parser *p)
+{
+	const struct mfs_config *cfg = p->cfg;
+	int line = 0;
+
+	if (cfg->failure_backoff_max >= cfg->failure_backoff)
+		return 0;
+	for (size_t i = 0; i < p->nsecs; i++) {
+		if (p->secs[i].kind == MODELFS)
+			line = p->secs[i].key_line[K_FAILURE_BACKOFF_MAX] ?
+				       p->secs[i].key_line[K_FAILURE_BACKOFF_MAX] :
+				       p->secs[i].key_line[K_FAILURE_BACKOFF];
+	}
+	return fail(p, line, "failure_backoff_max (%u) is less than failure_backoff (%u)",
+		    cfg->failure_backoff_max, cfg->failure_backoff);
+}
+
 /* Everything that needs the whole file: sections, sources, paths. */
 static int finish(struct parser *p)
 {
@@ -1062,7 +1129,7 @@ static int finish(struct parser *p)
 		if (p->secs[i].kind == MODEL && check_model(p, &p->secs[i], v + nmodelfs, nsrcs) < 0)
 			goto out_free_v;
 	}
-	if (check_paths(p, nrefs) < 0)
+	if (check_paths(p, nrefs) < 0 || check_backoff(p) < 0)
 		goto out_free_v;
 	if (!cfg->store && dup_into(p, &cfg->store, MFS_DEFAULT_STORE) < 0)
 		goto out_free_v;
@@ -1099,6 +1166,9 @@ static int parse_text(const char *name, const char *text, size_t len, struct mfs
 	p.cfg->low_speed_limit = MFS_DEFAULT_LOW_SPEED_LIMIT;
 	p.cfg->low_speed_time = MFS_DEFAULT_LOW_SPEED_TIME;
 	p.cfg->max_fetches = MFS_DEFAULT_MAX_FETCHES;
+	p.cfg->quarantine_max = MFS_DEFAULT_QUARANTINE_MAX;
+	p.cfg->failure_backoff = MFS_DEFAULT_FAILURE_BACKOFF;
+	p.cfg->failure_backoff_max = MFS_DEFAULT_FAILURE_BACKOFF_MAX;
 	p.cfg->lock_files = true;
 	p.cfg->passthrough = true;
 	if (dup_into(&p, &p.cfg->file, name) < 0)

@@ -117,11 +117,11 @@ static uint64_t first_lock_ino(const struct mfs_catalog *cat)
 static void node_stat(const struct ctx *c, const struct mfs_node *node, struct stat *st)
 {
 	mfs_catalog_stat(c->cat, node, st);
-	/* Like /tmp, so that a non-root loader's *.lock create reaches us
+	/* Writable, so that a non-root loader's *.lock create reaches us
 	 * (default_permissions checks the mode first); everything else is
-	 * still refused. */
+	 * still refused.  Not sticky: see fuse_lockfiles.h. */
 	if (c->locks && !node->model)
-		st->st_mode = S_IFDIR | 01777;
+		st->st_mode = S_IFDIR | 0777;
 }
 
 static void node_entry(const struct ctx *c, const struct mfs_node *node, double timeout,
@@ -358,8 +358,10 @@ static void reply_open_fd(fuse_req_t req, size_t model, int fd)
 	mfs_passthrough_arm(0);
 #endif
 	/* A request interrupted meanwhile gets no release: close it here. */
-	if (rc != 0)
+	if (rc != 0) {
 		close(fd);
+		mfs_sched_release(req_ctx(req)->sched, model);
+	}
 }
 
 static void open_done(void *arg, size_t model, int result, const struct mfs_sched_outcome *o)
@@ -424,7 +426,7 @@ static void node_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (rc >= 0)
 		reply_open_fd(req, node->model_index, rc);
 	else
-		fuse_reply_err(req, rc == -EAGAIN ? EAGAIN : EIO);
+		fuse_reply_err(req, rc == -EAGAIN || rc == -ENOSPC ? -rc : EIO);
 }
 
 static void node_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -453,8 +455,21 @@ static void node_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t s
 
 static void node_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct ctx *c = req_ctx(req);
+	const struct mfs_node *node = mfs_catalog_node(c->cat, ino);
+
 	close((int)fi->fh);
+	if (node && node->model)
+		mfs_sched_release(c->sched, node->model_index);
 	fuse_reply_err(req, 0);
+}
+
+/* An evicted object's backing file is let go of (scheduler hook). */
+static void evicted(void *arg, size_t model)
+{
+	struct ctx *c = arg;
+
+	mfs_passthrough_forget(c->pt, model);
 }
 
 /* Only lock files may be created (see dispatch); of a catalog name, an
@@ -787,10 +802,12 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 		mfs_err("cannot mount on '%s'", mo->mountpoint);
 		goto out_signals;
 	}
+	/* For the backing-id ioctls. */
+	mfs_passthrough_set_devfd(c.pt, fuse_session_fd(se));
+	mfs_sched_on_evict(sched, evicted, &c);
 #if !LIBFUSE_PASSTHROUGH
 	/* Same fd, now read and written through our hooks; INIT has not
 	 * been read yet. */
-	mfs_passthrough_set_devfd(c.pt, fuse_session_fd(se));
 	if (fuse_session_custom_io(se, &custom_io, fuse_session_fd(se)) != 0) {
 		mfs_err("cannot set up I/O on the FUSE channel");
 		goto out_unmount;
@@ -811,6 +828,7 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 out_unmount:
 	/* Answer every open still waiting while the channel is open. */
 	mfs_sched_stop(sched);
+	mfs_sched_on_evict(sched, NULL, NULL);
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);

@@ -45,6 +45,15 @@ struct own_backing_map {
 };
 
 #define OWN_IOC_BACKING_OPEN   _IOW(OWN_IOC_MAGIC, 1, struct own_backing_map)
+#define OWN_IOC_BACKING_CLOSE  _IOW(OWN_IOC_MAGIC, 2, uint32_t)
+
+#ifdef FUSE_DEV_IOC_BACKING_CLOSE
+#define IOC_BACKING_CLOSE FUSE_DEV_IOC_BACKING_CLOSE
+_Static_assert(FUSE_DEV_IOC_BACKING_CLOSE == OWN_IOC_BACKING_CLOSE,
+	       "FUSE_DEV_IOC_BACKING_CLOSE differs from the 7.40 wire");
+#else
+#define IOC_BACKING_CLOSE OWN_IOC_BACKING_CLOSE
+#endif
 
 /* The store may not be on a stacked file system; /models may still be
  * the lower layer of one. */
@@ -409,6 +418,26 @@ static int ioctl_backing(void *arg, int fd)
 	int id = ioctl(pt->devfd, IOC_BACKING_OPEN, &map);
 
 	return id > 0 ? id : id < 0 ? -errno : -EINVAL;
+}
+
+void mfs_passthrough_forget(struct mfs_passthrough *pt, size_t slot)
+{
+	struct slot *s;
+
+	if (slot >= pt->nslots)
+		return;
+	s = &pt->slots[slot];
+	pthread_mutex_lock(&pt->lock);
+	if (s->id > 0 && pt->devfd >= 0) {
+		uint32_t id = (uint32_t)s->id;
+
+		if (ioctl(pt->devfd, IOC_BACKING_CLOSE, &id) < 0)
+			mfs_warn("cannot close FUSE backing id %u: %s", id, strerror(errno));
+	}
+	s->id = 0;
+	s->dev = 0;
+	s->ino = 0;
+	pthread_mutex_unlock(&pt->lock);
 }
 
 int mfs_passthrough_backing(struct mfs_passthrough *pt, size_t slot, int fd)

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,7 +15,12 @@
 
 #include "acquire.h"
 #include "log.h"
+#include "quota.h"
 #include "workpool.h"
+
+/* A model's opens are noted in the store at most once a second: recency
+ * for eviction, without a write for every open of a busy model. */
+#define NOTE_USE_EVERY 1
 
 struct waiter {
 	struct waiter *next;
@@ -49,6 +55,7 @@ struct group {
 	size_t *fetch;                     /* what the store did not have */
 	size_t nfetch;
 	struct waiter **answers;
+	_Atomic uint64_t fetched;          /* bytes received by its download */
 };
 
 struct entry {
@@ -58,6 +65,13 @@ struct entry {
 	struct waiter *waiters;
 	struct group *group;
 	size_t self;       /* this entry's model index, for plain groups */
+	char object[MFS_STORE_OBJECT_NAME_MAX];
+	unsigned holders;  /* fds handed out to readers, not released yet */
+	time_t noted;      /* when a use was last noted in the store */
+	bool fail_loaded;  /* the store's record of failures was read */
+	unsigned fails;    /* failed downloads in a row */
+	time_t retry_at;   /* until then opens fail at once; 0: none */
+	char error[256];   /* the last failure's reason; "" after a success */
 };
 
 struct mfs_sched {
@@ -73,6 +87,9 @@ struct mfs_sched {
 	struct waiter **scratch_answers;
 	struct mfs_workpool *hash_pool;
 	struct mfs_workpool *fetch_pool;
+	struct mfs_quota quota;
+	void (*on_evict)(void *arg, size_t model);
+	void *on_evict_arg;
 };
 
 #define GROUP_OF(j) ((struct group *)((char *)(j) - offsetof(struct group, job)))
@@ -89,7 +106,9 @@ static void sched_progress(void *arg, size_t model, uint64_t done, uint64_t tota
 {
 	struct mfs_sched *s = arg;
 
-	s->o.progress(s->o.progress_arg, model, done, total);
+	atomic_store(&s->e[model].group->fetched, done);
+	if (s->o.progress)
+		s->o.progress(s->o.progress_arg, model, done, total);
 }
 
 static void run_group(struct mfs_job *job);
@@ -156,6 +175,8 @@ int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
 	for (size_t i = 0; i < cfg->nmodels; i++) {
 		s->e[i].fd = -1;
 		s->e[i].self = i;
+		mfs_store_object_name(&cfg->models[i].digests, s->e[i].object,
+				      sizeof(s->e[i].object));
 		if (!cfg->models[i].archive) {
 			struct group *gr = &s->groups[s->ngroups++];
 
@@ -171,9 +192,10 @@ int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
 	carve(s);
 	s->ac = (struct mfs_acquire_ctx){
 		.cfg = cfg, .store = opts->store, .audit = opts->audit, .fsync = opts->fsync,
-		.progress = opts->progress ? sched_progress : NULL, .progress_arg = s,
+		.progress = sched_progress, .progress_arg = s,
 		.cancel = &s->stop,
 	};
+	mfs_quota_init(&s->quota, opts->store, cfg->store_max);
 	pthread_mutex_init(&s->lock, NULL);
 	mfs_cancel_init(&s->stop);
 	*out = s;
@@ -215,6 +237,7 @@ void mfs_sched_free(struct mfs_sched *s)
 			close(s->e[i].fd);
 	}
 	mfs_cancel_release(&s->stop);
+	mfs_quota_release(&s->quota);
 	pthread_mutex_destroy(&s->lock);
 	free(s->scratch_answers);
 	free(s->scratch_fds);
@@ -222,6 +245,98 @@ void mfs_sched_free(struct mfs_sched *s)
 	free(s->groups);
 	free(s->e);
 	free(s);
+}
+
+/* Under s->lock: a dup of verified entry `mi`'s fd for a reader, held
+ * until mfs_sched_release; its use is noted in the store (at most every
+ * NOTE_USE_EVERY seconds), for eviction's order.  -errno of the dup. */
+static int hand_out(struct mfs_sched *s, size_t mi)
+{
+	struct entry *e = &s->e[mi];
+	int fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
+	time_t now;
+
+	if (fd < 0)
+		return -errno;
+	e->holders++;
+	now = time(NULL);
+	if (now - e->noted >= NOTE_USE_EVERY) {
+		int rc = mfs_store_note_use(s->o.store, e->object);
+
+		if (rc < 0)
+			mfs_warn("cannot note the use of '%s': %s", e->object, strerror(-rc));
+		e->noted = now;
+	}
+	return fd;
+}
+
+/* Under s->lock: true while failures of entry `e` hold its opens back.
+ * The store's record is read at the first need, and again before
+ * refusing: another process may have succeeded meanwhile. */
+static bool backing_off(struct mfs_sched *s, struct entry *e, time_t now)
+{
+	unsigned count;
+	time_t until;
+
+	if (e->fail_loaded && (e->retry_at == 0 || now >= e->retry_at))
+		return false;
+	if (mfs_store_get_failure(s->o.store, e->object, &count, &until) == 0) {
+		e->fails = count;
+		e->retry_at = until;
+	} else {
+		e->fails = 0;
+		e->retry_at = 0;
+	}
+	e->fail_loaded = true;
+	return e->retry_at && now < e->retry_at;
+}
+
+/* Under s->lock: what a download of entry `mi` came to.  A transfer or
+ * digest failure (-EIO) holds its opens back for failure_backoff seconds,
+ * doubling with each failure in a row up to failure_backoff_max, shared
+ * with other processes through the store; a success forgets them. */
+static void note_outcome(struct mfs_sched *s, size_t mi, int result, const char *why)
+{
+	const struct mfs_config *cfg = s->o.cfg;
+	struct entry *e = &s->e[mi];
+	struct timespec ts;
+	time_t now;
+	uint64_t delay;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = ts.tv_sec;
+	if (result >= 0) {
+		e->error[0] = '\0';
+		if (e->fails || !e->fail_loaded) {
+			rc = mfs_store_clear_failure(s->o.store, e->object);
+			if (rc < 0)
+				mfs_warn("cannot clear the failures of '%s': %s", e->object,
+					 strerror(-rc));
+		}
+		e->fails = 0;
+		e->retry_at = 0;
+		e->fail_loaded = true;
+		return;
+	}
+	snprintf(e->error, sizeof(e->error), "%s", why && *why ? why : strerror(-result));
+	if (result != -EIO)
+		return;
+	backing_off(s, e, now);
+	e->fails++;
+	delay = cfg->failure_backoff;
+	for (unsigned i = 1; i < e->fails && delay < cfg->failure_backoff_max; i++)
+		delay *= 2;
+	if (delay > cfg->failure_backoff_max)
+		delay = cfg->failure_backoff_max;
+	/* Whole seconds, rounded up: never shorter than the period. */
+	e->retry_at = now + (time_t)delay + (ts.tv_nsec > 0);
+	rc = mfs_store_set_failure(s->o.store, e->object, e->fails, e->retry_at);
+	if (rc < 0)
+		mfs_warn("cannot record the failure of '%s': %s", e->object, strerror(-rc));
+	mfs_info("'%s' failed %u time%s in a row: its opens fail at once for %llu s",
+		 cfg->models[mi].path, e->fails, e->fails == 1 ? "" : "s",
+		 (unsigned long long)delay);
 }
 
 /* Under s->lock: records the outcome for entry `mi` and detaches its
@@ -245,9 +360,8 @@ static struct waiter *settle(struct mfs_sched *s, size_t mi, int fd, enum mfs_sc
 	/* (A verified entry has no waiters: settling it answers nobody.) */
 	e->waiters = NULL;
 	for (struct waiter *p = w; p; p = p->next) {
-		p->result = fd < 0 ? -EIO : fcntl(fd, F_DUPFD_CLOEXEC, 0);
-		if (p->result < 0 && fd >= 0)
-			p->result = -errno;
+		/* A stop's cancel is no reason a reader needs to know. */
+		p->result = fd == -ECANCELED ? -EIO : fd < 0 ? fd : hand_out(s, mi);
 		p->outcome = (struct mfs_sched_outcome){ .how = how, .us = now - p->t0 };
 	}
 	return w;
@@ -366,16 +480,117 @@ static void hash_round(struct mfs_sched *s, struct group *gr)
 		fail_all(s, gr, -EIO);
 }
 
-/* Fetch pool: downloads what the hash round did not find. */
+/* Under s->lock (quota hooks): may `object` not be evicted now?  Not
+ * while a reader holds it (the kernel's passthrough backing included:
+ * it is held as long as a FUSE file is open on it) or while it is being
+ * re-hashed. */
+static bool object_busy(void *arg, const char *object)
+{
+	struct mfs_sched *s = arg;
+
+	for (size_t i = 0; i < s->o.cfg->nmodels; i++) {
+		const struct entry *e = &s->e[i];
+
+		if (strcmp(e->object, object) == 0 && (e->holders || e->group->phase == HASHING))
+			return true;
+	}
+	return false;
+}
+
+/* Under s->lock (quota hooks): `object` left the store; the models it
+ * served are verified again, from a download, on their next open. */
+static void object_evicted(void *arg, const char *object, uint64_t bytes)
+{
+	struct mfs_sched *s = arg;
+	char path[MFS_STORE_OBJECT_NAME_MAX + 16];
+	struct mfs_audit_event ev = {
+		.event = "evict", .path = NULL, .bytes = (int64_t)bytes, .ms = -1,
+		.error = "least recently opened, to make room under store_max",
+	};
+
+	for (size_t i = 0; i < s->o.cfg->nmodels; i++) {
+		struct entry *e = &s->e[i];
+
+		if (strcmp(e->object, object) != 0)
+			continue;
+		if (!ev.path)
+			ev.path = s->o.cfg->models[i].path;
+		if (e->verified) {
+			close(e->fd);
+			e->fd = -1;
+			e->verified = false;
+			if (s->on_evict)
+				s->on_evict(s->on_evict_arg, i);
+		}
+	}
+	/* An object no model of this config names (an older config's). */
+	if (!ev.path) {
+		snprintf(path, sizeof(path), "objects/%s", object);
+		ev.path = path;
+	}
+	if (s->o.audit)
+		mfs_audit_write(s->o.audit, &ev);
+	mfs_info("evicted '%s' (%llu bytes) to make room under store_max", ev.path,
+		 (unsigned long long)bytes);
+}
+
+/* Bytes a download of the group's fetch list takes in the store at its
+ * peak: the model, or the archive plus the members taken from it. */
+static uint64_t fetch_bytes(const struct mfs_sched *s, const struct group *gr)
+{
+	const struct mfs_config *cfg = s->o.cfg;
+	uint64_t n = gr->archive ? (gr->archive->size ? gr->archive->size : gr->archive->max_size) : 0;
+
+	for (size_t i = 0; i < gr->nfetch; i++)
+		n += cfg->models[gr->fetch[i]].size;
+	return n;
+}
+
+/* Under s->lock: the fetch list's opens fail with ENOSPC, audited as
+ * store_full. */
+static void store_full(struct mfs_sched *s, struct group *gr, uint64_t bytes, const char *why)
+{
+	for (size_t i = 0; i < gr->nfetch; i++) {
+		const struct mfs_model *m = &s->o.cfg->models[gr->fetch[i]];
+		struct mfs_audit_event ev = {
+			.event = "store_full", .path = m->path, .url = m->url,
+			.bytes = (int64_t)bytes, .ms = -1, .error = why,
+		};
+
+		if (s->o.audit)
+			mfs_audit_write(s->o.audit, &ev);
+		mfs_err("cannot fetch '%s': %s", m->path, why);
+		snprintf(s->e[gr->fetch[i]].error, sizeof(s->e[0].error), "store full: %s", why);
+		gr->fds[i] = -ENOSPC;
+	}
+}
+
+/* Fetch pool: downloads what the hash round did not find, once the store
+ * has room for it. */
 static void fetch_round(struct mfs_sched *s, struct group *gr)
 {
+	const struct mfs_quota_hooks hooks = { object_busy, object_evicted, s };
+	uint64_t bytes = fetch_bytes(s, gr);
+	char why[256] = "";
+
+	if (mfs_quota_reserve(&s->quota, bytes, &hooks, why, sizeof(why)) < 0) {
+		store_full(s, gr, bytes, why);
+		settle_and_answer(s, gr, gr->fetch, gr->fds, gr->nfetch, MFS_SCHED_FETCHED);
+		next_round(s, gr);
+		return;
+	}
 	gr->phase = FETCHING;
+	atomic_store(&gr->fetched, 0);
 	pthread_mutex_unlock(&s->lock);
 	if (gr->archive)
-		mfs_acquire_archive(&s->ac, gr->archive, gr->fetch, gr->nfetch, gr->fds);
+		mfs_acquire_archive(&s->ac, gr->archive, gr->fetch, gr->nfetch, gr->fds, why,
+				    sizeof(why));
 	else
-		gr->fds[0] = mfs_acquire_fetch(&s->ac, gr->fetch[0]);
+		gr->fds[0] = mfs_acquire_fetch(&s->ac, gr->fetch[0], why, sizeof(why));
+	mfs_quota_unreserve(&s->quota, bytes);
 	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < gr->nfetch; i++)
+		note_outcome(s, gr->fetch[i], gr->fds[i], why);
 	settle_and_answer(s, gr, gr->fetch, gr->fds, gr->nfetch, MFS_SCHED_FETCHED);
 	next_round(s, gr);
 }
@@ -410,12 +625,9 @@ static int verified_fd(struct mfs_sched *s, size_t mi)
 {
 	struct entry *e = &s->e[mi];
 	struct stat st;
-	int fd;
 
-	if (fstat(e->fd, &st) == 0 && same_file(&st, &e->st)) {
-		fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
-		return fd < 0 ? -errno : fd;
-	}
+	if (fstat(e->fd, &st) == 0 && same_file(&st, &e->st) && st.st_nlink > 0)
+		return hand_out(s, mi);
 	mfs_warn("stored object of '%s' changed since it was verified; verifying again",
 		 s->o.cfg->models[mi].path);
 	close(e->fd);
@@ -441,6 +653,13 @@ int mfs_sched_open(struct mfs_sched *s, size_t mi, mfs_sched_done done, void *ar
 		rc = verified_fd(s, mi);
 		if (rc != -ESTALE)
 			goto out_unlock;
+	}
+	if (backing_off(s, e, time(NULL))) {
+		mfs_debug("'%s' failed %u time%s in a row: its opens fail until %lld",
+			  s->o.cfg->models[mi].path, e->fails, e->fails == 1 ? "" : "s",
+			  (long long)e->retry_at);
+		rc = -EIO;
+		goto out_unlock;
 	}
 	/* Only a request that must wait costs an allocation. */
 	w = calloc(1, sizeof(*w));
@@ -536,6 +755,50 @@ int mfs_sched_get(struct mfs_sched *s, size_t mi, enum mfs_sched_how *how)
 	pthread_cond_destroy(&sw.cond);
 	pthread_mutex_destroy(&sw.lock);
 	return rc;
+}
+
+void mfs_sched_on_evict(struct mfs_sched *s, void (*fn)(void *arg, size_t model), void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	s->on_evict = fn;
+	s->on_evict_arg = arg;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void mfs_sched_release(struct mfs_sched *s, size_t mi)
+{
+	if (mi >= s->o.cfg->nmodels)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (s->e[mi].holders)
+		s->e[mi].holders--;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void mfs_sched_status(struct mfs_sched *s, size_t mi, struct mfs_sched_status *out)
+{
+	struct entry *e;
+
+	memset(out, 0, sizeof(*out));
+	if (mi >= s->o.cfg->nmodels)
+		return;
+	e = &s->e[mi];
+	pthread_mutex_lock(&s->lock);
+	if (e->verified)
+		out->state = MFS_MODEL_VERIFIED;
+	else if (e->group->phase != IDLE)
+		out->state = MFS_MODEL_FETCHING;
+	else if (e->error[0])
+		out->state = MFS_MODEL_FAILED;
+	else
+		out->state = MFS_MODEL_ABSENT;
+	if (out->state == MFS_MODEL_FETCHING)
+		out->fetched = atomic_load(&e->group->fetched);
+	out->holders = e->holders;
+	out->failures = e->fails;
+	out->retry_at = e->retry_at > time(NULL) ? e->retry_at : 0;
+	snprintf(out->error, sizeof(out->error), "%s", e->error);
+	pthread_mutex_unlock(&s->lock);
 }
 
 void mfs_sched_threads(struct mfs_sched *s, unsigned *hash, unsigned *fetch)

@@ -20,7 +20,7 @@
 #include "log.h"
 
 #define CLOSED_STORE ((struct mfs_store){ .dirfd = -1, .objects_fd = -1, \
-	.staging_fd = -1, .quarantine_fd = -1, .lock_fd = -1 })
+	.staging_fd = -1, .quarantine_fd = -1, .state_fd = -1, .lock_fd = -1 })
 
 static atomic_ulong seq;
 
@@ -122,6 +122,8 @@ int mfs_store_open(struct mfs_store *st, const char *path)
 		rc = open_private_dir(st->dirfd, "staging", &st->staging_fd);
 	if (rc == 0)
 		rc = open_private_dir(st->dirfd, "quarantine", &st->quarantine_fd);
+	if (rc == 0)
+		rc = open_private_dir(st->dirfd, "state", &st->state_fd);
 	if (rc < 0)
 		goto out_release;
 	return 0;
@@ -133,7 +135,7 @@ out_release:
 
 void mfs_store_release(struct mfs_store *st)
 {
-	const int fds[] = { st->lock_fd, st->quarantine_fd, st->staging_fd,
+	const int fds[] = { st->lock_fd, st->state_fd, st->quarantine_fd, st->staging_fd,
 			    st->objects_fd, st->dirfd };
 
 	/* A zeroed store's fds (0) are not ours. */
@@ -248,13 +250,17 @@ static int clear_one(int dirfd, const char *name)
 	return rc;
 }
 
-int mfs_store_clear_staging(struct mfs_store *st)
+/* Calls fn(arg, dirfd, name) for every entry of `dirfd` but "." and
+ * "..".  A negative return of fn is remembered (the first one) but the
+ * walk goes on: one stuck entry must not keep the others.  Returns that
+ * first error, or -errno of reading the directory, else 0. */
+static int each_entry(int dirfd, int (*fn)(void *arg, int dirfd, const char *name), void *arg)
 {
 	struct dirent *de;
-	int fd, rc = 0, removed = 0;
+	int fd, rc = 0;
 	DIR *dir;
 
-	fd = openat(st->staging_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	dir = fdopendir(fd);
@@ -269,20 +275,33 @@ int mfs_store_clear_staging(struct mfs_store *st)
 		errno = 0;
 		de = readdir(dir);
 		if (!de) {
-			if (errno)
+			if (errno && rc == 0)
 				rc = -errno;
 			break;
 		}
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		/* One stuck entry must not keep the others. */
-		one = clear_one(st->staging_fd, de->d_name);
-		if (one > 0)
-			removed++;
-		else if (one < 0 && rc == 0)
+		one = fn(arg, dirfd, de->d_name);
+		if (one < 0 && rc == 0)
 			rc = one;
 	}
 	closedir(dir);
+	return rc;
+}
+
+static int clear_entry(void *arg, int dirfd, const char *name)
+{
+	int *removed = arg, one = clear_one(dirfd, name);
+
+	if (one > 0)
+		(*removed)++;
+	return one < 0 ? one : 0;
+}
+
+int mfs_store_clear_staging(struct mfs_store *st)
+{
+	int removed = 0, rc = each_entry(st->staging_fd, clear_entry, &removed);
+
 	return rc < 0 ? rc : removed;
 }
 
@@ -410,4 +429,269 @@ int mfs_store_open_object(struct mfs_store *st, const char *object)
 out_close:
 	close(fd);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- objects and their state */
+
+#define USED_SUFFIX ".used"
+#define FAIL_SUFFIX ".fail"
+
+/* state/<object><suffix> into `buf`; -ENAMETOOLONG, -EINVAL. */
+static int state_name(const char *object, const char *suffix, char *buf, size_t len)
+{
+	int n;
+
+	if (!valid_name(object))
+		return -EINVAL;
+	n = snprintf(buf, len, "%s%s", object, suffix);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+struct listing {
+	struct mfs_store *st;
+	struct mfs_store_object *v;
+	size_t n, cap;
+	uint64_t total;
+};
+
+static int list_entry(void *arg, int dirfd, const char *name)
+{
+	struct listing *l = arg;
+	struct mfs_store_object *o;
+	char used[MFS_STORE_OBJECT_NAME_MAX + 8];
+	struct stat sb, ub;
+
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISREG(sb.st_mode) || strlen(name) >= sizeof(o->name))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		void *v = realloc(l->v, cap * sizeof(*l->v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	o = &l->v[l->n++];
+	memcpy(o->name, name, strlen(name) + 1);
+	o->size = (uint64_t)sb.st_size;
+	o->used = sb.st_mtim;
+	if (state_name(name, USED_SUFFIX, used, sizeof(used)) == 0 &&
+	    fstatat(l->st->state_fd, used, &ub, AT_SYMLINK_NOFOLLOW) == 0)
+		o->used = ub.st_mtim;
+	l->total += o->size;
+	return 0;
+}
+
+static int cmp_used(const void *a, const void *b)
+{
+	const struct mfs_store_object *x = a, *y = b;
+
+	if (x->used.tv_sec != y->used.tv_sec)
+		return x->used.tv_sec < y->used.tv_sec ? -1 : 1;
+	if (x->used.tv_nsec != y->used.tv_nsec)
+		return x->used.tv_nsec < y->used.tv_nsec ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+ssize_t mfs_store_list_objects(struct mfs_store *st, struct mfs_store_object **out,
+			       uint64_t *total)
+{
+	struct listing l = { .st = st };
+	int rc = each_entry(st->objects_fd, list_entry, &l);
+
+	*out = NULL;
+	*total = 0;
+	if (rc < 0) {
+		free(l.v);
+		return rc;
+	}
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_used);
+	*out = l.v;
+	*total = l.total;
+	return (ssize_t)l.n;
+}
+
+int mfs_store_note_use(struct mfs_store *st, const char *object)
+{
+	/* Now, to the nanosecond: opens in one second keep their order. */
+	struct timespec ts[2] = { { .tv_nsec = UTIME_NOW }, { .tv_nsec = UTIME_NOW } };
+	char name[MFS_STORE_OBJECT_NAME_MAX + 8];
+	int fd, rc;
+
+	rc = state_name(object, USED_SUFFIX, name, sizeof(name));
+	if (rc < 0)
+		return rc;
+	fd = openat(st->state_fd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+		    0600);
+	if (fd < 0)
+		return -errno;
+	rc = futimens(fd, ts) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+int mfs_store_evict(struct mfs_store *st, const char *object)
+{
+	char name[MFS_STORE_OBJECT_NAME_MAX + 8];
+
+	if (!valid_name(object))
+		return -EINVAL;
+	if (unlinkat(st->objects_fd, object, 0) < 0)
+		return -errno;
+	if (state_name(object, USED_SUFFIX, name, sizeof(name)) == 0)
+		unlinkat(st->state_fd, name, 0);
+	mfs_store_clear_failure(st, object);
+	return 0;
+}
+
+int mfs_store_get_failure(struct mfs_store *st, const char *object, unsigned *count,
+			  time_t *until)
+{
+	char name[MFS_STORE_OBJECT_NAME_MAX + 8], buf[64];
+	unsigned long long c, u;
+	ssize_t n;
+	int fd, rc;
+
+	rc = state_name(object, FAIL_SUFFIX, name, sizeof(name));
+	if (rc < 0)
+		return rc;
+	fd = openat(st->state_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	rc = n < 0 ? -errno : 0;
+	close(fd);
+	if (rc < 0)
+		return rc;
+	buf[n] = '\0';
+	/* Written by us, but a stray or torn file must not stick. */
+	if (sscanf(buf, "%llu %llu", &c, &u) != 2 || c > 1000000 || u > (unsigned long long)INT64_MAX)
+		return -ENOENT;
+	*count = (unsigned)c;
+	*until = (time_t)u;
+	return 0;
+}
+
+int mfs_store_set_failure(struct mfs_store *st, const char *object, unsigned count,
+			  time_t until)
+{
+	char name[MFS_STORE_OBJECT_NAME_MAX + 8], tmp[MFS_STORE_OBJECT_NAME_MAX + 40], buf[64];
+	int fd, len, rc;
+
+	rc = state_name(object, FAIL_SUFFIX, name, sizeof(name));
+	if (rc < 0)
+		return rc;
+	snprintf(tmp, sizeof(tmp), ".%s.%ld.%lu", name, (long)getpid(), atomic_fetch_add(&seq, 1));
+	len = snprintf(buf, sizeof(buf), "%u %lld\n", count, (long long)until);
+	fd = openat(st->state_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	rc = write(fd, buf, (size_t)len) == len ? 0 : -EIO;
+	close(fd);
+	if (rc == 0 && renameat(st->state_fd, tmp, st->state_fd, name) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlinkat(st->state_fd, tmp, 0);
+	return rc;
+}
+
+int mfs_store_clear_failure(struct mfs_store *st, const char *object)
+{
+	char name[MFS_STORE_OBJECT_NAME_MAX + 8];
+	int rc = state_name(object, FAIL_SUFFIX, name, sizeof(name));
+
+	if (rc < 0)
+		return rc;
+	return unlinkat(st->state_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* ---------------------------------------------------------------- quarantine bound */
+
+struct qfile {
+	char name[MFS_STAGING_NAME_MAX];
+	uint64_t size;
+	struct timespec mtime;
+};
+
+struct qlist {
+	struct qfile *v;
+	size_t n, cap;
+};
+
+static int q_entry(void *arg, int dirfd, const char *name)
+{
+	struct qlist *l = arg;
+	struct stat sb;
+
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (strlen(name) >= sizeof(l->v->name))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		void *v = realloc(l->v, cap * sizeof(*l->v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	memcpy(l->v[l->n].name, name, strlen(name) + 1);
+	l->v[l->n].size = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
+	l->v[l->n].mtime = sb.st_mtim;
+	l->n++;
+	return 0;
+}
+
+/* Newest first. */
+static int cmp_newest(const void *a, const void *b)
+{
+	const struct qfile *x = a, *y = b;
+
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec > y->mtime.tv_sec ? -1 : 1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec > y->mtime.tv_nsec ? -1 : 1;
+	return strcmp(y->name, x->name);
+}
+
+int mfs_store_trim_quarantine(struct mfs_store *st, uint64_t max,
+			      void (*dropped)(void *arg, const char *name, uint64_t bytes),
+			      void *arg)
+{
+	struct qlist l = { 0 };
+	uint64_t kept = 0;
+	int rc, removed = 0;
+
+	while ((rc = flock(st->quarantine_fd, LOCK_EX)) < 0 && errno == EINTR)
+		;
+	if (rc < 0)
+		return -errno;
+	rc = each_entry(st->quarantine_fd, q_entry, &l);
+	if (rc == 0 && l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_newest);
+	for (size_t i = 0, full = 0; rc == 0 && i < l.n; i++) {
+		/* The newest files that fit; from the first that does not,
+		 * everything older goes too. */
+		if (!full && l.v[i].size <= max - kept) {
+			kept += l.v[i].size;
+			continue;
+		}
+		full = 1;
+		if (unlinkat(st->quarantine_fd, l.v[i].name, 0) < 0) {
+			if (errno != ENOENT)
+				rc = -errno;
+			continue;
+		}
+		removed++;
+		if (dropped)
+			dropped(arg, l.v[i].name, l.v[i].size);
+	}
+	flock(st->quarantine_fd, LOCK_UN);
+	free(l.v);
+	return rc < 0 ? rc : removed;
 }

@@ -38,10 +38,13 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi);
 
 /* Downloads plain model `mi` (no archive) into staging/, hashing as it
  * streams; on a match commits it into objects/ and returns the fd the
- * bytes were hashed through (fetch_start, fetch_ok, verify_ok).  -EIO on
- * any failure: transfer (fetch_failed) or digest (verify_failed, bytes to
- * quarantine/). */
-int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi);
+ * bytes were hashed through (fetch_start, fetch_ok, verify_ok).  On a
+ * failure, audited as fetch_failed or verify_failed (bytes to
+ * quarantine/, which is then trimmed to quarantine_max, audited as
+ * quarantine_drop), the reason goes to `why` (may be NULL) and it
+ * returns -ENOSPC (the store's disk is full: the partial file is gone
+ * already), -ECANCELED (the cancel fired) or -EIO (anything else). */
+int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, size_t whylen);
 
 /* Downloads archive `a` once (checking archive_size/archive_sha* if
  * pinned), walks it as hostile input and verifies each member in `todo`
@@ -50,9 +53,10 @@ int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi);
  * the verified fd of todo[i], or -EIO for one that did not match
  * (verify_failed, quarantined) or was missing.  If the download, the
  * archive pin or the walk fails (unlisted member, bad name, link, too
- * big, corrupt), every fds[i] is -EIO and each member's failure is
- * audited. */
+ * big, corrupt), every fds[i] is -EIO (-ENOSPC on a full disk,
+ * -ECANCELED once the cancel fired), each member's failure is audited,
+ * and the reason goes to `why` (may be NULL). */
 void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archive *a,
-			 const size_t *todo, size_t n, int *fds);
+			 const size_t *todo, size_t n, int *fds, char *why, size_t whylen);
 
 #endif

@@ -4,7 +4,9 @@
  * Sections and their keys (README.md is the reference):
  *   [modelfs]      store, audit_log, connect_timeout, low_speed_limit,
  *                  low_speed_time, max_fetches (downloads at once, 1-64),
- *                  lock_files, passthrough
+ *                  store_max and quarantine_max (sizes: bytes, or with a
+ *                  K/M/G/T suffix, powers of 1024), failure_backoff and
+ *                  failure_backoff_max (seconds), lock_files, passthrough
  *   [source NAME]  url, ca_file, allow_http, allow_sha1, redirect_hosts
  *   [model NAME]   source, path, url, size, sha1, sha256, sha512,
  *                  allow_sha1; from an archive: archive, member or
@@ -33,6 +35,10 @@
 #define MFS_DEFAULT_LOW_SPEED_TIME 30    /* ... for this many seconds */
 #define MFS_DEFAULT_MAX_FETCHES 4        /* downloads that run at once */
 #define MFS_MAX_FETCHES_LIMIT 64         /* the most max_fetches may say */
+#define MFS_DEFAULT_QUARANTINE_MAX (1ULL << 30) /* bytes kept in quarantine/ */
+#define MFS_DEFAULT_FAILURE_BACKOFF 10   /* seconds after a first failure ... */
+#define MFS_DEFAULT_FAILURE_BACKOFF_MAX 600 /* ... doubling up to this */
+#define MFS_BACKOFF_LIMIT 86400          /* the most either may say */
 
 struct mfs_source {
 	char *name;
@@ -85,6 +91,10 @@ struct mfs_config {
 	long low_speed_limit;
 	long low_speed_time;
 	unsigned max_fetches;  /* [modelfs] max_fetches, 1-64, default 4 */
+	uint64_t store_max;    /* [modelfs] store_max, bytes; 0: no bound */
+	uint64_t quarantine_max; /* [modelfs] quarantine_max, bytes (0: keep none) */
+	unsigned failure_backoff;     /* seconds an open fails at once after a failure */
+	unsigned failure_backoff_max; /* ... doubling per failure up to this */
 	struct mfs_source *sources;
 	size_t nsources;
 	struct mfs_model *models;

@@ -102,6 +102,12 @@ int mfs_passthrough_backing(struct mfs_passthrough *pt, size_t slot, int fd);
 int mfs_passthrough_backing_via(struct mfs_passthrough *pt, size_t slot, int fd,
 				int (*open_backing)(void *arg, int fd), void *arg);
 
+/* Object `slot` left the store (evicted) and no file is open on it: its
+ * backing id, if any, is closed (FUSE_DEV_IOC_BACKING_CLOSE), so that the
+ * kernel lets go of the file, and its next open registers anew.  Only
+ * call it when no open of the object is in flight or open. */
+void mfs_passthrough_forget(struct mfs_passthrough *pt, size_t slot);
+
 /* The next OPEN reply this thread writes carries `backing_id` (> 0);
  * mfs_passthrough_arm(0) disarms.  Arm right before fuse_reply_open and
  * disarm right after. */

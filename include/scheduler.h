@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "audit.h"
 #include "config.h"
@@ -97,6 +98,36 @@ bool mfs_sched_cancel(struct mfs_sched *s, size_t model, void *arg);
 /* Blocking form of mfs_sched_open: returns an fd the caller owns or
  * -errno; *how (may be NULL) says how it came to be. */
 int mfs_sched_get(struct mfs_sched *s, size_t model, enum mfs_sched_how *how);
+
+/* Calls `fn(arg, model)` whenever model `model`'s object is evicted to
+ * make room under store_max: it is no longer verified, and its next open
+ * downloads it again.  `fn` runs with the scheduler's lock held (it must
+ * not call back).  Set it before the first open. */
+void mfs_sched_on_evict(struct mfs_sched *s, void (*fn)(void *arg, size_t model), void *arg);
+
+/* A reader is done with an fd that mfs_sched_open or mfs_sched_get
+ * handed out (closed it, or never got it): until then its object is not
+ * evicted. */
+void mfs_sched_release(struct mfs_sched *s, size_t model);
+
+enum mfs_model_state {
+	MFS_MODEL_ABSENT,    /* not verified in this process, nothing under way */
+	MFS_MODEL_FETCHING,  /* queued, being re-hashed or downloaded */
+	MFS_MODEL_VERIFIED,
+	MFS_MODEL_FAILED,    /* the last try failed (see error) */
+};
+
+struct mfs_sched_status {
+	enum mfs_model_state state;
+	uint64_t fetched;        /* FETCHING: bytes received so far */
+	unsigned holders;        /* fds handed out and not released */
+	unsigned failures;       /* failed downloads in a row */
+	time_t retry_at;         /* opens fail at once until then; 0: they do not */
+	char error[256];         /* the last failure's reason, "" if none */
+};
+
+/* What model `model` is up to now (no I/O, never waits for work). */
+void mfs_sched_status(struct mfs_sched *s, size_t model, struct mfs_sched_status *out);
 
 /* Threads the pools have started so far: hash pool, fetch pool.  For
  * tests and the debug log. */

@@ -4,6 +4,10 @@
  *     objects/<name>    verified objects, 0444, named by digest
  *     staging/          downloads in flight (flock'ed by their writer)
  *     quarantine/       bytes that failed verification, kept for forensics
+ *                       (the newest, within a bound: mfs_store_trim_quarantine)
+ *     state/<name>.used when the object was last opened (its mtime)
+ *     state/<name>.fail its failures: "COUNT UNTIL" (a back-off, seconds
+ *                       since the epoch), shared by every process
  *     daemon.lock       held (flock) by the one daemon using this store
  *
  * Every file is opened relative to a directory fd with O_NOFOLLOW; nothing
@@ -13,6 +17,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "digest.h"
 
@@ -22,6 +29,7 @@ struct mfs_store {
 	int objects_fd;
 	int staging_fd;
 	int quarantine_fd;
+	int state_fd;
 	int lock_fd; /* -1 unless mfs_store_lock_daemon succeeded */
 };
 
@@ -36,7 +44,7 @@ struct mfs_store {
  * len < MFS_STORE_OBJECT_NAME_MAX); "" if d->mask is 0. */
 void mfs_store_object_name(const struct mfs_digests *d, char *buf, size_t len);
 
-/* Opens (creating if needed, mode 0700) the store at `path` and its three
+/* Opens (creating if needed, mode 0700) the store at `path` and its four
  * subdirectories.  Refuses a path that is a symlink.  -errno on failure. */
 int mfs_store_open(struct mfs_store *st, const char *path);
 /* Closes every fd (and so drops the daemon lock); safe on a zeroed store. */
@@ -77,5 +85,45 @@ int mfs_store_quarantine_object(struct mfs_store *st, const char *object,
 /* Opens objects/<object> read-only with O_NOFOLLOW; -ENOENT if absent,
  * -EINVAL if it is not a regular file. */
 int mfs_store_open_object(struct mfs_store *st, const char *object);
+
+/* One object in objects/. */
+struct mfs_store_object {
+	char name[MFS_STORE_OBJECT_NAME_MAX];
+	uint64_t size;       /* bytes it takes (st_size) */
+	struct timespec used; /* last opened (mfs_store_note_use), else its mtime */
+};
+
+/* Lists the regular files in objects/ into *out (malloc'd, the caller's;
+ * NULL when empty), sorted by `used`, oldest first, and *total gets the
+ * sum of their sizes.  Returns how many, or -errno. */
+ssize_t mfs_store_list_objects(struct mfs_store *st, struct mfs_store_object **out,
+			       uint64_t *total);
+
+/* Records that `object` was opened just now (state/<object>.used): it
+ * survives restarts and is what eviction orders by.  -errno. */
+int mfs_store_note_use(struct mfs_store *st, const char *object);
+
+/* Removes objects/<object> (making room) and its state files.  Readers
+ * holding it open keep their bytes.  0, -ENOENT, or -errno. */
+int mfs_store_evict(struct mfs_store *st, const char *object);
+
+/* The failures recorded for `object`: 0 with *count and *until (a
+ * back-off end, seconds since the epoch) set, -ENOENT if none, -errno. */
+int mfs_store_get_failure(struct mfs_store *st, const char *object, unsigned *count,
+			  time_t *until);
+/* Records `count` failures and a back-off until `until` (atomically
+ * replaced); mfs_store_clear_failure forgets them.  -errno. */
+int mfs_store_set_failure(struct mfs_store *st, const char *object, unsigned count,
+			  time_t until);
+int mfs_store_clear_failure(struct mfs_store *st, const char *object);
+
+/* Keeps quarantine/ within `max` bytes: the newest files (by mtime) are
+ * kept as long as they fit, the first that does not and all older ones
+ * are deleted, `dropped(arg, name, bytes)` told of each
+ * (may be NULL).  Serialised across processes (flock on the directory).
+ * Returns how many were deleted, or -errno. */
+int mfs_store_trim_quarantine(struct mfs_store *st, uint64_t max,
+			      void (*dropped)(void *arg, const char *name, uint64_t bytes),
+			      void *arg);
 
 #endif

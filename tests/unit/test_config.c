@@ -736,6 +736,58 @@ static void test_max_fetches(void)
 	BAD("max_fetches = 2\n[modelfs]\n", "t.ini:1:", "key 'max_fetches' outside any section");
 }
 
+static void test_sizes_and_backoff(void)
+{
+	static const char *const bad_sizes[] = {
+		"0", "-1", "1KB", "1 K", "K", "1.5G", "1P", "0x10", "8589934592G", "9223372036854775808",
+		"99999999999999999999",
+	};
+	static const struct { const char *value; uint64_t want; } good_sizes[] = {
+		{ "1", 1 }, { "4096", 4096 }, { "1k", 1024 }, { "1K", 1024 }, { "3M", 3ULL << 20 },
+		{ "2G", 2ULL << 30 }, { "5T", 5ULL << 40 }, { "8388607T", 8388607ULL << 40 },
+		{ "10G ; ten", 10ULL << 30 },
+	};
+	char text[256], want[192];
+	struct mfs_config *cfg;
+
+	cfg = GOOD(SRC OK_MODEL);
+	CHECK(cfg && cfg->store_max == 0 && cfg->quarantine_max == (1ULL << 30) &&
+	      cfg->failure_backoff == 10 && cfg->failure_backoff_max == 600);
+	mfs_config_free(cfg);
+	for (size_t i = 0; i < sizeof(good_sizes) / sizeof(good_sizes[0]); i++) {
+		snprintf(text, sizeof(text), "[modelfs]\nstore_max = %s\nquarantine_max = %s\n" SRC,
+			 good_sizes[i].value, good_sizes[i].value);
+		cfg = GOOD(text);
+		CHECK(cfg && cfg->store_max == good_sizes[i].want &&
+		      cfg->quarantine_max == good_sizes[i].want);
+		mfs_config_free(cfg);
+	}
+	for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
+		snprintf(text, sizeof(text), "[modelfs]\nstore = /s\nstore_max = %s\n", bad_sizes[i]);
+		snprintf(want, sizeof(want), "t.ini:3: bad size for store_max: '%s' (bytes, or a whole "
+			 "number with K, M, G or T: powers of 1024)", bad_sizes[i]);
+		BAD(text, want, "");
+	}
+	/* No copies at all may be kept in quarantine/; the store needs room. */
+	cfg = GOOD("[modelfs]\nquarantine_max = 0\n" SRC);
+	CHECK(cfg && cfg->quarantine_max == 0);
+	mfs_config_free(cfg);
+	BAD("[modelfs]\nstore_max = 0\n", "t.ini:2: bad size for store_max: '0'", "");
+	BAD(SRC "store_max = 1G\n", "t.ini:3:", "unknown key 'store_max' in [source zoo]");
+
+	cfg = GOOD("[modelfs]\nfailure_backoff = 1\nfailure_backoff_max = 86400\n" SRC);
+	CHECK(cfg && cfg->failure_backoff == 1 && cfg->failure_backoff_max == 86400);
+	mfs_config_free(cfg);
+	BAD("[modelfs]\nfailure_backoff = 0\n", "t.ini:2: bad number for failure_backoff: '0' "
+	    "(seconds, from 1 to 86400)", "");
+	BAD("[modelfs]\nfailure_backoff_max = 86401\n", "t.ini:2: bad number for "
+	    "failure_backoff_max: '86401' (seconds, from 1 to 86400)", "");
+	BAD("[modelfs]\nfailure_backoff = 60\nfailure_backoff_max = 30\n" SRC OK_MODEL,
+	    "t.ini:3: failure_backoff_max (30) is less than failure_backoff (60)", "");
+	BAD("[modelfs]\nfailure_backoff = 700\n" SRC OK_MODEL,
+	    "t.ini:2: failure_backoff_max (600) is less than failure_backoff (700)", "");
+}
+
 /* GluonCV's one-file zip, Facenet's directory zip, a plain model, and a
  * directory with a subdirectory and every kind of pin. */
 static const char archives_ini[] =
@@ -1251,6 +1303,7 @@ int main(void)
 	RUN(test_lock_files);
 	RUN(test_passthrough_key);
 	RUN(test_max_fetches);
+	RUN(test_sizes_and_backoff);
 	RUN(test_archives);
 	RUN(test_archive_max_size);
 	RUN(test_bad_archive_keys);

@@ -64,6 +64,7 @@ static void test_open_creates_private_layout(void)
 	CHECK_EQ_INT(unit_mode_of(unit_at("a/b/store/objects")), 0700);
 	CHECK_EQ_INT(unit_mode_of(unit_at("a/b/store/staging")), 0700);
 	CHECK_EQ_INT(unit_mode_of(unit_at("a/b/store/quarantine")), 0700);
+	CHECK_EQ_INT(unit_mode_of(unit_at("a/b/store/state")), 0700);
 	mfs_store_release(&st);
 	CHECK_EQ_INT(st.dirfd, -1);
 	mfs_store_release(&st);
@@ -410,6 +411,131 @@ static void test_object_name(void)
 	CHECK_STR(small, "sha512-cf83");
 }
 
+/* Writes objects/<name> with `size` bytes and the given mtime. */
+static void put_object(struct mfs_store *st, const char *name, size_t size, time_t mtime)
+{
+	struct timespec ts[2] = { { .tv_sec = mtime }, { .tv_sec = mtime } };
+	int fd = openat(st->objects_fd, name, O_WRONLY | O_CREAT | O_TRUNC, 0444);
+
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(ftruncate(fd, (off_t)size), 0);
+	CHECK_EQ_INT(futimens(fd, ts), 0);
+	close(fd);
+}
+
+/* Oldest use first; a noted use beats the commit time; eviction removes
+ * the object and its state. */
+static void test_objects_by_use(void)
+{
+	struct mfs_store_object *v;
+	struct mfs_store st;
+	uint64_t total;
+	ssize_t n;
+
+	unit_tmp_make("store");
+	CHECK_EQ_INT(mfs_store_open(&st, unit_at("s")), 0);
+	CHECK_EQ_INT(mfs_store_list_objects(&st, &v, &total), 0);
+	CHECK(v == NULL && total == 0);
+	put_object(&st, "sha256-aa", 100, 1000);
+	put_object(&st, "sha256-bb", 200, 2000);
+	put_object(&st, "sha256-cc", 300, 3000);
+	CHECK_EQ_INT(mkdirat(st.objects_fd, "sha256-dir", 0700), 0); /* not an object */
+	CHECK_EQ_INT(mfs_store_note_use(&st, "sha256-aa"), 0);      /* now: the newest */
+	n = mfs_store_list_objects(&st, &v, &total);
+	CHECK_EQ_INT(n, 3);
+	CHECK_EQ_INT(total, 600);
+	if (n == 3) {
+		CHECK_STR(v[0].name, "sha256-bb");
+		CHECK_STR(v[1].name, "sha256-cc");
+		CHECK_STR(v[2].name, "sha256-aa");
+		CHECK_EQ_INT(v[0].size, 200);
+	}
+	free(v);
+	CHECK_EQ_INT(mfs_store_set_failure(&st, "sha256-aa", 2, 12345), 0);
+	CHECK_EQ_INT(mfs_store_evict(&st, "sha256-aa"), 0);
+	CHECK(!exists(unit_at("s/objects/sha256-aa")));
+	CHECK(!exists(unit_at("s/state/sha256-aa.used")));
+	CHECK(!exists(unit_at("s/state/sha256-aa.fail")));
+	CHECK_EQ_INT(mfs_store_evict(&st, "sha256-aa"), -ENOENT);
+	CHECK_EQ_INT(mfs_store_evict(&st, "../x"), -EINVAL);
+	CHECK_EQ_INT(mfs_store_note_use(&st, "a/b"), -EINVAL);
+	mfs_store_release(&st);
+	unit_tmp_remove();
+}
+
+static void test_failure_records(void)
+{
+	struct mfs_store st;
+	unsigned count = 0;
+	time_t until = 0;
+
+	unit_tmp_make("store");
+	CHECK_EQ_INT(mfs_store_open(&st, unit_at("s")), 0);
+	CHECK_EQ_INT(mfs_store_get_failure(&st, OBJ, &count, &until), -ENOENT);
+	CHECK_EQ_INT(mfs_store_set_failure(&st, OBJ, 3, 1796000000), 0);
+	CHECK_EQ_INT(mfs_store_get_failure(&st, OBJ, &count, &until), 0);
+	CHECK_EQ_INT(count, 3);
+	CHECK_EQ_INT(until, 1796000000);
+	/* Replaced whole, never appended to. */
+	CHECK_EQ_INT(mfs_store_set_failure(&st, OBJ, 4, 1796000010), 0);
+	CHECK_EQ_INT(mfs_store_get_failure(&st, OBJ, &count, &until), 0);
+	CHECK_EQ_INT(count, 4);
+	CHECK_EQ_INT(until, 1796000010);
+	CHECK_EQ_INT(unit_mode_of(unit_at("s/state/" OBJ ".fail")), 0600);
+	/* A torn or foreign file is no record. */
+	write_file(unit_at("s/state/" OBJ ".fail"), "garbage\n");
+	CHECK_EQ_INT(mfs_store_get_failure(&st, OBJ, &count, &until), -ENOENT);
+	CHECK_EQ_INT(mfs_store_clear_failure(&st, OBJ), 0);
+	CHECK_EQ_INT(mfs_store_clear_failure(&st, OBJ), 0);
+	CHECK(!exists(unit_at("s/state/" OBJ ".fail")));
+	mfs_store_release(&st);
+	unit_tmp_remove();
+}
+
+static unsigned drops;
+static uint64_t dropped_bytes;
+
+static void on_drop(void *arg, const char *name, uint64_t bytes)
+{
+	drops++;
+	dropped_bytes += bytes;
+}
+
+/* The newest files that fit stay; from the first that does not, all
+ * older go. */
+static void test_trim_quarantine(void)
+{
+	struct timespec ts[2];
+	struct mfs_store st;
+	const struct { const char *name; size_t size; time_t t; } q[] = {
+		{ "q1", 100, 1000 }, { "q2", 300, 2000 }, { "q3", 50, 3000 }, { "q4", 200, 4000 },
+	};
+
+	unit_tmp_make("store");
+	CHECK_EQ_INT(mfs_store_open(&st, unit_at("s")), 0);
+	for (size_t i = 0; i < 4; i++) {
+		int fd = openat(st.quarantine_fd, q[i].name, O_WRONLY | O_CREAT, 0400);
+
+		CHECK_EQ_INT(ftruncate(fd, (off_t)q[i].size), 0);
+		ts[0].tv_sec = ts[1].tv_sec = q[i].t;
+		ts[0].tv_nsec = ts[1].tv_nsec = 0;
+		CHECK_EQ_INT(futimens(fd, ts), 0);
+		close(fd);
+	}
+	CHECK_EQ_INT(mfs_store_trim_quarantine(&st, 1000, on_drop, NULL), 0);
+	CHECK_EQ_INT(drops, 0);
+	/* 300: q4 (200) and q3 (50) fit, q2 (300) does not; q2 and q1 go. */
+	CHECK_EQ_INT(mfs_store_trim_quarantine(&st, 300, on_drop, NULL), 2);
+	CHECK_EQ_INT(drops, 2);
+	CHECK_EQ_INT(dropped_bytes, 400);
+	CHECK(exists(unit_at("s/quarantine/q4")) && exists(unit_at("s/quarantine/q3")));
+	CHECK(!exists(unit_at("s/quarantine/q2")) && !exists(unit_at("s/quarantine/q1")));
+	CHECK_EQ_INT(mfs_store_trim_quarantine(&st, 0, NULL, NULL), 2);
+	CHECK_EQ_INT(mfs_store_trim_quarantine(&st, 0, NULL, NULL), 0);
+	mfs_store_release(&st);
+	unit_tmp_remove();
+}
+
 int main(void)
 {
 	umask(022);
@@ -422,5 +548,8 @@ int main(void)
 	RUN(test_quarantine_and_discard);
 	RUN(test_clear_staging_spares_live_writers);
 	RUN(test_daemon_lock);
+	RUN(test_objects_by_use);
+	RUN(test_failure_records);
+	RUN(test_trim_quarantine);
 	return unit_done();
 }
