@@ -16,7 +16,7 @@
 
 #define USER_AGENT "modelfs/0.1"
 #define RECV_BUFSIZE (512L * 1024)
-#define PROGRESS_STEP (1u << 20)
+#define PROGRESS_STEP (64u << 10) /* for status: fetched bytes while fetching */
 
 struct xfer {
 	const struct mfs_fetch_req *req;

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mounttune.h"
 #include "passthrough.h"
+#include "status.h"
 
 /* libfuse >= 3.17 negotiates FUSE passthrough itself (FUSE_CAP_PASSTHROUGH,
  * fuse_passthrough_open, fi->backing_id); under older ones passthrough.c
@@ -660,6 +661,57 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	erofs(req);
 }
 
+/* A getxattr or listxattr answer of `n` bytes in `buf` for a caller who
+ * gave room for `size` (0: only the length is asked). */
+static void reply_xattr(fuse_req_t req, const char *buf, size_t n, size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, n);
+	else if (n > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, n);
+}
+
+/* The status attributes of a model (status.h); directories and lock
+ * files have none. */
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct ctx *c = req_ctx(req);
+	const struct mfs_node *node = mfs_catalog_node(c->cat, ino);
+	struct mfs_sched_status st;
+	char buf[1024];
+	ssize_t n;
+
+	if (!node || !node->model) {
+		fuse_reply_err(req, node || by_ino(req, ino) == &mfs_fuse_lock_ops ? ENODATA : ENOENT);
+		return;
+	}
+	mfs_sched_status(c->sched, node->model_index, &st);
+	n = mfs_status_get(node->model, &st, name, buf, sizeof(buf));
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else if ((size_t)n > sizeof(buf))
+		fuse_reply_err(req, E2BIG);
+	else
+		reply_xattr(req, buf, (size_t)n, size);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct ctx *c = req_ctx(req);
+	const struct mfs_node *node = mfs_catalog_node(c->cat, ino);
+	struct mfs_sched_status st;
+	char buf[256];
+	size_t n = 0;
+
+	if (node && node->model) {
+		mfs_sched_status(c->sched, node->model_index, &st);
+		n = mfs_status_list(&st, buf, sizeof(buf));
+	}
+	reply_xattr(req, buf, n, size);
+}
+
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
@@ -700,6 +752,8 @@ static const struct fuse_lowlevel_ops ops = {
 	.link = op_link,
 	.create = op_create,
 	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
 	.removexattr = op_removexattr,
 	.fallocate = op_fallocate,
 };
