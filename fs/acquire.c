@@ -139,7 +139,7 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 		mfs_err("cannot quarantine object '%s': %s", object, strerror(-rc));
 	else if (rc == 0)
 		trim_quarantine(c);
-	return -ENOENT;
+	return -EBADMSG;
 }
 
 /* Reports the transfer progress of model `model` to the context's
@@ -272,7 +272,7 @@ int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, siz
 			mfs_algo_name(algo), hx.expected, hx.actual, m->url);
 		tell(why, whylen, err);
 		close(s.fd);
-		return -EIO;
+		return -EBADMSG;
 	}
 	rc = mfs_store_commit(c->store, s.fd, s.name, object, c->fsync);
 	if (rc < 0) {
@@ -466,6 +466,8 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 			quarantine(c, s.name, object, note, sizeof(note));
 			snprintf(why, sizeof(why), "archive %s: %s mismatch (expected %s, got %s); %s",
 				 a->url, mfs_algo_name(algo), hx.expected, hx.actual, note);
+			for (size_t i = 0; i < n; i++)
+				fds[i] = -EBADMSG;
 			reject_all(&w, why, t0);
 			goto out_close_archive;
 		}
@@ -506,6 +508,10 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 		 * served whole or not at all. */
 		quarantine(c, s.name, object, note, sizeof(note));
 		snprintf(reason, sizeof(reason), "archive refused: %s; %s", why, note);
+		for (size_t i = 0; i < w.n; i++) {
+			if (w.m[i].todo >= 0 && w.m[i].ended && !w.m[i].ok)
+				fds[w.m[i].todo] = -EBADMSG;
+		}
 		reject_all(&w, reason, t0);
 		goto out_close_archive;
 	}

@@ -42,6 +42,7 @@ enum kind { MODELFS, SOURCE, MODEL };
 enum key {
 	K_STORE, K_AUDIT_LOG, K_CONNECT_TIMEOUT, K_LOW_SPEED_LIMIT, K_LOW_SPEED_TIME,
 	K_MAX_FETCHES, K_STORE_MAX, K_QUARANTINE_MAX, K_FAILURE_BACKOFF, K_FAILURE_BACKOFF_MAX,
+	K_METRICS_FILE,
 	K_SOURCE, K_PATH, K_URL, K_SIZE, K_SHA1, K_SHA256, K_SHA512,
 	K_CA_FILE, K_ALLOW_HTTP, K_ALLOW_SHA1, K_REDIRECT_HOSTS,
 	K_LOCK_FILES,
@@ -63,6 +64,7 @@ static const struct {
 	[K_QUARANTINE_MAX] = { "quarantine_max", IN(MODELFS), 0 },
 	[K_FAILURE_BACKOFF] = { "failure_backoff", IN(MODELFS), 0 },
 	[K_FAILURE_BACKOFF_MAX] = { "failure_backoff_max", IN(MODELFS), 0 },
+	[K_METRICS_FILE] = { "metrics_file", IN(MODELFS), 0 },
 	[K_SOURCE] = { "source", IN(MODEL), IN(MODEL) },
 	[K_PATH] = { "path", IN(MODEL), IN(MODEL) },
 	[K_URL] = { "url", IN(SOURCE) | IN(MODEL), IN(SOURCE) | IN(MODEL) },
@@ -439,9 +441,11 @@ static int set_key(struct parser *p, const char *name, const char *value)
 	switch ((enum key)k) {
 	case K_STORE:
 	case K_AUDIT_LOG:
+	case K_METRICS_FILE:
 		if (*value != '/')
 			return fail(p, p->line, "%s must be an absolute path", name);
-		return dup_into(p, k == K_STORE ? &cfg->store : &cfg->audit_log, value);
+		return dup_into(p, k == K_STORE ? &cfg->store : k == K_AUDIT_LOG ? &cfg->audit_log :
+				&cfg->metrics_file, value);
 	case K_CONNECT_TIMEOUT:
 	case K_LOW_SPEED_LIMIT:
 	case K_LOW_SPEED_TIME:
@@ -1286,6 +1290,7 @@ void mfs_config_free(struct mfs_config *cfg)
 	free(cfg->file);
 	free(cfg->store);
 	free(cfg->audit_log);
+	free(cfg->metrics_file);
 	free(cfg);
 }
 

@@ -16,6 +16,7 @@
 
 #include "fuse_lockfiles.h"
 #include "log.h"
+#include "metrics.h"
 #include "mounttune.h"
 #include "passthrough.h"
 #include "status.h"
@@ -48,6 +49,7 @@ struct ctx {
 	struct mfs_lockfiles *locks; /* NULL: lock files are off */
 	struct mfs_passthrough *pt;
 	char *mountpoint;            /* canonical, for mounttune */
+	struct mfs_metrics *metrics; /* may be NULL */
 	uint64_t total_bytes;        /* of every model, for statfs */
 	atomic_bool tune_pending;    /* INIT answered, read-ahead not raised yet */
 };
@@ -370,6 +372,7 @@ static void open_done(void *arg, size_t model, int result, const struct mfs_sche
 	fuse_req_t req = arg;
 
 	log_open(&req_ctx(req)->slots[model], result, o);
+	mfs_metrics_wait(req_ctx(req)->metrics, (double)o->us / 1e6);
 	if (result >= 0)
 		reply_open_fd(req, model, result);
 	else
@@ -799,7 +802,7 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *loop_cfg;
 	struct fuse_session *se;
-	struct ctx c = { .cat = cat, .sched = sched };
+	struct ctx c = { .cat = cat, .sched = sched, .metrics = mo->metrics };
 	size_t nmodels = 0;
 	int rc = -EIO;
 

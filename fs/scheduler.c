@@ -15,6 +15,7 @@
 
 #include "acquire.h"
 #include "log.h"
+#include "metrics.h"
 #include "quota.h"
 #include "workpool.h"
 
@@ -292,7 +293,7 @@ static bool backing_off(struct mfs_sched *s, struct entry *e, time_t now)
 }
 
 /* Under s->lock: what a download of entry `mi` came to.  A transfer or
- * digest failure (-EIO) holds its opens back for failure_backoff seconds,
+ * digest failure (-EIO, -EBADMSG) holds its opens back for failure_backoff seconds,
  * doubling with each failure in a row up to failure_backoff_max, shared
  * with other processes through the store; a success forgets them. */
 static void note_outcome(struct mfs_sched *s, size_t mi, int result, const char *why)
@@ -320,7 +321,7 @@ static void note_outcome(struct mfs_sched *s, size_t mi, int result, const char 
 		return;
 	}
 	snprintf(e->error, sizeof(e->error), "%s", why && *why ? why : strerror(-result));
-	if (result != -EIO)
+	if (result != -EIO && result != -EBADMSG)
 		return;
 	backing_off(s, e, now);
 	e->fails++;
@@ -360,8 +361,9 @@ static struct waiter *settle(struct mfs_sched *s, size_t mi, int fd, enum mfs_sc
 	/* (A verified entry has no waiters: settling it answers nobody.) */
 	e->waiters = NULL;
 	for (struct waiter *p = w; p; p = p->next) {
-		/* A stop's cancel is no reason a reader needs to know. */
-		p->result = fd == -ECANCELED ? -EIO : fd < 0 ? fd : hand_out(s, mi);
+		/* A stop's cancel, or which check failed, is no reason a reader
+		 * needs to know. */
+		p->result = fd == -ECANCELED || fd == -EBADMSG ? -EIO : fd < 0 ? fd : hand_out(s, mi);
 		p->outcome = (struct mfs_sched_outcome){ .how = how, .us = now - p->t0 };
 	}
 	return w;
@@ -458,7 +460,9 @@ static void hash_round(struct mfs_sched *s, struct group *gr)
 	for (size_t i = 0; i < n; i++) {
 		int fd = mfs_acquire_stored(&s->ac, gr->todo[i]);
 
-		if (fd == -ENOENT) {
+		if (fd == -EBADMSG)
+			mfs_metrics_count(s->o.metrics, MFS_STORE_CORRUPT, 1);
+		if (fd == -ENOENT || fd == -EBADMSG) {
 			gr->fetch[gr->nfetch++] = gr->todo[i];
 		} else {
 			gr->todo[nok] = gr->todo[i];
@@ -530,6 +534,7 @@ static void object_evicted(void *arg, const char *object, uint64_t bytes)
 	}
 	if (s->o.audit)
 		mfs_audit_write(s->o.audit, &ev);
+	mfs_metrics_count(s->o.metrics, MFS_EVICTIONS, 1);
 	mfs_info("evicted '%s' (%llu bytes) to make room under store_max", ev.path,
 		 (unsigned long long)bytes);
 }
@@ -588,9 +593,17 @@ static void fetch_round(struct mfs_sched *s, struct group *gr)
 	else
 		gr->fds[0] = mfs_acquire_fetch(&s->ac, gr->fetch[0], why, sizeof(why));
 	mfs_quota_unreserve(&s->quota, bytes);
+	mfs_metrics_count(s->o.metrics, MFS_FETCH_BYTES, atomic_load(&gr->fetched));
 	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < gr->nfetch; i++)
-		note_outcome(s, gr->fetch[i], gr->fds[i], why);
+	for (size_t i = 0; i < gr->nfetch; i++) {
+		int r = gr->fds[i];
+
+		if (r >= 0 || r == -EIO || r == -EBADMSG)
+			mfs_metrics_count(s->o.metrics, r >= 0 ? MFS_FETCH_OK : MFS_FETCH_FAILED, 1);
+		if (r == -EBADMSG)
+			mfs_metrics_count(s->o.metrics, MFS_VERIFY_FAILURES, 1);
+		note_outcome(s, gr->fetch[i], r, why);
+	}
 	settle_and_answer(s, gr, gr->fetch, gr->fds, gr->nfetch, MFS_SCHED_FETCHED);
 	next_round(s, gr);
 }

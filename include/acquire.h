@@ -32,8 +32,9 @@ struct mfs_acquire_ctx {
 
 /* Opens the stored object of model `mi` and hashes it through that fd.
  * Returns the fd if size and every digest match (audit verify_ok);
- * -ENOENT if there is no object, or it did not match (then it is moved to
- * quarantine/ and audited as store_corrupt). */
+ * -ENOENT if there is no object; -EBADMSG if it did not match (then it
+ * is moved to quarantine/ and audited as store_corrupt).  Either way the
+ * model is to be fetched. */
 int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi);
 
 /* Downloads plain model `mi` (no archive) into staging/, hashing as it
@@ -42,8 +43,9 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi);
  * failure, audited as fetch_failed or verify_failed (bytes to
  * quarantine/, which is then trimmed to quarantine_max, audited as
  * quarantine_drop), the reason goes to `why` (may be NULL) and it
- * returns -ENOSPC (the store's disk is full: the partial file is gone
- * already), -ECANCELED (the cancel fired) or -EIO (anything else). */
+ * returns -EBADMSG (the bytes did not match the pin), -ENOSPC (the
+ * store's disk is full: the partial file is gone already), -ECANCELED
+ * (the cancel fired) or -EIO (any other failure). */
 int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, size_t whylen);
 
 /* Downloads archive `a` once (checking archive_size/archive_sha* if
@@ -53,8 +55,9 @@ int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, siz
  * the verified fd of todo[i], or -EIO for one that did not match
  * (verify_failed, quarantined) or was missing.  If the download, the
  * archive pin or the walk fails (unlisted member, bad name, link, too
- * big, corrupt), every fds[i] is -EIO (-ENOSPC on a full disk,
- * -ECANCELED once the cancel fired), each member's failure is audited,
+ * big, corrupt), every fds[i] is -EIO (-EBADMSG for a member, or all,
+ * that did not match a pin, -ENOSPC on a full disk, -ECANCELED once the
+ * cancel fired), each member's failure is audited,
  * and the reason goes to `why` (may be NULL). */
 void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archive *a,
 			 const size_t *todo, size_t n, int *fds, char *why, size_t whylen);

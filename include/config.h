@@ -6,7 +6,8 @@
  *                  low_speed_time, max_fetches (downloads at once, 1-64),
  *                  store_max and quarantine_max (sizes: bytes, or with a
  *                  K/M/G/T suffix, powers of 1024), failure_backoff and
- *                  failure_backoff_max (seconds), lock_files, passthrough
+ *                  failure_backoff_max (seconds), metrics_file,
+ *                  lock_files, passthrough
  *   [source NAME]  url, ca_file, allow_http, allow_sha1, redirect_hosts
  *   [model NAME]   source, path, url, size, sha1, sha256, sha512,
  *                  allow_sha1; from an archive: archive, member or
@@ -87,6 +88,7 @@ struct mfs_config {
 	char *file;
 	char *store;
 	char *audit_log;       /* default: <store>/audit.jsonl */
+	char *metrics_file;    /* [modelfs] metrics_file; NULL: no metrics */
 	long connect_timeout;
 	long low_speed_limit;
 	long low_speed_time;

@@ -38,6 +38,7 @@ struct mfs_mount_opts {
 	bool debug;
 	bool lock_files;         /* virtual *.lock files, directories 01777 */
 	bool passthrough;        /* ask the kernel for FUSE passthrough (passthrough.h) */
+	struct mfs_metrics *metrics; /* may be NULL: opens' waits are observed there */
 	/* Called in the (daemonized, if not foreground) process once the
 	 * mount is ready and before requests are served; may be NULL. */
 	void (*ready)(void *arg);

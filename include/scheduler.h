@@ -37,6 +37,7 @@
 #include "store.h"
 
 struct mfs_sched;
+struct mfs_metrics;
 
 /* How a verified fd came to be. */
 enum mfs_sched_how {
@@ -67,6 +68,7 @@ struct mfs_sched_opts {
 	unsigned fetch_threads;         /* 0: cfg->max_fetches */
 	mfs_sched_progress progress;    /* may be NULL */
 	void *progress_arg;
+	struct mfs_metrics *metrics;    /* may be NULL: counted there (metrics.h) */
 };
 
 /* -ENOMEM, -EINVAL.  *out owned by the caller. */

@@ -773,6 +773,13 @@ static void test_sizes_and_backoff(void)
 	CHECK(cfg && cfg->quarantine_max == 0);
 	mfs_config_free(cfg);
 	BAD("[modelfs]\nstore_max = 0\n", "t.ini:2: bad size for store_max: '0'", "");
+	cfg = GOOD("[modelfs]\nmetrics_file = /var/lib/node_exporter/modelfs.prom\n" SRC);
+	CHECK(cfg && cfg->metrics_file && !strcmp(cfg->metrics_file, "/var/lib/node_exporter/modelfs.prom"));
+	mfs_config_free(cfg);
+	cfg = GOOD(SRC);
+	CHECK(cfg && cfg->metrics_file == NULL);
+	mfs_config_free(cfg);
+	BAD("[modelfs]\nmetrics_file = m.prom\n", "t.ini:2: metrics_file must be an absolute path", "");
 	BAD(SRC "store_max = 1G\n", "t.ini:3:", "unknown key 'store_max' in [source zoo]");
 
 	cfg = GOOD("[modelfs]\nfailure_backoff = 1\nfailure_backoff_max = 86400\n" SRC);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -139,20 +140,6 @@ static int count_in(int dirfd)
 	return n;
 }
 
-static bool audit_has(struct fixture *f, const char *event)
-{
-	char line[4096], needle[64];
-	bool found = false;
-	FILE *a = fopen(f->audit_path, "r");
-
-	snprintf(needle, sizeof(needle), "\"event\":\"%s\"", event);
-	while (a && fgets(line, sizeof(line), a))
-		found |= strstr(line, needle) != NULL;
-	if (a)
-		fclose(a);
-	return found;
-}
-
 /* Occurrences of `event` in the audit log. */
 static int audit_count(struct fixture *f, const char *event)
 {
@@ -177,6 +164,20 @@ static bool wait_audit(struct fixture *f, const char *event, int n)
 		usleep(10000);
 	}
 	return false;
+}
+
+static bool audit_has(struct fixture *f, const char *event)
+{
+	char line[4096], needle[64];
+	bool found = false;
+	FILE *a = fopen(f->audit_path, "r");
+
+	snprintf(needle, sizeof(needle), "\"event\":\"%s\"", event);
+	while (a && fgets(line, sizeof(line), a))
+		found |= strstr(line, needle) != NULL;
+	if (a)
+		fclose(a);
+	return found;
 }
 
 static int closed_port(void)
@@ -232,8 +233,19 @@ static void test_corrupt_object_quarantined_and_fetch_failure_is_eio(void)
 	CHECK_EQ_INT(faccessat(f.store.objects_fd, f.object, F_OK, 0), -1);
 	CHECK_EQ_INT(count_in(f.store.quarantine_fd), 1);
 	CHECK_EQ_INT(count_in(f.store.staging_fd), 0);
-	/* A failure is not remembered: the next request tries again. */
+	/* A failure holds the model back: the next request fails at once,
+	 * with no new download, and says why and until when. */
 	CHECK_EQ_INT(mfs_sched_get(f.sched, 0, NULL), -EIO);
+	CHECK_EQ_INT(audit_count(&f, "fetch_start"), 1);
+	{
+		struct mfs_sched_status st;
+
+		mfs_sched_status(f.sched, 0, &st);
+		CHECK_EQ_INT(st.state, MFS_MODEL_FAILED);
+		CHECK_EQ_INT(st.failures, 1);
+		CHECK(st.retry_at > time(NULL));
+		CHECK_CONTAINS(st.error, "Couldn't connect to server");
+	}
 	teardown(&f);
 }
 
