@@ -1,27 +1,36 @@
-/* modelfsctl — operator and CI commands that need no mount.
+/* modelfsctl — operator and CI commands.
  *
- *   modelfsctl check CONFIG          validate; print a summary
- *   modelfsctl fetch CONFIG [PATH…]  fetch + verify into the store
- *   modelfsctl pin URL --path P ...  print a config section for URL (pin.h)
+ *   modelfsctl check CONFIG           validate; print a summary
+ *   modelfsctl fetch CONFIG [PATH…]   fetch + verify into the store
+ *   modelfsctl verify CONFIG [PATH…]  re-hash stored objects (scrub), no network
+ *   modelfsctl status MOUNTPOINT      each model's state from a mount (status.h)
+ *   modelfsctl pin URL --path P ...   print a config section for URL (pin.h)
  *
- * Exit status: 0 success, 1 a model failed to verify or fetch (pin: the
+ * Exit status: 0 success, 1 a model failed to verify or fetch (verify: a
+ * stored object is corrupt; status: a model's last try failed; pin: the
  * download or the archive failed), 2 usage or config error. */
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "acquire.h"
 #include "audit.h"
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
 #include "pin.h"
 #include "scheduler.h"
+#include "status.h"
 #include "store.h"
 
 static void usage(FILE *f)
@@ -29,12 +38,20 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: modelfsctl check CONFIG\n"
 		"       modelfsctl fetch CONFIG [PATH...]\n"
+		"       modelfsctl verify CONFIG [PATH...]\n"
+		"       modelfsctl status MOUNTPOINT [--json]\n"
 		"       modelfsctl pin URL --path MOUNTPATH [--source NAME] [--ca-file F]\n"
 		"                  [--allow-http] [--sha1] [--max-size BYTES]\n"
 		"                  [--archive zip [--member M | --member-prefix P]]\n"
 		"check  validates CONFIG and prints a summary (exit 2 on an error)\n"
 		"fetch  downloads and verifies the models at PATHs (all if none) into\n"
 		"       the store without mounting; exit 0 only if every one verified\n"
+		"verify re-hashes the stored objects of the models at PATHs (all if\n"
+		"       none), no network; quarantines a corrupt one. Exit 1 if any\n"
+		"       is corrupt (a model not fetched yet is not)\n"
+		"status prints each model's state, progress and last error from a\n"
+		"       mounted modelfs (any user who can read it; no fetch); exit 1\n"
+		"       if any model failed\n"
 		"pin    downloads URL once, hashes it (a zip: each member) and prints a\n"
 		"       config section to review and paste; changes nothing else.\n"
 		"       Exit 1 if the download or the archive failed\n");
@@ -46,6 +63,16 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* `t` as an RFC 3339 UTC time, into buf (>= 21 bytes); returns buf. */
+static const char *utc_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "%lld", (long long)t);
+	return buf;
 }
 
 static void human_size(uint64_t n, char *buf, size_t len)
@@ -72,12 +99,138 @@ static int load(const char *file, struct mfs_config **cfg)
 	return 0;
 }
 
+/* Finds the nearest existing ancestor of `path` (which does not exist)
+ * into `dir` (`len` bytes).  -errno if one cannot be looked at. */
+static int existing_ancestor(const char *path, char *dir, size_t len)
+{
+	struct stat sb;
+	char *slash;
+
+	if ((size_t)snprintf(dir, len, "%s", path) >= len)
+		return -ENAMETOOLONG;
+	for (;;) {
+		slash = strrchr(dir, '/');
+		if (!slash) {
+			snprintf(dir, len, ".");
+			return 0;
+		}
+		slash[slash == dir] = '\0';
+		if (stat(dir, &sb) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return -errno;
+	}
+}
+
+/* Says in `why` whether this process could create `path`'s missing
+ * directories (as mkdir -p would) under its nearest existing ancestor;
+ * `why` stays "" if it could. */
+static void creatable(const char *path, char *why, size_t len)
+{
+	char dir[PATH_MAX];
+	struct stat sb;
+	int rc = existing_ancestor(path, dir, sizeof(dir));
+
+	if (rc == 0 && stat(dir, &sb) < 0)
+		rc = -errno;
+	if (rc < 0)
+		snprintf(why, len, "cannot look at its parents: %s", strerror(-rc));
+	else if (!S_ISDIR(sb.st_mode))
+		snprintf(why, len, "cannot create it: '%s' is not a directory", dir);
+	else if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
+		snprintf(why, len, "cannot create it in '%s': %s", dir, strerror(errno));
+}
+
+/* Why the daemon, run by this process's user, could not use the store at
+ * `path`: it creates the store and its subdirectories (mkdir -p, 0700),
+ * refuses symlinks and directories another uid owns, and needs to write
+ * in all of them (store.h).  `why` stays "" if nothing is in the way.
+ * Only looks: creates and changes nothing. */
+static void store_problem(const char *path, char *why, size_t len)
+{
+	static const char *const sub[] = { "", "/objects", "/staging", "/quarantine", "/state" };
+	char dir[PATH_MAX];
+	struct stat sb;
+
+	why[0] = '\0';
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]) && !why[0]; i++) {
+		if ((size_t)snprintf(dir, sizeof(dir), "%s%s", path, sub[i]) >= sizeof(dir)) {
+			snprintf(why, len, "path too long");
+		} else if (lstat(dir, &sb) < 0) {
+			/* A missing subdirectory is made by whoever can write
+			 * the store, which the loop checked already. */
+			if (errno != ENOENT && errno != ENOTDIR)
+				snprintf(why, len, "'%s': %s", dir, strerror(errno));
+			else if (i == 0)
+				creatable(dir, why, len);
+			break;
+		} else if (S_ISLNK(sb.st_mode)) {
+			snprintf(why, len, "'%s' is a symlink", dir);
+		} else if (!S_ISDIR(sb.st_mode)) {
+			snprintf(why, len, "'%s' is not a directory", dir);
+		} else if (sb.st_uid != geteuid()) {
+			snprintf(why, len, "'%s' belongs to uid %u", dir, (unsigned)sb.st_uid);
+		} else if (faccessat(AT_FDCWD, dir, R_OK | W_OK | X_OK, AT_EACCESS) < 0) {
+			snprintf(why, len, "'%s': %s", dir, strerror(errno));
+		}
+	}
+}
+
+/* The same for an audit log outside the store: the daemon appends to it,
+ * creating it (and its directory, one level) if missing. */
+static void audit_problem(const char *file, char *why, size_t len)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat sb;
+
+	why[0] = '\0';
+	if (lstat(file, &sb) == 0) {
+		if (!S_ISREG(sb.st_mode))
+			snprintf(why, len, "not a regular file");
+		else if (faccessat(AT_FDCWD, file, W_OK, AT_EACCESS) < 0)
+			snprintf(why, len, "%s", strerror(errno));
+		return;
+	}
+	if (errno != ENOENT) {
+		snprintf(why, len, "%s", strerror(errno));
+		return;
+	}
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", file) >= sizeof(dir)) {
+		snprintf(why, len, "path too long");
+		return;
+	}
+	slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir] = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (stat(dir, &sb) == 0) {
+		if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
+			snprintf(why, len, "cannot create it in '%s': %s", dir, strerror(errno));
+	} else if (errno == ENOENT) {
+		creatable(dir, why, len);
+	} else {
+		snprintf(why, len, "'%s': %s", dir, strerror(errno));
+	}
+}
+
+/* Is `file` directly inside directory `dir`? */
+static bool directly_in(const char *file, const char *dir)
+{
+	const char *slash = strrchr(file, '/');
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return slash && (size_t)(slash - file) == n && strncmp(file, dir, n) == 0;
+}
+
 static int cmd_check(const char *file)
 {
 	struct mfs_config *cfg;
 	uint64_t total = 0;
 	size_t weak = 0;
-	char hs[32];
+	char hs[32], why[PATH_MAX + 128];
 
 	if (load(file, &cfg) < 0)
 		return 2;
@@ -100,6 +253,18 @@ static int cmd_check(const char *file)
 	}
 	if (weak)
 		printf("warning: %zu models are pinned by SHA-1 only\n", weak);
+	/* The config is valid either way; whether this user could run the
+	 * daemon with it is worth a word (the default store is root's). */
+	store_problem(cfg->store, why, sizeof(why));
+	if (why[0])
+		printf("warning: store '%s' is not usable by uid %u: %s\n", cfg->store,
+		       (unsigned)geteuid(), why);
+	if (!directly_in(cfg->audit_log, cfg->store)) {
+		audit_problem(cfg->audit_log, why, sizeof(why));
+		if (why[0])
+			printf("warning: audit log '%s' is not writable by uid %u: %s\n",
+			       cfg->audit_log, (unsigned)geteuid(), why);
+	}
 	mfs_config_free(cfg);
 	return 0;
 }
@@ -125,6 +290,41 @@ static void on_progress(void *arg, size_t model, uint64_t done, uint64_t total)
 	fprintf(stderr, "\r\033[K%s  %s / %s  %.1f MB/s", p->cfg->models[model].path, d, t, rate);
 }
 
+/* Which models PATHs name (all if none): a calloc'ed flag per model, and
+ * their count in *selected.  NULL (said on stderr) for an unknown path or
+ * without memory. */
+static bool *select_models(const struct mfs_config *cfg, const char *file, char **paths,
+			   int npaths, size_t *selected)
+{
+	bool *want = calloc(cfg->nmodels ? cfg->nmodels : 1, sizeof(*want));
+
+	if (!want) {
+		fprintf(stderr, "modelfsctl: out of memory\n");
+		return NULL;
+	}
+	for (int i = 0; i < npaths; i++) {
+		const char *p = paths[i];
+		const struct mfs_model *m;
+
+		while (*p == '/')
+			p++;
+		m = mfs_config_find(cfg, p);
+		if (!m) {
+			fprintf(stderr, "modelfsctl: no model at path '%s' in %s\n", paths[i], file);
+			free(want);
+			return NULL;
+		}
+		want[m - cfg->models] = true;
+	}
+	*selected = 0;
+	for (size_t i = 0; i < cfg->nmodels; i++) {
+		if (npaths == 0)
+			want[i] = true;
+		*selected += want[i];
+	}
+	return want;
+}
+
 static int cmd_fetch(const char *file, char **paths, int npaths)
 {
 	struct mfs_store store = { .dirfd = -1 };
@@ -138,27 +338,9 @@ static int cmd_fetch(const char *file, char **paths, int npaths)
 
 	if (load(file, &cfg) < 0)
 		return 2;
-	want = calloc(cfg->nmodels ? cfg->nmodels : 1, sizeof(*want));
+	want = select_models(cfg, file, paths, npaths, &selected);
 	if (!want)
 		goto out_free_config;
-	for (int i = 0; i < npaths; i++) {
-		const char *p = paths[i];
-		const struct mfs_model *m;
-
-		while (*p == '/')
-			p++;
-		m = mfs_config_find(cfg, p);
-		if (!m) {
-			fprintf(stderr, "modelfsctl: no model at path '%s' in %s\n", paths[i], file);
-			goto out_free_want;
-		}
-		want[m - cfg->models] = true;
-	}
-	for (size_t i = 0; i < cfg->nmodels; i++) {
-		if (npaths == 0)
-			want[i] = true;
-		selected += want[i];
-	}
 	status = 1;
 	if (mfs_fetch_global_init() < 0) {
 		fprintf(stderr, "modelfsctl: cannot initialise libcurl\n");
@@ -198,14 +380,22 @@ static int cmd_fetch(const char *file, char **paths, int npaths)
 			fprintf(stderr, "\r\033[K");
 		if (fd >= 0) {
 			close(fd);
+			mfs_sched_release(sched, i);
 			ok++;
 			printf("ok    %s  %llu bytes  %.2f s  %.1f MB/s\n", m->path,
 			       (unsigned long long)m->size, secs,
 			       secs > 0 ? (double)m->size / secs / 1e6 : 0.0);
 		} else {
+			struct mfs_sched_status st;
+			char until[64] = "";
+
 			failed++;
-			printf("FAIL  %s  %s (see the audit log %s)\n", m->path, strerror(-fd),
-			       cfg->audit_log);
+			mfs_sched_status(sched, i, &st);
+			if (st.retry_at)
+				snprintf(until, sizeof(until), ", backing off until %s",
+					 utc_time(st.retry_at, (char[32]){ 0 }, 32));
+			printf("FAIL  %s  %s%s%s%s (see the audit log %s)\n", m->path, strerror(-fd),
+			       st.error[0] ? ": " : "", st.error, until, cfg->audit_log);
 		}
 		fflush(stdout);
 	}
@@ -222,6 +412,251 @@ out_free_want:
 	free(want);
 out_free_config:
 	mfs_config_free(cfg);
+	return status;
+}
+
+/* One scrub line, in the columns of fetch's. */
+static void verify_line(const char *what, const struct mfs_model *m, long long bytes, double secs,
+			const char *note)
+{
+	printf("%-8s %s  %lld bytes  %.2f s  %s\n", what, m->path, bytes, secs, note);
+	fflush(stdout);
+}
+
+/* Scrub: re-hashes the stored object of every wanted model through
+ * acquire (no network, nothing fetched), which quarantines and audits a
+ * corrupt one; a running daemon that served it verifies again on the
+ * next open (the object's inode identity changed), finds it gone and
+ * fetches it.  Creates nothing when there is no store yet. */
+static int cmd_verify(const char *file, char **paths, int npaths)
+{
+	struct mfs_store store = { .dirfd = -1 };
+	struct mfs_config *cfg;
+	struct mfs_audit *audit = NULL;
+	struct mfs_acquire_ctx ac = { 0 };
+	size_t good = 0, corrupt = 0, absent = 0, selected = 0;
+	bool *want, have_store = true;
+	struct stat sb;
+	char note[PATH_MAX + 64];
+	int rc, status = 2;
+
+	if (load(file, &cfg) < 0)
+		return 2;
+	want = select_models(cfg, file, paths, npaths, &selected);
+	if (!want)
+		goto out_free_config;
+	status = 1;
+	/* acquire's lines (a store_corrupt warning says "fetching again")
+	 * would repeat ours; errors still show. */
+	mfs_log_set_level(MFS_LOG_ERR);
+	if (stat(cfg->store, &sb) < 0 && errno == ENOENT) {
+		have_store = false;
+	} else {
+		rc = mfs_store_open(&store, cfg->store);
+		if (rc < 0) {
+			fprintf(stderr, "modelfsctl: cannot open store '%s': %s\n", cfg->store,
+				strerror(-rc));
+			goto out_free_want;
+		}
+		rc = mfs_audit_open(cfg->audit_log, &audit);
+		if (rc < 0) {
+			fprintf(stderr, "modelfsctl: cannot open audit log '%s': %s\n", cfg->audit_log,
+				strerror(-rc));
+			goto out_release_store;
+		}
+		ac = (struct mfs_acquire_ctx){ .cfg = cfg, .store = &store, .audit = audit };
+	}
+	for (size_t i = 0; i < cfg->nmodels; i++) {
+		const struct mfs_model *m = &cfg->models[i];
+		char object[MFS_STORE_OBJECT_NAME_MAX];
+		long long bytes = 0;
+		double t0 = now_s(), secs;
+		int held = -ENOENT, fd;
+
+		if (!want[i])
+			continue;
+		/* No object is "absent", not corrupt: look first.  Hold what was
+		 * there, so that one gone by the time acquire looks is judged
+		 * by what happened to it: moved to quarantine/ (still linked:
+		 * found corrupt, by acquire or by the daemon) or removed
+		 * (evicted: no link left).  This also covers an acquire that
+		 * says -ENOENT, not -EBADMSG, for an object it quarantined. */
+		mfs_store_object_name(&m->digests, object, sizeof(object));
+		if (have_store)
+			held = mfs_store_open_object(&store, object);
+		if (held >= 0 && fstat(held, &sb) == 0)
+			bytes = (long long)sb.st_size;
+		fd = held == -ENOENT ? -ENOENT : mfs_acquire_stored(&ac, i);
+		if (fd == -ENOENT && held >= 0 && fstat(held, &sb) == 0 && sb.st_nlink == 0) {
+			close(held);
+			held = -ENOENT;
+		}
+		if (held >= 0)
+			close(held);
+		secs = now_s() - t0;
+		if (held == -ENOENT) {
+			absent++;
+			printf("%-8s %s  not in the store (not fetched yet)\n", "absent", m->path);
+			fflush(stdout);
+		} else if (fd >= 0) {
+			close(fd);
+			good++;
+			snprintf(note, sizeof(note), "%.1f MB/s",
+				 secs > 0 ? (double)bytes / secs / 1e6 : 0.0);
+			verify_line("ok", m, bytes, secs, note);
+		} else {
+			corrupt++;
+			snprintf(note, sizeof(note), "%s; quarantined (see the audit log %s)",
+				 bytes != (long long)m->size ? "wrong size" : "digest mismatch",
+				 cfg->audit_log);
+			verify_line("CORRUPT", m, bytes, secs, note);
+		}
+	}
+	printf("%zu of %zu models verified, %zu corrupt, %zu absent\n", good, selected, corrupt,
+	       absent);
+	status = corrupt ? 1 : 0;
+	mfs_audit_close(audit);
+out_release_store:
+	mfs_store_release(&store);
+out_free_want:
+	free(want);
+out_free_config:
+	mfs_config_free(cfg);
+	return status;
+}
+
+/* One model file found under the mount. */
+struct status_file {
+	char *path;                 /* relative to the mount point */
+	uint64_t size;
+	struct mfs_status_row row;
+};
+
+static struct {
+	const char *root;
+	struct status_file *v;
+	size_t n, cap;
+	int rc;
+} walk_state;
+
+static int status_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	struct status_file *f;
+	struct mfs_status_row row;
+	int rc;
+
+	if (type != FTW_F || !S_ISREG(sb->st_mode))
+		return 0;
+	rc = mfs_status_read(path, &row);
+	if (rc == -ENODATA)
+		return 0;   /* a lock file: not a model */
+	if (rc < 0) {
+		fprintf(stderr, "modelfsctl: %s: %s\n", path, strerror(-rc));
+		walk_state.rc = rc;
+		return 0;
+	}
+	if (walk_state.n == walk_state.cap) {
+		size_t cap = walk_state.cap ? 2 * walk_state.cap : 64;
+		void *v = realloc(walk_state.v, cap * sizeof(*walk_state.v));
+
+		if (!v)
+			return -1;
+		walk_state.v = v;
+		walk_state.cap = cap;
+	}
+	f = &walk_state.v[walk_state.n];
+	f->path = strdup(path + strlen(walk_state.root) + (path[strlen(walk_state.root)] == '/'));
+	if (!f->path)
+		return -1;
+	f->size = (uint64_t)sb->st_size;
+	f->row = row;
+	walk_state.n++;
+	return 0;
+}
+
+static int cmp_status_file(const void *a, const void *b)
+{
+	return strcmp(((const struct status_file *)a)->path, ((const struct status_file *)b)->path);
+}
+
+static void json_string(const char *s)
+{
+	char buf[2048];
+
+	mfs_json_escape(s, buf, sizeof(buf));
+	printf("\"%s\"", buf);
+}
+
+/* Reads the status attributes of every model file under a mount. */
+static int cmd_status(int argc, char **argv)
+{
+	bool json = false;
+	const char *mnt = NULL;
+	size_t failed = 0;
+	int status = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (!mnt && argv[i][0] != '-')
+			mnt = argv[i];
+		else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!mnt) {
+		usage(stderr);
+		return 2;
+	}
+	walk_state.root = mnt;
+	if (nftw(mnt, status_entry, 32, FTW_PHYS | FTW_MOUNT) != 0) {
+		fprintf(stderr, "modelfsctl: cannot read '%s': %s\n", mnt, strerror(errno));
+		status = 2;
+		goto out_free;
+	}
+	if (walk_state.n == 0 && walk_state.rc == 0) {
+		fprintf(stderr, "modelfsctl: no modelfs model under '%s' (is it mounted?)\n", mnt);
+		status = 2;
+		goto out_free;
+	}
+	qsort(walk_state.v, walk_state.n, sizeof(*walk_state.v), cmp_status_file);
+	if (json)
+		printf("[");
+	else
+		printf("%-40s %14s  %-9s %14s  %s\n", "PATH", "SIZE", "STATE", "FETCHED", "ERROR");
+	for (size_t i = 0; i < walk_state.n; i++) {
+		const struct status_file *f = &walk_state.v[i];
+
+		failed += strcmp(f->row.state, "failed") == 0;
+		if (!json) {
+			printf("%-40s %14llu  %-9s %14llu  %s\n", f->path, (unsigned long long)f->size,
+			       f->row.state, (unsigned long long)f->row.fetched, f->row.error);
+			continue;
+		}
+		printf("%s\n  {\"path\": ", i ? "," : "");
+		json_string(f->path);
+		printf(", \"size\": %llu, \"state\": ", (unsigned long long)f->size);
+		json_string(f->row.state);
+		printf(", \"fetched\": %llu, \"error\": ", (unsigned long long)f->row.fetched);
+		if (f->row.error[0])
+			json_string(f->row.error);
+		else
+			printf("null");
+		printf("}");
+	}
+	if (json)
+		printf("\n]\n");
+	if (fflush(stdout) == EOF)
+		status = 2;
+	else if (walk_state.rc < 0)
+		status = 2;
+	else if (failed)
+		status = 1;
+out_free:
+	for (size_t i = 0; i < walk_state.n; i++)
+		free(walk_state.v[i].path);
+	free(walk_state.v);
 	return status;
 }
 
@@ -362,8 +797,12 @@ int main(int argc, char **argv)
 		return cmd_check(argv[2]);
 	if (argc >= 3 && strcmp(argv[1], "fetch") == 0)
 		return cmd_fetch(argv[2], argv + 3, argc - 3);
+	if (argc >= 3 && strcmp(argv[1], "verify") == 0)
+		return cmd_verify(argv[2], argv + 3, argc - 3);
 	if (argc >= 2 && strcmp(argv[1], "pin") == 0)
 		return cmd_pin(argc - 1, argv + 1);
+	if (argc >= 3 && strcmp(argv[1], "status") == 0)
+		return cmd_status(argc - 2, argv + 2);
 	usage(stderr);
 	return 2;
 }

@@ -5,6 +5,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/xattr.h>
 #include <time.h>
 
 #include "digest.h"
@@ -82,4 +84,35 @@ size_t mfs_status_list(const struct mfs_sched_status *st, char *buf, size_t len)
 		used += (size_t)n + 1;
 	}
 	return used;
+}
+
+/* One attribute of `path` into buf (NUL-terminated, cut to fit). */
+static ssize_t read_one(const char *path, const char *name, char *buf, size_t len)
+{
+	char full[64];
+	ssize_t n;
+
+	snprintf(full, sizeof(full), "%s%s", MFS_STATUS_PREFIX, name);
+	n = getxattr(path, full, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
+int mfs_status_read(const char *path, struct mfs_status_row *row)
+{
+	char num[32];
+	ssize_t n;
+
+	memset(row, 0, sizeof(*row));
+	n = read_one(path, "state", row->state, sizeof(row->state));
+	if (n < 0)
+		return (int)n;
+	if (read_one(path, "fetched", num, sizeof(num)) >= 0)
+		row->fetched = strtoull(num, NULL, 10);
+	n = read_one(path, "error", row->error, sizeof(row->error));
+	if (n < 0 && n != -ENODATA)
+		return (int)n;
+	return 0;
 }

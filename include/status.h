@@ -17,6 +17,7 @@
 #define MFS_STATUS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -38,5 +39,17 @@ ssize_t mfs_status_get(const struct mfs_model *m, const struct mfs_sched_status 
  * by a NUL, written to `buf` if they fit in `len`.  Returns their length
  * (as listxattr). */
 size_t mfs_status_list(const struct mfs_sched_status *st, char *buf, size_t len);
+
+/* A model file's status as read back through the mount. */
+struct mfs_status_row {
+	char state[16];
+	uint64_t fetched;
+	char error[600];      /* "" if none */
+};
+
+/* Reads the attributes of `path` (a file in a modelfs mount; no open, no
+ * fetch).  0; -ENODATA if it has none (a lock file, not a model); -errno
+ * of getxattr. */
+int mfs_status_read(const char *path, struct mfs_status_row *row);
 
 #endif

@@ -72,3 +72,26 @@ assert_match "failed: as another user too" "$(xa_nobody zoo/bad.bin error)" "sha
 assert_eq "an unknown attribute: ENODATA" "$(xa zoo/big.bin nosuch)" "No data available"
 assert_eq "a directory has none" "$("$PY" -c "$XATTR_PY" "$MNT/zoo" | sed -n 's/^list=//p')" ""
 assert_errno "attributes cannot be set: EROFS" EROFS setxattr "$MNT/zoo/big.bin" user.modelfs.state
+
+# modelfsctl status: a row per model file (lock files are not models).
+assert_errno "a lock file" OK open "$MNT/zoo/x.lock" "O_WRONLY|O_CREAT"
+"$MFS_BIN/modelfsctl" status "$MNT" >"$T/status.out" 2>&1
+assert_eq "status: exit 1, a model failed" "$?" 1
+assert_eq "status: a header and two rows" "$(wc -l <"$T/status.out")" 3
+assert_match "status: the verified row" "$(grep 'zoo/big.bin' "$T/status.out")" \
+	"^zoo/big.bin +1048576 +verified +1048576 *$"
+assert_match "status: the failed row says why" "$(grep 'zoo/bad.bin' "$T/status.out")" \
+	"^zoo/bad.bin +5000 +failed +0 +sha256 mismatch; .*backing off until"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$MFS_BIN/modelfsctl" status "$MNT" --json \
+	>"$T/status.json" 2>&1
+assert_eq "status --json as another user: exit 1" "$?" 1
+assert_eq "status --json: the objects" "$("$PY" -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))
+print(" ".join("%s:%s:%d:%d:%s" % (r["path"], r["state"], r["size"], r["fetched"],
+    "none" if r["error"] is None else "error") for r in rows))
+print(sorted(rows[0].keys()))' "$T/status.json")" \
+	"zoo/bad.bin:failed:5000:0:error zoo/big.bin:verified:1048576:1048576:none
+['error', 'fetched', 'path', 'size', 'state']"
+"$MFS_BIN/modelfsctl" status "$T" >"$T/status2.out" 2>&1
+assert_eq "status of a directory with no model: exit 2" "$?" 2
