@@ -117,6 +117,11 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 		snprintf(err, sizeof(err), "cannot open stored object: %s", strerror(-fd));
 	} else {
 		rc = mfs_digest_fd(fd, m->digests.mask, c->cancel, &got, &bytes);
+		if (rc == -ECANCELED) {
+			/* A stop, not a fault of the object. */
+			close(fd);
+			return rc;
+		}
 		if (rc < 0)
 			snprintf(err, sizeof(err), "cannot hash stored object: %s", strerror(-rc));
 		else if (judge(&m->digests, m->size, &got, bytes, &algo, &hx)) {
@@ -128,14 +133,17 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 				 (unsigned long long)bytes, (unsigned long long)m->size);
 		else
 			snprintf(err, sizeof(err), "%s mismatch", mfs_algo_name(algo));
-		close(fd);
 	}
 	judge(&m->digests, m->size, &got, bytes, &algo, &hx);
 	audit(c, m, "store_corrupt", algo, &hx, (int64_t)bytes, now_ms() - t0, err);
 	mfs_warn("stored object for '%s' is corrupt (%s); quarantined, fetching again",
 		 m->path, err);
-	rc = mfs_store_quarantine_object(c->store, object, NULL, 0);
-	if (rc < 0 && rc != -ENOENT)
+	/* Only the inode that was hashed: another process may have put a
+	 * good object in its place meanwhile. */
+	rc = mfs_store_quarantine_object(c->store, object, fd, NULL, 0);
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0 && rc != -ENOENT && rc != -ESTALE)
 		mfs_err("cannot quarantine object '%s': %s", object, strerror(-rc));
 	else if (rc == 0)
 		trim_quarantine(c);

@@ -395,9 +395,19 @@ int mfs_store_quarantine_staged(struct mfs_store *st, const char *staging_name,
 	return quarantine(st, st->staging_fd, staging_name, object, qname, len);
 }
 
-int mfs_store_quarantine_object(struct mfs_store *st, const char *object,
+int mfs_store_quarantine_object(struct mfs_store *st, const char *object, int fd,
 				char *qname, size_t len)
 {
+	struct stat hashed, named;
+
+	if (fd >= 0 && valid_name(object)) {
+		if (fstat(fd, &hashed) < 0)
+			return -errno;
+		if (fstatat(st->objects_fd, object, &named, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		if (hashed.st_dev != named.st_dev || hashed.st_ino != named.st_ino)
+			return -ESTALE;
+	}
 	return quarantine(st, st->objects_fd, object, object, qname, len);
 }
 

@@ -34,7 +34,8 @@ struct mfs_acquire_ctx {
  * Returns the fd if size and every digest match (audit verify_ok);
  * -ENOENT if there is no object; -EBADMSG if it did not match (then it
  * is moved to quarantine/ and audited as store_corrupt).  Either way the
- * model is to be fetched. */
+ * model is to be fetched.  -ECANCELED if the cancel fired while hashing
+ * (the object is left alone). */
 int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi);
 
 /* Downloads plain model `mi` (no archive) into staging/, hashing as it

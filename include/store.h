@@ -78,8 +78,10 @@ int mfs_store_discard(struct mfs_store *st, const char *staging_name);
  * goes to `qname` if non-NULL (MFS_STAGING_NAME_MAX bytes). */
 int mfs_store_quarantine_staged(struct mfs_store *st, const char *staging_name,
 				const char *object, char *qname, size_t len);
-/* Moves objects/<object> to quarantine/ the same way (found corrupt). */
-int mfs_store_quarantine_object(struct mfs_store *st, const char *object,
+/* Moves objects/<object> to quarantine/ the same way (found corrupt),
+ * if it is still the file `fd` is open on (-1: whatever is there):
+ * -ESTALE if another file took its name meanwhile (it stays). */
+int mfs_store_quarantine_object(struct mfs_store *st, const char *object, int fd,
 				char *qname, size_t len);
 
 /* Opens objects/<object> read-only with O_NOFOLLOW; -ENOENT if absent,

@@ -225,12 +225,22 @@ static void test_quarantine_and_discard(void)
 
 	fd = stage_with(&st, "rotted", name);
 	CHECK_EQ_INT(mfs_store_commit(&st, fd, name, OBJ, false), 0);
+	/* Another file took the name: the one hashed was not it, it stays. */
+	qfd = stage_with(&st, "fresh", name);
+	CHECK_EQ_INT(mfs_store_commit(&st, qfd, name, OBJ, false), 0);
+	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, fd, NULL, 0), -ESTALE);
+	CHECK(exists(unit_at("store/objects/" OBJ)));
+	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, qfd, NULL, 0), 0);
+	close(qfd);
 	close(fd);
-	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, NULL, 0), 0);
+	fd = stage_with(&st, "rotted", name);
+	CHECK_EQ_INT(mfs_store_commit(&st, fd, name, OBJ, false), 0);
+	close(fd);
+	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, -1, NULL, 0), 0);
 	CHECK(!exists(unit_at("store/objects/" OBJ)));
-	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, q, sizeof(q)), -ENOENT);
-	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, q, 5), -ENAMETOOLONG);
-	CHECK_EQ_INT(mfs_store_quarantine_object(&st, "../x", q, sizeof(q)), -EINVAL);
+	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, -1, q, sizeof(q)), -ENOENT);
+	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, -1, q, 5), -ENAMETOOLONG);
+	CHECK_EQ_INT(mfs_store_quarantine_object(&st, "../x", -1, q, sizeof(q)), -EINVAL);
 
 	fd = stage_with(&st, "partial", name);
 	CHECK_EQ_INT(mfs_store_discard(&st, name), 0);
