@@ -146,7 +146,7 @@ static void lock_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 /* The mode asked for is ignored: lock files are 0666, owned by their
- * creator. */
+ * creator, who is charged for the node (EDQUOT past their share). */
 static void lock_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			struct fuse_file_info *fi)
 {
@@ -168,9 +168,12 @@ static void lock_create(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 		mfs_lockfiles_forget(lf, a.ino, 1);
 }
 
+/* The directories are not sticky (see the header): the kernel lets any
+ * user's unlink through, the table lets only the creator's or root's. */
 static void lock_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -mfs_lockfiles_unlink(mfs_fuse_lock_table(req), parent, name));
+	fuse_reply_err(req, -mfs_lockfiles_unlink(mfs_fuse_lock_table(req), parent, name,
+						  fuse_req_ctx(req)->uid));
 }
 
 const struct fuse_lowlevel_ops mfs_fuse_lock_ops = {

@@ -13,8 +13,8 @@ struct node {
 };
 
 /* Nodes in ino order: inos only grow, so appending keeps it sorted and an
- * ino is found by bisection.  A name is found by a scan, which the bound
- * MFS_LOCKFILES_MAX keeps short. */
+ * ino is found by bisection.  A name, or a uid's share, is found by a
+ * scan, which the bound MFS_LOCKFILES_MAX keeps short. */
 struct mfs_lockfiles {
 	pthread_mutex_t mu;
 	uint64_t first_ino;
@@ -109,6 +109,16 @@ static ssize_t find_name(const struct mfs_lockfiles *lf, uint64_t parent, const 
 	return -1;
 }
 
+/* Nodes charged to `uid`, linked or lingering.  Called locked. */
+static size_t count_uid(const struct mfs_lockfiles *lf, uid_t uid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < lf->nnodes; i++)
+		n += lf->nodes[i]->attr.uid == uid;
+	return n;
+}
+
 /* Frees nodes[i] if nothing names or references it any more.  Called locked. */
 static void maybe_drop(struct mfs_lockfiles *lf, size_t i)
 {
@@ -128,6 +138,13 @@ static struct node *add_node(struct mfs_lockfiles *lf, uint64_t parent, const ch
 {
 	struct node *n;
 
+	/* The share first: a user at their cap is told so even when the
+	 * table is full too, since freeing their own nodes is what they
+	 * can do about it. */
+	if (count_uid(lf, uid) >= MFS_LOCKFILES_PER_UID) {
+		*rc = -EDQUOT;
+		return NULL;
+	}
 	if (lf->nnodes >= MFS_LOCKFILES_MAX) {
 		*rc = -ENOSPC;
 		return NULL;
@@ -247,19 +264,24 @@ int mfs_lockfiles_set_times(struct mfs_lockfiles *lf, uint64_t ino, const struct
 	return i >= 0 ? 0 : -ENOENT;
 }
 
-int mfs_lockfiles_unlink(struct mfs_lockfiles *lf, uint64_t parent, const char *name)
+int mfs_lockfiles_unlink(struct mfs_lockfiles *lf, uint64_t parent, const char *name,
+			 uid_t uid)
 {
 	ssize_t i;
+	int rc = -ENOENT;
 
 	pthread_mutex_lock(&lf->mu);
 	i = find_name(lf, parent, name);
-	if (i >= 0) {
+	if (i >= 0 && uid != 0 && uid != lf->nodes[i]->attr.uid) {
+		rc = -EPERM;
+	} else if (i >= 0) {
 		lf->nodes[i]->attr.nlink = 0;
 		lf->nodes[i]->attr.ctime = now();
 		maybe_drop(lf, (size_t)i);
+		rc = 0;
 	}
 	pthread_mutex_unlock(&lf->mu);
-	return i >= 0 ? 0 : -ENOENT;
+	return rc;
 }
 
 int mfs_lockfiles_list(struct mfs_lockfiles *lf, uint64_t parent, uint64_t from_ino,
@@ -284,6 +306,16 @@ size_t mfs_lockfiles_count(struct mfs_lockfiles *lf)
 
 	pthread_mutex_lock(&lf->mu);
 	n = lf->nnodes;
+	pthread_mutex_unlock(&lf->mu);
+	return n;
+}
+
+size_t mfs_lockfiles_count_uid(struct mfs_lockfiles *lf, uid_t uid)
+{
+	size_t n;
+
+	pthread_mutex_lock(&lf->mu);
+	n = count_uid(lf, uid);
 	pthread_mutex_unlock(&lf->mu);
 	return n;
 }

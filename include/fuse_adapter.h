@@ -18,9 +18,10 @@
  * or fetched) and how long it took, and libfuse's own messages go to the
  * same log.
  *
- * Lock files (lock_files): directories are then 01777, like /tmp, so
- * that a non-root loader's create reaches the daemon (default_permissions
- * checks the mode first), which still answers EROFS to everything else.
+ * Lock files (lock_files): directories are then 0777 (not sticky: see
+ * fuse_lockfiles.h), so that a non-root loader's create reaches the daemon
+ * (default_permissions checks the mode first), which still answers EROFS
+ * to everything else.
  * A catalog entry wins over a lock file of the same name.  Lock files are
  * listed by readdir after the models. */
 #ifndef MFS_FUSE_ADAPTER_H
@@ -36,7 +37,7 @@ struct mfs_mount_opts {
 	const char *fuse_opts;   /* comma-separated -o options for libfuse, may be NULL */
 	bool foreground;
 	bool debug;
-	bool lock_files;         /* virtual *.lock files, directories 01777 */
+	bool lock_files;         /* virtual *.lock files, directories 0777 */
 	bool passthrough;        /* ask the kernel for FUSE passthrough (passthrough.h) */
 	struct mfs_metrics *metrics; /* may be NULL: opens' waits are observed there */
 	/* Called in the (daemonized, if not foreground) process once the

@@ -25,9 +25,26 @@
 #include <sys/types.h>
 #include <time.h>
 
-/* Bound on nodes (unlinked ones still referenced included): lock files
- * are creatable by every user of the mount, so their memory is bounded. */
+/* Bounds on nodes (unlinked ones still referenced included).  Every user
+ * of the mount may create lock files, so the table is bounded (4096
+ * nodes, each under 400 bytes with its name), and so is each user's share
+ * of it: a node is charged to its creator's uid until it is freed, and
+ * one uid holds at most MFS_LOCKFILES_PER_UID of them.  One user (or 7) filling their
+ * shares leaves the rest of the table to everybody else: only 8 distinct
+ * uids at their caps fill it.  Opening an existing lock file, whoever
+ * created it, needs no node, so a full table or share never stops a
+ * loader whose lock file exists.
+ *
+ * Why a per-uid share rather than lock names tied to the catalog's models
+ * (only `<model>.lock` or `<model stem>.lock`): it keeps every `*.lock`
+ * name working (filelock and portalocker users name their locks freely,
+ * e.g. `download.lock` or `model.bin.lock`), while tying names would still
+ * need a per-uid bound for nodes that linger unlinked behind open fds (a
+ * user can create, hold, unlink and re-create one name without end).
+ * 512 is twice the whole GluonCV + MXNet zoo (253 models) per user, and a
+ * user's own lock files are theirs to unlink to free the share. */
 #define MFS_LOCKFILES_MAX 4096
+#define MFS_LOCKFILES_PER_UID (MFS_LOCKFILES_MAX / 8)
 #define MFS_LOCKFILES_NAME_MAX 255
 
 struct mfs_lockfiles;
@@ -56,13 +73,14 @@ void mfs_lockfiles_free(struct mfs_lockfiles *lf);
  * node has it now: such an ino is never a catalog node. */
 bool mfs_lockfiles_owns(const struct mfs_lockfiles *lf, uint64_t ino);
 
-/* Creates lock file `name` in directory `parent` owned by uid/gid, or
- * finds the existing one (an existing one with `excl` is -EEXIST).  The
- * caller checks that `parent` is a directory and that `name` is no
- * catalog entry.  On success fills *attr, counts one reference and
- * returns 1 if it created the node, 0 if it existed.  Errors: -EINVAL
- * (not a lock file name), -EEXIST, -ENOSPC (MFS_LOCKFILES_MAX reached),
- * -ENOMEM. */
+/* Creates lock file `name` in directory `parent` owned by uid/gid (and
+ * charged to uid), or finds the existing one whoever created it (an
+ * existing one with `excl` is -EEXIST).  The caller checks that `parent`
+ * is a directory and that `name` is no catalog entry.  On success fills
+ * *attr, counts one reference and returns 1 if it created the node, 0 if
+ * it existed.  Errors: -EINVAL (not a lock file name), -EEXIST, -EDQUOT
+ * (uid already has MFS_LOCKFILES_PER_UID nodes), -ENOSPC (the table has
+ * MFS_LOCKFILES_MAX), -ENOMEM.  The caps only refuse new nodes. */
 int mfs_lockfiles_create(struct mfs_lockfiles *lf, uint64_t parent, const char *name,
 			 uid_t uid, gid_t gid, bool excl, struct mfs_lockfile_attr *attr);
 
@@ -83,9 +101,13 @@ int mfs_lockfiles_getattr(struct mfs_lockfiles *lf, uint64_t ino, struct mfs_loc
 int mfs_lockfiles_set_times(struct mfs_lockfiles *lf, uint64_t ino, const struct timespec *atime,
 			    const struct timespec *mtime, struct mfs_lockfile_attr *attr);
 
-/* Removes lock file `name` from `parent` (the node lingers while it has
- * references).  0, or -ENOENT. */
-int mfs_lockfiles_unlink(struct mfs_lockfiles *lf, uint64_t parent, const char *name);
+/* Removes lock file `name` from `parent` on behalf of `uid` (the node
+ * lingers while it has references, still charged to its creator).  Only
+ * its creator or root (uid 0, the owner of every catalog directory) may:
+ * the sticky bit's rule, enforced here because the directories are not
+ * shown sticky (see fuse_lockfiles.h).  0, -ENOENT, or -EPERM. */
+int mfs_lockfiles_unlink(struct mfs_lockfiles *lf, uint64_t parent, const char *name,
+			 uid_t uid);
 
 /* Calls fn(arg, ino, name) for each lock file in `parent` with an ino >=
  * `from_ino`, in ino order (= creation order, stable under unlinks), with
@@ -96,5 +118,8 @@ int mfs_lockfiles_list(struct mfs_lockfiles *lf, uint64_t parent, uint64_t from_
 
 /* Nodes in the table, unlinked ones still referenced included. */
 size_t mfs_lockfiles_count(struct mfs_lockfiles *lf);
+
+/* Nodes charged to `uid` (its share in use), the same way. */
+size_t mfs_lockfiles_count_uid(struct mfs_lockfiles *lf, uid_t uid);
 
 #endif

@@ -10,7 +10,7 @@ s3=$(add_model top.bin 1)
 s4=$(add_model other/m.bin 4096)
 
 # lock_files = no: the strict read-only tree (with lock files on, the
-# default, directories are 01777 so a loader's *.lock create reaches us;
+# default, directories are 0777 so a loader's *.lock create reaches us;
 # checked at the end).
 cfg_begin lock_files=no
 cfg_source zoo
@@ -65,12 +65,12 @@ assert_eq "nothing fetched into the store" "$(count_files "$STORE/objects")" 0
 audit_n=$(audit_count fetch_start '*')
 assert_eq "no fetch in the audit log" "$audit_n" 0
 
-# The default (lock_files = yes): directories 01777 like /tmp, files still 0444.
+# The default (lock_files = yes): directories 0777, files still 0444.
 unmount_fs "$MNT"
 sed -i '/^lock_files/d' "$CFG"
 mount_or_bail "$CFG" "$MNT"
-assert_eq "lock files on: directories are 01777" "$(stat -c %a "$MNT" "$MNT/zoo/vision")" "1777
-1777"
+assert_eq "lock files on: directories are 0777" "$(stat -c %a "$MNT" "$MNT/zoo/vision")" "777
+777"
 assert_eq "lock files on: files stay 0444" "$(stat -c %a "$MNT/zoo/resnet50.params")" 444
 assert_eq "still no origin request" "$(origin_total)" 0
 

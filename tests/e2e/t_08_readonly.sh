@@ -75,8 +75,9 @@ assert_errno_nobody "nobody: open O_WRONLY refused" "$W" open "$F" O_WRONLY
 assert_errno_nobody "nobody: open O_RDWR|O_TRUNC refused" "$W" open "$F" "O_RDWR|O_TRUNC"
 assert_errno_nobody "nobody: create refused" "$W" open "$MNT/zoo/new.bin" "O_WRONLY|O_CREAT"
 assert_errno_nobody "nobody: mkdir refused" "$W" mkdir "$MNT/newdir"
-# Directories are sticky (01777, for lock files): the kernel itself refuses
-# a non-owner's unlink or rename with EPERM.
+# Directories are 0777 (for lock files): modelfs itself refuses the unlink
+# or rename of a model with EROFS (a kernel with a sticky bit would say
+# EPERM first).
 assert_errno_nobody "nobody: unlink refused" "EPERM|$W" unlink "$F"
 assert_errno_nobody "nobody: rename refused" "EPERM|$W" rename "$F" "$MNT/zoo/x.bin"
 assert_errno_nobody "nobody: truncate refused" "$W" truncate "$F" 0

@@ -87,8 +87,8 @@ P_r18=$ROOT/resnet18_v1-${s_r18:0:8}.params
 
 # ---------------------------------------------------------------- lock files
 
-assert_eq "root directory is 01777" "$(stat -c %a "$ROOT")" 1777
-assert_eq "subdirectories are 01777" "$(stat -c %a "$ROOT/zoo") $(stat -c %a "$ROOT/zoo/sub")" "1777 1777"
+assert_eq "root directory is 0777" "$(stat -c %a "$ROOT")" 777
+assert_eq "subdirectories are 0777" "$(stat -c %a "$ROOT/zoo") $(stat -c %a "$ROOT/zoo/sub")" "777 777"
 assert_eq "models stay 0444" "$(stat -c %a "$P_r18")" 444
 
 L=$ROOT/resnet18_v1-${s_r18:0:8}.lock
@@ -164,11 +164,11 @@ assert_errno "chmod a directory is EROFS" EROFS chmod "$ROOT/zoo" 755
 assert_errno "utime a model is EROFS" EROFS utime "$P_r18"
 assert_eq "write attempts fetched nothing" "$(origin_hits "/gluon/models/resnet18_v1-${s_r18:0:8}.zip")" 0
 
-# Other users: the create reaches the daemon through the 01777 directory.
+# Other users: the create reaches the daemon through the 0777 directory.
 assert_errno_nobody "nobody creates a lock file" OK open "$ROOT/zoo/n.lock" "O_WRONLY|O_CREAT|O_APPEND"
 assert_eq "nobody owns it" "$(stat -c '%u %g %a' "$ROOT/zoo/n.lock")" "65534 65534 666"
 assert_errno_nobody "nobody appends to root's lock file" OK open "$L" "O_WRONLY|O_APPEND"
-assert_errno_nobody "nobody cannot unlink root's lock file (sticky)" EPERM unlink "$L"
+assert_errno_nobody "nobody cannot unlink root's lock file (modelfs: not its creator)" EPERM unlink "$L"
 assert_errno_nobody "nobody cannot chmod root's lock file" EPERM chmod "$L" 600
 assert_errno_nobody "nobody unlinks its own lock file" OK unlink "$ROOT/zoo/n.lock"
 assert_errno_nobody "nobody: other creates are EROFS" EROFS open "$ROOT/zoo/n.params" "O_WRONLY|O_CREAT"

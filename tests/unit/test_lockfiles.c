@@ -1,5 +1,6 @@
 /* Unit tests for lockfiles: names, create/lookup/unlink, lookup counts,
- * listing, times, the bound, and concurrent use. */
+ * listing, times, who may unlink, the per-uid share and the table's bound,
+ * and concurrent use. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -108,8 +109,8 @@ static void test_unlink_lingers_while_referenced(void)
 
 	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "m.lock", 0, 0, false, &a), 1); /* 1 ref */
 	CHECK_EQ_INT(mfs_lockfiles_lookup(lf, 1, "m.lock", &b), 0);                /* 2 refs */
-	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "m.lock"), 0);
-	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "m.lock"), -ENOENT);
+	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "m.lock", 0), 0);
+	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "m.lock", 0), -ENOENT);
 	CHECK_EQ_INT(mfs_lockfiles_lookup(lf, 1, "m.lock", &b), -ENOENT);
 	/* an open fd still stats it, with nlink 0 */
 	CHECK_EQ_INT(mfs_lockfiles_getattr(lf, a.ino, &b), 0);
@@ -144,7 +145,7 @@ static void test_forget_keeps_linked_nodes(void)
 	CHECK_EQ_INT(b.ino, a.ino);
 	mfs_lockfiles_forget(lf, a.ino, 1);
 	/* no references left: unlinking frees it at once */
-	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "m.lock"), 0);
+	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "m.lock", 0), 0);
 	CHECK_EQ_INT(mfs_lockfiles_getattr(lf, a.ino, &b), -ENOENT);
 	CHECK_EQ_INT(mfs_lockfiles_count(lf), 0);
 	mfs_lockfiles_free(lf);
@@ -192,7 +193,7 @@ static void test_list(void)
 	CHECK_EQ_INT(l.inos[2], BASE + 3);
 
 	/* resuming after an entry that was unlinked meanwhile */
-	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "a.lock"), 0);
+	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "a.lock", 0), 0);
 	memset(&l, 0, sizeof(l));
 	CHECK_EQ_INT(mfs_lockfiles_list(lf, 1, BASE + 1, collect, &l), 0);
 	CHECK_EQ_INT(l.n, 1);
@@ -230,27 +231,115 @@ static void test_times(void)
 	mfs_lockfiles_free(lf);
 }
 
-static void test_bound(void)
+static void test_unlink_who(void)
 {
 	struct mfs_lockfiles *lf = new_table();
+	struct mfs_lockfile_attr a;
+
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "a.lock", 1000, 1000, false, &a), 1);
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "b.lock", 1000, 1000, false, &a), 1);
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "c.lock", 0, 0, false, &a), 1);
+	/* another user: refused, and the file is still there */
+	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "a.lock", 1001), -EPERM);
+	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "c.lock", 1000), -EPERM);
+	CHECK_EQ_INT(mfs_lockfiles_lookup(lf, 1, "a.lock", &a), 0);
+	CHECK_EQ_INT(a.nlink, 1);
+	CHECK_EQ_INT(mfs_lockfiles_lookup(lf, 1, "c.lock", &a), 0);
+	/* a missing name is ENOENT for anyone */
+	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "x.lock", 1001), -ENOENT);
+	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 2, "a.lock", 1000), -ENOENT);
+	/* the creator may, and root may */
+	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "a.lock", 1000), 0);
+	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "b.lock", 0), 0);
+	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "c.lock", 0), 0);
+	CHECK_EQ_INT(mfs_lockfiles_lookup(lf, 1, "a.lock", &a), -ENOENT);
+	CHECK_EQ_INT(mfs_lockfiles_lookup(lf, 1, "b.lock", &a), -ENOENT);
+	mfs_lockfiles_free(lf);
+}
+
+/* Creates `n` lock files f<from>.lock... in directory 1 for `uid`;
+ * returns how many were refused. */
+static int fill(struct mfs_lockfiles *lf, uid_t uid, int from, int n)
+{
 	struct mfs_lockfile_attr a;
 	char name[32];
 	int fails = 0;
 
-	for (int i = 0; i < MFS_LOCKFILES_MAX; i++) {
+	for (int i = from; i < from + n; i++) {
 		snprintf(name, sizeof(name), "f%d.lock", i);
-		fails += mfs_lockfiles_create(lf, 1, name, 0, 0, true, &a) != 1;
+		fails += mfs_lockfiles_create(lf, 1, name, uid, uid, true, &a) != 1;
 	}
+	return fails;
+}
+
+static void test_per_uid_share(void)
+{
+	struct mfs_lockfiles *lf = new_table();
+	struct mfs_lockfile_attr a, b;
+
+	CHECK_EQ_INT(MFS_LOCKFILES_PER_UID, 512);
+	CHECK_EQ_INT(fill(lf, 1000, 0, MFS_LOCKFILES_PER_UID), 0);
+	CHECK_EQ_INT(mfs_lockfiles_count_uid(lf, 1000), MFS_LOCKFILES_PER_UID);
+	CHECK_EQ_INT(mfs_lockfiles_count_uid(lf, 1001), 0);
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "more.lock", 1000, 1000, false, &a), -EDQUOT);
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 2, "more.lock", 1000, 1000, true, &a), -EDQUOT);
+	/* in another directory too: the share is the uid's, not per directory */
+	CHECK_EQ_INT(mfs_lockfiles_lookup(lf, 2, "more.lock", &a), -ENOENT);
+	/* other users are not affected, root included */
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "more.lock", 1001, 1001, false, &a), 1);
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "root.lock", 0, 0, false, &b), 1);
+	/* a user at their cap still opens existing lock files, anyone's */
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "more.lock", 1000, 1000, false, &b), 0);
+	CHECK_EQ_INT(b.ino, a.ino);
+	CHECK_EQ_INT(b.uid, 1001);
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "f3.lock", 1000, 1000, false, &b), 0);
+	CHECK_EQ_INT(mfs_lockfiles_count_uid(lf, 1000), MFS_LOCKFILES_PER_UID);
+	CHECK_EQ_INT(mfs_lockfiles_count_uid(lf, 1001), 1);
+
+	/* unlinked but still referenced (an open fd): still charged */
+	CHECK_EQ_INT(mfs_lockfiles_lookup(lf, 1, "f0.lock", &a), 0);
+	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "f0.lock", 1000), 0);
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "f0.lock", 1000, 1000, false, &b), -EDQUOT);
+	/* charged to the creator, not to whoever unlinks it, until freed */
+	CHECK_EQ_INT(mfs_lockfiles_lookup(lf, 1, "more.lock", &b), 0);
+	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "more.lock", 0), 0);
+	CHECK_EQ_INT(mfs_lockfiles_count_uid(lf, 1001), 1);
+	CHECK_EQ_INT(mfs_lockfiles_count_uid(lf, 0), 1);
+	mfs_lockfiles_forget(lf, b.ino, 3); /* two creates + lookup */
+	CHECK_EQ_INT(mfs_lockfiles_count_uid(lf, 1001), 0);
+	/* the last reference dropped: the share is back */
+	mfs_lockfiles_forget(lf, a.ino, 2); /* create + lookup */
+	CHECK_EQ_INT(mfs_lockfiles_count_uid(lf, 1000), MFS_LOCKFILES_PER_UID - 1);
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "f0.lock", 1000, 1000, false, &b), 1);
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "f9999.lock", 1000, 1000, false, &b), -EDQUOT);
+
+	/* root has a share like everybody */
+	CHECK_EQ_INT(fill(lf, 0, 10000, MFS_LOCKFILES_PER_UID - 1), 0);
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "r.lock", 0, 0, false, &b), -EDQUOT);
+	mfs_lockfiles_free(lf);
+}
+
+static void test_bound(void)
+{
+	struct mfs_lockfiles *lf = new_table();
+	struct mfs_lockfile_attr a;
+	int fails = 0;
+
+	/* it takes 8 users at their caps to fill the table */
+	for (int u = 0; u < 8; u++)
+		fails += fill(lf, 1000 + (uid_t)u, u * MFS_LOCKFILES_PER_UID, MFS_LOCKFILES_PER_UID);
 	CHECK_EQ_INT(fails, 0);
 	CHECK_EQ_INT(mfs_lockfiles_count(lf), MFS_LOCKFILES_MAX);
-	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "one-more.lock", 0, 0, false, &a), -ENOSPC);
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "one-more.lock", 2000, 2000, false, &a), -ENOSPC);
+	/* at their cap a user hears of their own share first */
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "one-more.lock", 1000, 1000, false, &a), -EDQUOT);
 	/* an existing one still opens */
-	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "f7.lock", 0, 0, false, &a), 0);
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "f7.lock", 2000, 2000, false, &a), 0);
 	/* unlinked but referenced still counts */
-	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "f0.lock"), 0);
-	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "one-more.lock", 0, 0, false, &a), -ENOSPC);
+	CHECK_EQ_INT(mfs_lockfiles_unlink(lf, 1, "f0.lock", 1000), 0);
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "one-more.lock", 2000, 2000, false, &a), -ENOSPC);
 	mfs_lockfiles_forget(lf, BASE, 1);
-	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "one-more.lock", 0, 0, false, &a), 1);
+	CHECK_EQ_INT(mfs_lockfiles_create(lf, 1, "one-more.lock", 2000, 2000, false, &a), 1);
 	CHECK_EQ_INT(a.ino, BASE + MFS_LOCKFILES_MAX);
 	/* ino bisection still right after removals in the middle */
 	CHECK_EQ_INT(mfs_lockfiles_getattr(lf, BASE + 4000, &a), 0);
@@ -277,7 +366,7 @@ static void *churn(void *arg)
 		if (mfs_lockfiles_getattr(lf, a.ino, &a) != 0)
 			bad++;
 		/* another thread may have unlinked it already */
-		mfs_lockfiles_unlink(lf, 1, "shared.lock");
+		mfs_lockfiles_unlink(lf, 1, "shared.lock", 0);
 		mfs_lockfiles_forget(lf, a.ino, 1);
 	}
 	return (void *)bad;
@@ -312,6 +401,8 @@ int main(void)
 	RUN(test_forget_keeps_linked_nodes);
 	RUN(test_list);
 	RUN(test_times);
+	RUN(test_unlink_who);
+	RUN(test_per_uid_share);
 	RUN(test_bound);
 	RUN(test_concurrent);
 	return unit_done();
