@@ -7,7 +7,7 @@ setup_origin
 real=$(add_model zoo/bad.params 50000)
 wrong=$(printf 'not the model' | sha256sum | cut -d' ' -f1)
 good=$(add_model zoo/good.params 777)
-cfg_begin
+cfg_begin failure_backoff=1 failure_backoff_max=1
 cfg_source zoo
 cfg_model bad zoo zoo/bad.params zoo/bad.params 50000 "$wrong"
 cfg_model good zoo zoo/good.params zoo/good.params 777 "$good"
@@ -33,7 +33,9 @@ assert_eq "audit: algo" "$(audit_field verify_failed zoo/bad.params algo)" sha25
 assert_eq "audit: url" "$(audit_field verify_failed zoo/bad.params url)" "$ORIGIN/zoo/bad.params"
 assert_eq "audit: no verify_ok for it" "$(audit_count verify_ok zoo/bad.params)" 0
 
-# Fail closed, not cached forever: a later open tries again.
+# Fail closed, not cached forever: a later open tries again (once the
+# back-off is over: 1 s, in whole seconds rounded up; t_26 tests it).
+sleep 2.1
 assert_errno "a later open is EIO again" EIO read "$F"
 assert_eq "the later open fetched again (2 GETs)" "$(origin_hits /zoo/bad.params)" 2
 assert_eq "still nothing in objects/" "$(ls -A "$STORE/objects" 2>&1)" ""

@@ -14,7 +14,8 @@ s_ca=$(add_model zoo/wrongca.bin 2000)
 s_slow=$(add_model slow/stall.bin 65536)
 s_ok=$(add_model zoo/ok.bin 3000)
 
-cfg_begin connect_timeout=3 low_speed_limit=1024 low_speed_time=2
+cfg_begin connect_timeout=3 low_speed_limit=1024 low_speed_time=2 failure_backoff=1 \
+	failure_backoff_max=1
 cfg_source zoo
 cfg_source dead "url=https://127.0.0.1:$dead_port/"
 cfg_source otherca "ca_file=$T/other.pem"
@@ -59,5 +60,7 @@ assert_eq "nothing quarantined (no bytes were verified wrong)" "$(ls -A "$STORE/
 
 # A failure is not remembered as verified, and it does not wedge the mount.
 assert_eq "a good model still reads" "$(sysop read "$MNT/zoo/ok.bin")" "$s_ok"
+# After the back-off (1 s, rounded up; t_26 tests it):
+sleep 2.1
 timed_eio "refused again on the next open" zoo/refused.bin 15
 assert_ge "the next open tried again" "$(audit_count fetch_start zoo/refused.bin)" 2
