@@ -2,6 +2,7 @@
 #include "catalog.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,12 +57,98 @@ static int link_children(struct mfs_catalog *cat)
 	return 0;
 }
 
-int mfs_catalog_build(struct mfs_catalog *cat, const struct mfs_config *cfg)
+/* The same model for the mount: same path, same bytes (size and pins)
+ * from the same place (url, archive and member). */
+static bool same_model(const struct mfs_model *a, const struct mfs_model *b)
+{
+	const struct mfs_archive *x = a->archive, *y = b->archive;
+
+	if (strcmp(a->path, b->path) || strcmp(a->url, b->url) || a->size != b->size ||
+	    memcmp(&a->digests, &b->digests, sizeof(a->digests)) || !x != !y)
+		return false;
+	if (x && (strcmp(x->url, y->url) || x->size != y->size ||
+		  memcmp(&x->digests, &y->digests, sizeof(x->digests)) ||
+		  strcmp(a->member, b->member)))
+		return false;
+	return true;
+}
+
+void mfs_catalog_path(const struct mfs_catalog *cat, const struct mfs_node *n, char *buf,
+		      size_t len)
+{
+	const struct mfs_node *up[MFS_MOUNTPATH_MAX / 2 + 1];
+	size_t depth = 0, used = 0;
+
+	for (; n->ino != MFS_ROOT_INO && depth < sizeof(up) / sizeof(up[0]); n = &cat->nodes[n->parent - 1])
+		up[depth++] = n;
+	buf[0] = '\0';
+	while (depth--) {
+		int k = snprintf(buf + used, len - used, "%s%s", used ? "/" : "", up[depth]->name);
+
+		if (k < 0 || (size_t)k >= len - used)
+			break;
+		used += (size_t)k;
+	}
+}
+
+/* Gives the dense tree just built the inode numbers of `prev` (a path
+ * that is the same directory, or the same model, keeps its number) and
+ * fresh ones above every number prev ever gave to the rest: a number is
+ * never reused for something else.  Without prev, the numbers stay.
+ * -ENOMEM. */
+static int renumber(struct mfs_catalog *cat, const struct mfs_catalog *prev)
+{
+	size_t n = cat->nnodes, size = 0;
+	uint64_t *map = malloc((n ? n : 1) * sizeof(*map)), next = prev ? prev->next_ino : n + 1;
+	struct mfs_node *v;
+	char path[MFS_MOUNTPATH_MAX + 1];
+
+	if (!map)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct mfs_node *p = NULL;
+
+		if (prev) {
+			mfs_catalog_path(cat, &cat->nodes[i], path, sizeof(path));
+			p = mfs_catalog_resolve(prev, path);
+			if (p && (!p->model != !cat->nodes[i].model ||
+				  (p->model && !same_model(p->model, cat->nodes[i].model))))
+				p = NULL;
+		}
+		map[i] = prev ? (p ? p->ino : next++) : cat->nodes[i].ino;
+		if (map[i] > size)
+			size = map[i];
+	}
+	v = calloc(size ? size : 1, sizeof(*v));
+	if (!v) {
+		free(map);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct mfs_node *node = &v[map[i] - 1];
+
+		*node = cat->nodes[i];
+		node->ino = map[i];
+		node->parent = map[node->parent - 1];
+		for (size_t k = 0; k < node->nchildren; k++)
+			node->children[k] = map[node->children[k] - 1];
+	}
+	free(cat->nodes);
+	cat->nodes = v;
+	cat->nnodes = size;
+	cat->count = n;
+	cat->next_ino = next;
+	free(map);
+	return 0;
+}
+
+int mfs_catalog_build(struct mfs_catalog *cat, const struct mfs_config *cfg,
+		      const struct mfs_catalog *prev)
 {
 	const struct mfs_model **order;
 	uint64_t *dirs; /* dirs[d]: the directory at depth d of the current path */
 	size_t cap = 1, maxdepth = 1;
-	const char *prev = NULL;
+	const char *last = NULL;   /* the path before, in order */
 	int rc = -ENOMEM;
 
 	memset(cat, 0, sizeof(*cat));
@@ -97,13 +184,13 @@ int mfs_catalog_build(struct mfs_catalog *cat, const struct mfs_config *cfg)
 		uint64_t ino;
 
 		/* in this order a path that lies under a file comes right after it */
-		if (prev && mfs_mountpath_within(prev, path)) {
+		if (last && mfs_mountpath_within(last, path)) {
 			rc = -EEXIST;
 			goto out_release;
 		}
 		/* keep the directories this path shares with the previous one */
-		if (prev) {
-			while (prev[k] && prev[k] == path[k])
+		if (last) {
+			while (last[k] && last[k] == path[k])
 				k++;
 			for (size_t j = 0; j < k; j++) {
 				if (path[j] == '/') {
@@ -126,9 +213,11 @@ int mfs_catalog_build(struct mfs_catalog *cat, const struct mfs_config *cfg)
 		if (!ino)
 			goto out_release;
 		cat->nodes[ino - 1].model_index = (size_t)(order[i] - cfg->models);
-		prev = path;
+		last = path;
 	}
 	rc = link_children(cat);
+	if (rc == 0)
+		rc = renumber(cat, prev);
 out_release:
 	if (rc < 0)
 		mfs_catalog_release(cat);
@@ -141,6 +230,7 @@ out_free_order:
 
 void mfs_catalog_release(struct mfs_catalog *cat)
 {
+	/* (Numbers not in use are zeroed nodes: nothing to free.) */
 	for (size_t i = 0; i < cat->nnodes; i++) {
 		free(cat->nodes[i].name);
 		free(cat->nodes[i].children);
@@ -151,7 +241,8 @@ void mfs_catalog_release(struct mfs_catalog *cat)
 
 const struct mfs_node *mfs_catalog_node(const struct mfs_catalog *cat, uint64_t ino)
 {
-	return ino >= 1 && ino <= cat->nnodes ? &cat->nodes[ino - 1] : NULL;
+	return ino >= 1 && ino <= cat->nnodes && cat->nodes[ino - 1].name ? &cat->nodes[ino - 1]
+									 : NULL;
 }
 
 /* Child of `parent` named by the `len` bytes at `name`. */

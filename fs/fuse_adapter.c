@@ -17,6 +17,7 @@
 #include "fuse_lockfiles.h"
 #include "log.h"
 #include "metrics.h"
+#include "mountpath.h"
 #include "mounttune.h"
 #include "passthrough.h"
 #include "status.h"
@@ -30,29 +31,57 @@
 #define LIBFUSE_PASSTHROUGH 0
 #endif
 
-/* Verified files never change and the tree is fixed for the mount's life. */
+/* Verified files never change, and a reload drops what it changed from
+ * the kernel's caches (gens_installed). */
 #define CACHE_TIMEOUT 86400.0
+
+/* Lock file inodes start here, far above any catalog's (which grow by
+ * one per path a reload adds). */
+#define FIRST_LOCK_INO (1ULL << 48)
 
 /* Long-lived per-model cookie for interrupt callbacks: libfuse may run the
  * callback after the request was answered, so its data must not be freed
- * by the answer. */
+ * by the answer (slots live until unmount, whatever reloads do). */
 struct slot {
 	struct ctx *ctx;
+	struct mfs_generation *gen;  /* compared, dereferenced only if alive */
 	size_t model;
-	const char *path;            /* for the debug log */
+};
+
+/* What the adapter keeps per generation (mfs_generation.user). */
+struct genuser {
+	struct ctx *ctx;
+	struct slot *slots;          /* one per model */
+	uint64_t total_bytes;        /* of every model, for statfs */
+	struct genuser *next;        /* every one made, freed at unmount */
+};
+
+/* An open model: the fd its bytes were verified through, and what it was
+ * opened as (a reload may change or remove the model meanwhile). */
+struct handle {
+	int fd;
+	uint64_t size;
+	struct mfs_generation *gen;  /* one use of it, until release */
+	size_t model;
 };
 
 struct ctx {
-	const struct mfs_catalog *cat;
-	struct mfs_sched *sched;
-	struct slot *slots;
+	const struct mfs_mount_opts *mo;
+	struct mfs_gens *gens;
+	struct genuser *users;
+	struct fuse_session *se;
 	struct mfs_lockfiles *locks; /* NULL: lock files are off */
 	struct mfs_passthrough *pt;
 	char *mountpoint;            /* canonical, for mounttune */
 	struct mfs_metrics *metrics; /* may be NULL */
-	uint64_t total_bytes;        /* of every model, for statfs */
 	atomic_bool tune_pending;    /* INIT answered, read-ahead not raised yet */
 };
+
+/* The generation the request being handled on this thread uses (set by
+ * the dispatch, see enter()). */
+static _Thread_local struct mfs_generation *tl_gen;
+#define CAT (&tl_gen->cat)
+#define GENUSER(g) ((struct genuser *)(g)->user)
 
 static struct ctx *req_ctx(fuse_req_t req)
 {
@@ -111,15 +140,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 /* ---------------------------------------------------------------- the catalog's nodes */
 
-/* Lock nodes are numbered above the catalog. */
-static uint64_t first_lock_ino(const struct mfs_catalog *cat)
-{
-	return cat->nnodes + 1;
-}
-
 static void node_stat(const struct ctx *c, const struct mfs_node *node, struct stat *st)
 {
-	mfs_catalog_stat(c->cat, node, st);
+	mfs_catalog_stat(CAT, node, st);
 	/* Writable, so that a non-root loader's *.lock create reaches us
 	 * (default_permissions checks the mode first); everything else is
 	 * still refused.  Not sticky: see fuse_lockfiles.h. */
@@ -149,20 +172,22 @@ static void erofs(fuse_req_t req)
 static void node_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct ctx *c = req_ctx(req);
-	const struct mfs_node *dir = mfs_catalog_node(c->cat, parent);
+	const struct mfs_node *dir = mfs_catalog_node(CAT, parent);
 	struct fuse_entry_param e;
 
 	if (!dir || dir->model) {
 		fuse_reply_err(req, dir ? ENOTDIR : ENOENT);
 		return;
 	}
-	/* The catalog never changes: hits and misses alike are cached
-	 * (ino 0 is a negative entry). */
-	node_entry(c, mfs_catalog_lookup(c->cat, parent, name), CACHE_TIMEOUT, &e);
+	/* A catalog never changes (a reload drops what the kernel cached of
+	 * the old one): hits and misses alike are cached (ino 0 is a
+	 * negative entry). */
+	node_entry(c, mfs_catalog_lookup(CAT, parent, name), CACHE_TIMEOUT, &e);
 	fuse_reply_entry(req, &e);
 }
 
-/* Catalog nodes live as long as the mount: nothing to forget. */
+/* Catalog nodes are not counted: a number a reload retires is never
+ * given again, so nothing needs forgetting. */
 static void node_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	fuse_reply_none(req);
@@ -171,7 +196,7 @@ static void node_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 static void node_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ctx *c = req_ctx(req);
-	const struct mfs_node *node = mfs_catalog_node(c->cat, ino);
+	const struct mfs_node *node = mfs_catalog_node(CAT, ino);
 	struct stat st;
 
 	if (!node) {
@@ -246,7 +271,7 @@ static int add_lock_dirent(void *arg, uint64_t ino, const char *name)
 static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
 	struct ctx *c = req_ctx(req);
-	const struct mfs_catalog *cat = c->cat;
+	const struct mfs_catalog *cat = CAT;
 	const struct mfs_node *dir = mfs_catalog_node(cat, ino);
 	struct dirbuf d = { .req = req, .c = c, .plus = plus, .size = size };
 	int full = 0;
@@ -282,7 +307,7 @@ static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, boo
 	}
 	if (c->locks && !full) {
 		d.lock_off = dir->nchildren + 2;
-		d.first_lock = first_lock_ino(cat);
+		d.first_lock = FIRST_LOCK_INO;
 		mfs_lockfiles_list(c->locks, ino,
 				   d.first_lock + ((uint64_t)off > d.lock_off ? (uint64_t)off - d.lock_off : 0),
 				   add_lock_dirent, &d);
@@ -303,21 +328,23 @@ static void node_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t 
 	list_dir(req, ino, size, off, true);
 }
 
-/* Says what an open of a model did, under -d. */
-static void log_open(const struct slot *s, int result, const struct mfs_sched_outcome *o)
+/* Says what an open of model `model` of `gen` did, under -d. */
+static void log_open(const struct mfs_generation *gen, size_t model, int result,
+		     const struct mfs_sched_outcome *o)
 {
 	static const char *const how[] = {
 		[MFS_SCHED_CACHED] = "served from the store (verified earlier in this mount)",
 		[MFS_SCHED_STORE] = "verified the stored object",
 		[MFS_SCHED_FETCHED] = "fetched and verified",
 	};
+	const char *path = gen->cfg->models[model].path;
 
 	if (!mfs_log_enabled(MFS_LOG_DEBUG))
 		return;
 	if (result >= 0)
-		mfs_debug("open '%s': %s in %.3f ms", s->path, how[o->how], (double)o->us / 1000);
+		mfs_debug("open '%s': %s in %.3f ms", path, how[o->how], (double)o->us / 1000);
 	else
-		mfs_debug("open '%s': failed (%s) after %.3f ms", s->path, strerror(-result),
+		mfs_debug("open '%s': failed (%s) after %.3f ms", path, strerror(-result),
 			  (double)o->us / 1000);
 }
 
@@ -336,21 +363,34 @@ static int open_backing(void *arg, int fd)
 }
 #endif
 
-/* Passthrough when the kernel takes it (reads then never reach us), else
- * spliced READs from `fd` with the kernel's page cache kept.  `fd` is the
- * verified one: the backing id is made from it, once per object. */
-static void reply_open_fd(fuse_req_t req, size_t model, int fd)
+/* Hands verified `fd` of model `model` of `gen` (one use of which the
+ * request holds, now the handle's) to the opener: by passthrough when the
+ * kernel takes it (reads then never reach us), else spliced READs from
+ * `fd` with the kernel's page cache kept.  `fd` is the verified one: the
+ * backing id is made from it, once per object. */
+static void reply_open_fd(fuse_req_t req, struct mfs_generation *gen, size_t model, int fd)
 {
-#if LIBFUSE_PASSTHROUGH
-	int backing = mfs_passthrough_backing_via(req_ctx(req)->pt, model, fd, open_backing, req);
-#else
-	int backing = mfs_passthrough_backing(req_ctx(req)->pt, model, fd);
-#endif
+	struct ctx *c = req_ctx(req);
+	struct handle *h = malloc(sizeof(*h));
 	struct fuse_file_info fi;
-	int rc;
+	int backing, rc;
 
+	if (!h) {
+		close(fd);
+		mfs_sched_release(gen->sched, model);
+		mfs_gens_put(c->gens, gen);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	*h = (struct handle){ .fd = fd, .size = gen->cfg->models[model].size, .gen = gen,
+			      .model = model };
+#if LIBFUSE_PASSTHROUGH
+	backing = mfs_passthrough_backing_via(c->pt, fd, open_backing, req);
+#else
+	backing = mfs_passthrough_backing(c->pt, fd);
+#endif
 	memset(&fi, 0, sizeof(fi));
-	fi.fh = (uint64_t)fd;
+	fi.fh = (uint64_t)(uintptr_t)h;
 	fi.keep_cache = backing == 0;
 #if LIBFUSE_PASSTHROUGH
 	fi.backing_id = backing;
@@ -360,33 +400,46 @@ static void reply_open_fd(fuse_req_t req, size_t model, int fd)
 	rc = fuse_reply_open(req, &fi);
 	mfs_passthrough_arm(0);
 #endif
-	/* A request interrupted meanwhile gets no release: close it here. */
+	/* A request interrupted meanwhile gets no release: undo it here. */
 	if (rc != 0) {
 		close(fd);
-		mfs_sched_release(req_ctx(req)->sched, model);
+		mfs_sched_release(gen->sched, model);
+		mfs_gens_put(c->gens, gen);
+		free(h);
 	}
 }
 
 static void open_done(void *arg, size_t model, int result, const struct mfs_sched_outcome *o)
 {
 	fuse_req_t req = arg;
+	struct ctx *c = req_ctx(req);   /* the reply frees req */
+	struct mfs_generation *gen = o->owner;
 
-	log_open(&req_ctx(req)->slots[model], result, o);
-	mfs_metrics_wait(req_ctx(req)->metrics, (double)o->us / 1e6);
-	if (result >= 0)
-		reply_open_fd(req, model, result);
-	else
+	log_open(gen, model, result, o);
+	mfs_metrics_wait(c->metrics, (double)o->us / 1e6);
+	if (result >= 0) {
+		reply_open_fd(req, gen, model, result);
+	} else {
 		fuse_reply_err(req, -result);
+		mfs_gens_put(c->gens, gen);
+	}
 }
 
 static void open_interrupted(fuse_req_t req, void *data)
 {
 	struct slot *s = data;
+	struct mfs_gens *gens = s->ctx->gens;
 
-	if (mfs_sched_cancel(s->ctx->sched, s->model, req)) {
-		mfs_debug("open '%s': interrupted while waiting", s->path);
+	/* Late (after the answer), the generation may be gone: only one
+	 * still alive is asked. */
+	if (!mfs_gens_hold_if_alive(gens, s->gen))
+		return;
+	if (mfs_sched_cancel(s->gen->sched, s->model, req)) {
+		mfs_debug("open '%s': interrupted while waiting", s->gen->cfg->models[s->model].path);
 		fuse_reply_err(req, EINTR);
+		mfs_gens_put(gens, s->gen);    /* the waiting request's use */
 	}
+	mfs_gens_put(gens, s->gen);
 }
 
 static int64_t now_us(void)
@@ -400,7 +453,8 @@ static int64_t now_us(void)
 static void node_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ctx *c = req_ctx(req);
-	const struct mfs_node *node = mfs_catalog_node(c->cat, ino);
+	struct mfs_generation *gen = tl_gen;
+	const struct mfs_node *node = mfs_catalog_node(CAT, ino);
 	struct mfs_sched_outcome o = { .how = MFS_SCHED_CACHED };
 	struct slot *s;
 	int rc;
@@ -413,7 +467,7 @@ static void node_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		erofs(req);
 		return;
 	}
-	s = &c->slots[node->model_index];
+	s = &GENUSER(gen)->slots[node->model_index];
 	/* Registered before queueing: once queued, a pool thread may answer
 	 * and free the request at any moment. */
 	fuse_req_interrupt_func(req, open_interrupted, s);
@@ -421,32 +475,36 @@ static void node_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EINTR);
 		return;
 	}
+	/* One use of the generation for the open, answered now or later. */
+	mfs_gens_hold(c->gens, gen);
 	o.us = now_us();
-	rc = mfs_sched_open(c->sched, node->model_index, open_done, req);
+	rc = mfs_sched_open(gen->sched, node->model_index, open_done, req);
 	if (rc == -EINPROGRESS)
 		return;
 	o.us = now_us() - o.us;
-	log_open(s, rc, &o);
-	if (rc >= 0)
-		reply_open_fd(req, node->model_index, rc);
-	else
+	log_open(gen, node->model_index, rc, &o);
+	if (rc >= 0) {
+		reply_open_fd(req, gen, node->model_index, rc);
+	} else {
 		fuse_reply_err(req, rc == -EAGAIN || rc == -ENOSPC ? -rc : EIO);
+		mfs_gens_put(c->gens, gen);
+	}
 }
 
+/* Spliced from the handle's fd (passthrough never gets here). */
 static void node_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		      struct fuse_file_info *fi)
 {
-	const struct mfs_node *node = mfs_catalog_node(req_ctx(req)->cat, ino);
+	const struct handle *h = (const struct handle *)(uintptr_t)fi->fh;
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
-	uint64_t fsize = node && node->model ? node->model->size : 0;
 
-	if (off < 0 || (uint64_t)off >= fsize)
+	if (off < 0 || (uint64_t)off >= h->size)
 		size = 0;
-	else if (size > fsize - (uint64_t)off)
-		size = (size_t)(fsize - (uint64_t)off);
+	else if (size > h->size - (uint64_t)off)
+		size = (size_t)(h->size - (uint64_t)off);
 	bv.buf[0].size = size;
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	bv.buf[0].fd = (int)fi->fh;
+	bv.buf[0].fd = h->fd;
 	bv.buf[0].pos = off;
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 }
@@ -459,21 +517,21 @@ static void node_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t s
 
 static void node_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct ctx *c = req_ctx(req);
-	const struct mfs_node *node = mfs_catalog_node(c->cat, ino);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
-	close((int)fi->fh);
-	if (node && node->model)
-		mfs_sched_release(c->sched, node->model_index);
+	close(h->fd);
+	mfs_sched_release(h->gen->sched, h->model);
+	mfs_gens_put(req_ctx(req)->gens, h->gen);
+	free(h);
 	fuse_reply_err(req, 0);
 }
 
 /* An evicted object's backing file is let go of (scheduler hook). */
-static void evicted(void *arg, size_t model)
+static void evicted(void *arg, const struct stat *was)
 {
 	struct ctx *c = arg;
 
-	mfs_passthrough_forget(c->pt, model);
+	mfs_passthrough_forget(c->pt, was->st_dev, was->st_ino);
 }
 
 /* Only lock files may be created (see dispatch); of a catalog name, an
@@ -481,12 +539,11 @@ static void evicted(void *arg, size_t model)
 static void node_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			struct fuse_file_info *fi)
 {
-	struct ctx *c = req_ctx(req);
-	const struct mfs_node *dir = mfs_catalog_node(c->cat, parent);
+	const struct mfs_node *dir = mfs_catalog_node(CAT, parent);
 
 	if (!dir || dir->model)
 		fuse_reply_err(req, dir ? ENOTDIR : ENOENT);
-	else if (mfs_catalog_lookup(c->cat, parent, name) && (fi->flags & O_EXCL))
+	else if (mfs_catalog_lookup(CAT, parent, name) && (fi->flags & O_EXCL))
 		fuse_reply_err(req, EEXIST);
 	else
 		erofs(req);
@@ -514,6 +571,26 @@ static const struct fuse_lowlevel_ops node_ops = {
 
 /* ---------------------------------------------------------------- dispatch */
 
+/* A request that reads the tree runs against one generation, held for
+ * its duration and set for the handlers (tl_gen, CAT).  Requests on an
+ * open file use their handle's instead. */
+static struct ctx *enter(fuse_req_t req)
+{
+	struct ctx *c = req_ctx(req);
+
+	tl_gen = mfs_gens_get(c->gens);
+	return c;
+}
+
+/* (The request may be answered and freed by now.) */
+static void leave(struct ctx *c)
+{
+	struct mfs_generation *gen = tl_gen;
+
+	tl_gen = NULL;
+	mfs_gens_put(c->gens, gen);
+}
+
 /* A request on an inode: lock nodes are numbered above the catalog. */
 static const struct fuse_lowlevel_ops *by_ino(fuse_req_t req, fuse_ino_t ino)
 {
@@ -529,18 +606,21 @@ static const struct fuse_lowlevel_ops *by_name(fuse_req_t req, fuse_ino_t parent
 					       const char *name)
 {
 	const struct ctx *c = req_ctx(req);
-	const struct mfs_node *dir = mfs_catalog_node(c->cat, parent);
+	const struct mfs_node *dir = mfs_catalog_node(CAT, parent);
 
 	if (c->locks && dir && !dir->model && mfs_lockfiles_name_ok(name) &&
-	    !mfs_catalog_lookup(c->cat, parent, name))
+	    !mfs_catalog_lookup(CAT, parent, name))
 		return &mfs_fuse_lock_ops;
 	return &node_ops;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	tune(req_ctx(req));
+	struct ctx *c = enter(req);
+
+	tune(c);
 	by_name(req, parent, name)->lookup(req, parent, name);
+	leave(c);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -561,8 +641,11 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	tune(req_ctx(req));
+	struct ctx *c = enter(req);
+
+	tune(c);
 	by_ino(req, ino)->getattr(req, ino, fi);
+	leave(c);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -573,7 +656,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct ctx *c = enter(req);
+
 	by_ino(req, ino)->open(req, ino, fi);
+	leave(c);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -596,39 +682,52 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
+	struct ctx *c = enter(req);
+
 	by_ino(req, ino)->readdir(req, ino, size, off, fi);
+	leave(c);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			   struct fuse_file_info *fi)
 {
+	struct ctx *c = enter(req);
+
 	by_ino(req, ino)->readdirplus(req, ino, size, off, fi);
+	leave(c);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
+	struct ctx *c = enter(req);
+
 	by_name(req, parent, name)->create(req, parent, name, mode, fi);
+	leave(c);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct ctx *c = enter(req);
+
 	by_name(req, parent, name)->unlink(req, parent, name);
+	leave(c);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	const struct ctx *c = req_ctx(req);
+	struct ctx *c = enter(req);
 	struct statvfs sv;
 
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
-	sv.f_blocks = (c->total_bytes + 4095) / 4096;
-	sv.f_files = c->cat->nnodes;
+	sv.f_blocks = (GENUSER(tl_gen)->total_bytes + 4095) / 4096;
+	sv.f_files = CAT->count;
 	sv.f_namemax = 255;
 	sv.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV;
 	fuse_reply_statfs(req, &sv);
+	leave(c);
 }
 
 /* The tree is fixed and files are read-only, lock files included: */
@@ -678,10 +777,9 @@ static void reply_xattr(fuse_req_t req, const char *buf, size_t n, size_t size)
 
 /* The status attributes of a model (status.h); directories and lock
  * files have none. */
-static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+static void xattr_get(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	struct ctx *c = req_ctx(req);
-	const struct mfs_node *node = mfs_catalog_node(c->cat, ino);
+	const struct mfs_node *node = mfs_catalog_node(CAT, ino);
 	struct mfs_sched_status st;
 	char buf[1024];
 	ssize_t n;
@@ -690,7 +788,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, node || by_ino(req, ino) == &mfs_fuse_lock_ops ? ENODATA : ENOENT);
 		return;
 	}
-	mfs_sched_status(c->sched, node->model_index, &st);
+	mfs_sched_status(tl_gen->sched, node->model_index, &st);
 	n = mfs_status_get(node->model, &st, name, buf, sizeof(buf));
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -700,19 +798,34 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		reply_xattr(req, buf, (size_t)n, size);
 }
 
-static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+static void xattr_list(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	struct ctx *c = req_ctx(req);
-	const struct mfs_node *node = mfs_catalog_node(c->cat, ino);
+	const struct mfs_node *node = mfs_catalog_node(CAT, ino);
 	struct mfs_sched_status st;
 	char buf[256];
 	size_t n = 0;
 
 	if (node && node->model) {
-		mfs_sched_status(c->sched, node->model_index, &st);
+		mfs_sched_status(tl_gen->sched, node->model_index, &st);
 		n = mfs_status_list(&st, buf, sizeof(buf));
 	}
 	reply_xattr(req, buf, n, size);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct ctx *c = enter(req);
+
+	xattr_get(req, ino, name, size);
+	leave(c);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct ctx *c = enter(req);
+
+	xattr_list(req, ino, size);
+	leave(c);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
@@ -796,43 +909,139 @@ static const struct fuse_custom_io custom_io = {
 };
 #endif
 
-int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
-		 struct mfs_sched *sched)
+/* ---------------------------------------------------------------- generations */
+
+/* The adapter's part of a generation: interrupt cookies, the statfs total,
+ * the scheduler's hooks.  -ENOMEM. */
+static int adopt(struct ctx *c, struct mfs_generation *gen)
+{
+	const struct mfs_catalog *cat = &gen->cat;
+	struct genuser *u = calloc(1, sizeof(*u));
+	size_t n = gen->cfg->nmodels;
+
+	if (!u || !(u->slots = calloc(n ? n : 1, sizeof(*u->slots)))) {
+		free(u);
+		return -ENOMEM;
+	}
+	u->ctx = c;
+	for (size_t i = 0; i < n; i++)
+		u->slots[i] = (struct slot){ .ctx = c, .gen = gen, .model = i };
+	for (size_t i = 0; i < cat->nnodes; i++) {
+		if (cat->nodes[i].model)
+			u->total_bytes += cat->nodes[i].model->size;
+	}
+	u->next = c->users;
+	c->users = u;
+	gen->user = u;
+	mfs_sched_on_evict(gen->sched, evicted, c);
+	return 0;
+}
+
+static bool held_elsewhere(void *arg, const char *object);
+
+/* A reload's new generation, made by the daemon, adopted here. */
+static struct mfs_generation *gens_reload(void *arg, const struct mfs_generation *cur)
+{
+	struct ctx *c = arg;
+	struct mfs_generation *gen = c->mo->reload(c->mo->gen_arg, cur);
+
+	if (!gen)
+		return NULL;
+	if (adopt(c, gen) < 0) {
+		mfs_err("cannot reload: out of memory");
+		c->mo->retire(c->mo->gen_arg, gen);
+		return NULL;
+	}
+	mfs_sched_also_held(gen->sched, held_elsewhere, gen);
+	return gen;
+}
+
+static bool held_elsewhere(void *arg, const char *object)
+{
+	struct mfs_generation *gen = arg;
+
+	return mfs_gens_held_elsewhere(GENUSER(gen)->ctx->gens, gen->sched, object);
+}
+
+/* The kernel cached the old tree for a day (entries, attributes, misses):
+ * what changed is dropped, so the new tree shows at once.  A name that
+ * went away, or now names another inode, loses its entry; a new name
+ * loses the miss the kernel may hold for it; every directory of both
+ * gets its attributes refreshed. */
+static void gens_installed(void *arg, struct mfs_generation *old, struct mfs_generation *cur)
+{
+	struct ctx *c = arg;
+	char path[MFS_MOUNTPATH_MAX + 1];
+
+	for (size_t i = 0; i < old->cat.nnodes; i++) {
+		const struct mfs_node *n = &old->cat.nodes[i], *m;
+
+		if (!n->name || n->ino == MFS_ROOT_INO)
+			continue;
+		mfs_catalog_path(&old->cat, n, path, sizeof(path));
+		m = mfs_catalog_resolve(&cur->cat, path);
+		if (!m || m->ino != n->ino)
+			fuse_lowlevel_notify_inval_entry(c->se, n->parent, n->name, strlen(n->name));
+		else if (!n->model)
+			fuse_lowlevel_notify_inval_inode(c->se, n->ino, 0, 0);
+	}
+	for (size_t i = 0; i < cur->cat.nnodes; i++) {
+		const struct mfs_node *m = &cur->cat.nodes[i], *parent;
+
+		if (!m->name || m->ino == MFS_ROOT_INO)
+			continue;
+		mfs_catalog_path(&cur->cat, m, path, sizeof(path));
+		parent = mfs_catalog_node(&old->cat, m->parent);
+		if (!mfs_catalog_resolve(&old->cat, path) && parent && !parent->model)
+			fuse_lowlevel_notify_inval_entry(c->se, m->parent, m->name, strlen(m->name));
+	}
+	fuse_lowlevel_notify_inval_inode(c->se, MFS_ROOT_INO, 0, 0);
+}
+
+/* Nobody uses `gen` any more: the daemon frees it (its slots stay until
+ * unmount: a late interrupt callback may still look at them). */
+static void gens_retire(void *arg, struct mfs_generation *gen)
+{
+	struct ctx *c = arg;
+
+	c->mo->retire(c->mo->gen_arg, gen);
+}
+
+/* SIGHUP asks for a reload (libfuse's own handler would end the loop). */
+static _Atomic(struct mfs_gens *) hup_gens;
+
+static void on_sighup(int sig)
+{
+	struct mfs_gens *g = atomic_load(&hup_gens);
+
+	if (g)
+		mfs_gens_request_reload(g);
+}
+
+int mfs_fuse_run(const struct mfs_mount_opts *mo, struct mfs_generation **gen)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *loop_cfg;
 	struct fuse_session *se;
-	struct ctx c = { .cat = cat, .sched = sched, .metrics = mo->metrics };
-	size_t nmodels = 0;
-	int rc = -EIO;
+	struct ctx c = { .mo = mo, .metrics = mo->metrics };
+	const struct mfs_gens_ops gops = { gens_reload, gens_installed, gens_retire, &c };
+	struct sigaction hup = { .sa_handler = on_sighup };
+	int rc;
 
 	if (mo->lock_files) {
-		int lrc = mfs_lockfiles_new(first_lock_ino(cat), &c.locks);
-
-		if (lrc < 0)
-			return lrc;
+		rc = mfs_lockfiles_new(FIRST_LOCK_INO, &c.locks);
+		if (rc < 0)
+			return rc;
 	}
-	for (size_t i = 0; i < cat->nnodes; i++) {
-		if (!cat->nodes[i].model)
-			continue;
-		c.total_bytes += cat->nodes[i].model->size;
-		if (cat->nodes[i].model_index + 1 > nmodels)
-			nmodels = cat->nodes[i].model_index + 1;
-	}
-	c.slots = calloc(nmodels ? nmodels : 1, sizeof(*c.slots));
-	if (!c.slots) {
-		rc = -ENOMEM;
-		goto out_free_locks;
-	}
-	for (size_t i = 0; i < cat->nnodes; i++) {
-		const struct mfs_node *n = &cat->nodes[i];
-
-		if (n->model)
-			c.slots[n->model_index] = (struct slot){ &c, n->model_index, n->model->path };
-	}
-	rc = mfs_passthrough_new(nmodels, mo->passthrough, &c.pt);
+	rc = mfs_passthrough_new(mo->passthrough, &c.pt);
 	if (rc < 0)
-		goto out_free_args;
+		goto out_free_locks;
+	rc = adopt(&c, *gen);
+	if (rc < 0)
+		goto out_free_passthrough;
+	rc = mfs_gens_new(*gen, &gops, &c.gens);
+	if (rc < 0)
+		goto out_free_users;
 	rc = -EIO;
 	if (fuse_opt_add_arg(&args, "modelfs") != 0 ||
 	    (mo->fuse_opts && mo->fuse_opts[0] &&
@@ -847,12 +1056,19 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 		rc = -EINVAL;
 		goto out_free_args;
 	}
+	c.se = se;
 	/* libfuse leaves an ignored signal alone, and a shell starts background
 	 * jobs with SIGINT ignored: the daemon must still stop cleanly on it. */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_destroy;
+	/* Ours, not libfuse's (which ends the loop on SIGHUP too). */
+	sigemptyset(&hup.sa_mask);
+	if (!mo->reload)
+		hup.sa_handler = SIG_IGN;
+	atomic_store(&hup_gens, c.gens);
+	sigaction(SIGHUP, &hup, NULL);
 	/* Canonical before the mount: afterwards resolving it would ask us. */
 	c.mountpoint = realpath(mo->mountpoint, NULL);
 	if (fuse_session_mount(se, mo->mountpoint) != 0) {
@@ -861,7 +1077,6 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 	}
 	/* For the backing-id ioctls. */
 	mfs_passthrough_set_devfd(c.pt, fuse_session_fd(se));
-	mfs_sched_on_evict(sched, evicted, &c);
 #if !LIBFUSE_PASSTHROUGH
 	/* Same fd, now read and written through our hooks; INIT has not
 	 * been read yet. */
@@ -872,6 +1087,12 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 #endif
 	if (fuse_daemonize(mo->foreground) != 0)
 		goto out_unmount;
+	/* After daemonizing: a thread would not follow the fork.  A SIGHUP
+	 * since the handler was set waits in the pipe. */
+	if (mfs_gens_start(c.gens) < 0) {
+		mfs_err("cannot start the reload thread");
+		goto out_unmount;
+	}
 	if (mo->ready)
 		mo->ready(mo->ready_arg);
 	loop_cfg = fuse_loop_cfg_create();
@@ -883,9 +1104,16 @@ int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
 	rc = fuse_session_loop_mt(se, loop_cfg) < 0 ? -EIO : 0;
 	fuse_loop_cfg_destroy(loop_cfg);
 out_unmount:
-	/* Answer every open still waiting while the channel is open. */
-	mfs_sched_stop(sched);
-	mfs_sched_on_evict(sched, NULL, NULL);
+	/* Answer every open still waiting while the channel is open: the
+	 * replaced generations' (retired now, whoever still holds them: no
+	 * request follows), then the current one's. */
+	signal(SIGHUP, SIG_IGN);
+	atomic_store(&hup_gens, NULL);
+	*gen = mfs_gens_free(c.gens);
+	c.gens = NULL;
+	mfs_sched_stop((*gen)->sched);
+	mfs_sched_on_evict((*gen)->sched, NULL, NULL);
+	mfs_sched_also_held((*gen)->sched, NULL, NULL);
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);
@@ -893,8 +1121,21 @@ out_destroy:
 	fuse_session_destroy(se);
 out_free_args:
 	fuse_opt_free_args(&args);
+	if (c.gens) {
+		*gen = mfs_gens_free(c.gens);
+		mfs_sched_on_evict((*gen)->sched, NULL, NULL);
+	}
+out_free_users:
+	while (c.users) {
+		struct genuser *u = c.users;
+
+		c.users = u->next;
+		free(u->slots);
+		free(u);
+	}
+	(*gen)->user = NULL;
+out_free_passthrough:
 	mfs_passthrough_free(c.pt);
-	free(c.slots);
 	free(c.mountpoint);
 out_free_locks:
 	mfs_lockfiles_free(c.locks);

@@ -122,11 +122,14 @@ _Static_assert(offsetof(struct fuse_open_out, open_flags) == OWN_OPEN_OUT_FLAGS 
 		       sizeof(struct fuse_open_out) == OWN_OPEN_OUT_SIZE,
 	       "fuse_open_out layout");
 
-/* One verified object's registration. */
+/* One verified object's registration, by its inode: opens of one inode
+ * must all name the same backing file, whichever model or config (a
+ * reload) they come through. */
 struct slot {
 	dev_t dev;
-	ino_t ino;
-	int id;          /* > 0 registered; < 0 refused (-errno); 0 never tried */
+	ino_t ino;       /* 0: a free slot */
+	int id;          /* > 0 registered; < 0 refused (-errno); 0 not (or no
+			    more) registered */
 };
 
 struct mfs_passthrough {
@@ -139,25 +142,25 @@ struct mfs_passthrough {
 	atomic_bool open_logged;     /* an armed reply could not be patched */
 	_Atomic uint64_t init_unique;
 	pthread_mutex_t lock;        /* slots */
-	struct slot *slots;
-	size_t nslots;
+	struct slot *slots;          /* open addressing, a power of 2 of them */
+	size_t nslots, used;
 };
 
 static _Thread_local int armed_id;
 
-int mfs_passthrough_new(size_t nobjects, bool want, struct mfs_passthrough **out)
+int mfs_passthrough_new(bool want, struct mfs_passthrough **out)
 {
 	struct mfs_passthrough *pt = calloc(1, sizeof(*pt));
 
 	*out = NULL;
 	if (!pt)
 		return -ENOMEM;
-	pt->slots = calloc(nobjects ? nobjects : 1, sizeof(*pt->slots));
+	pt->nslots = 64;
+	pt->slots = calloc(pt->nslots, sizeof(*pt->slots));
 	if (!pt->slots) {
 		free(pt);
 		return -ENOMEM;
 	}
-	pt->nslots = nobjects;
 	pt->want = want;
 	pt->devfd = -1;
 	pthread_mutex_init(&pt->lock, NULL);
@@ -380,33 +383,72 @@ static void refuse(struct mfs_passthrough *pt, struct slot *s, int err)
 	}
 }
 
-int mfs_passthrough_backing_via(struct mfs_passthrough *pt, size_t slot, int fd,
+static size_t slot_hash(dev_t dev, ino_t ino, size_t n)
+{
+	uint64_t h = ((uint64_t)ino * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)dev * 0xbf58476d1ce4e5b9ULL);
+
+	return (size_t)(h ^ (h >> 29)) & (n - 1);
+}
+
+/* Under pt->lock: the slot of inode (dev, ino), made if `make` (the table
+ * grows to stay at most half full); NULL if absent, or without memory. */
+static struct slot *find_slot(struct mfs_passthrough *pt, dev_t dev, ino_t ino, bool make)
+{
+	size_t i;
+
+	if (make && 2 * (pt->used + 1) > pt->nslots) {
+		size_t n = 2 * pt->nslots;
+		struct slot *v = calloc(n, sizeof(*v));
+
+		if (!v)
+			return NULL;
+		for (size_t k = 0; k < pt->nslots; k++) {
+			if (!pt->slots[k].ino)
+				continue;
+			for (i = slot_hash(pt->slots[k].dev, pt->slots[k].ino, n); v[i].ino;
+			     i = (i + 1) & (n - 1))
+				;
+			v[i] = pt->slots[k];
+		}
+		free(pt->slots);
+		pt->slots = v;
+		pt->nslots = n;
+	}
+	for (i = slot_hash(dev, ino, pt->nslots); pt->slots[i].ino; i = (i + 1) & (pt->nslots - 1)) {
+		if (pt->slots[i].dev == dev && pt->slots[i].ino == ino)
+			return &pt->slots[i];
+	}
+	if (!make)
+		return NULL;
+	pt->slots[i] = (struct slot){ .dev = dev, .ino = ino };
+	pt->used++;
+	return &pt->slots[i];
+}
+
+int mfs_passthrough_backing_via(struct mfs_passthrough *pt, int fd,
 				int (*open_backing)(void *arg, int fd), void *arg)
 {
 	struct slot *s;
 	struct stat st;
-	int id;
+	int id = 0;
 
-	if (!atomic_load(&pt->negotiated) || slot >= pt->nslots || fstat(fd, &st) < 0)
+	/* (An inode number is never 0 here: ext4, xfs, tmpfs start at 1.) */
+	if (!atomic_load(&pt->negotiated) || fstat(fd, &st) < 0 || st.st_ino == 0)
 		return 0;
-	s = &pt->slots[slot];
 	pthread_mutex_lock(&pt->lock);
-	/* An object keeps its answer as long as it is the same inode, even
-	 * after the kernel refused another one: opens of it must agree. */
-	if ((s->id == 0 || s->dev != st.st_dev || s->ino != st.st_ino) &&
-	    !atomic_load(&pt->refused)) {
-		/* A new object (first open, or re-verified after a change).
-		 * The old id is not closed: files open on it may still be
-		 * being set up by the kernel; the connection frees it. */
-		s->dev = st.st_dev;
-		s->ino = st.st_ino;
+	s = find_slot(pt, st.st_dev, st.st_ino, true);
+	/* An object keeps its answer as long as it is registered, even after
+	 * the kernel refused another one: opens of it must agree.  (The id
+	 * of an object replaced by a new one is not closed: files open on it
+	 * may still be being set up by the kernel; the connection frees it.) */
+	if (s && s->id == 0 && !atomic_load(&pt->refused)) {
 		id = open_backing(arg, fd);
 		if (id > 0)
 			s->id = id;
 		else
 			refuse(pt, s, id < 0 ? -id : EINVAL);
 	}
-	id = s->id > 0 && s->dev == st.st_dev && s->ino == st.st_ino ? s->id : 0;
+	id = s && s->id > 0 ? s->id : 0;
 	pthread_mutex_unlock(&pt->lock);
 	return id;
 }
@@ -420,29 +462,27 @@ static int ioctl_backing(void *arg, int fd)
 	return id > 0 ? id : id < 0 ? -errno : -EINVAL;
 }
 
-void mfs_passthrough_forget(struct mfs_passthrough *pt, size_t slot)
+void mfs_passthrough_forget(struct mfs_passthrough *pt, dev_t dev, ino_t ino)
 {
 	struct slot *s;
 
-	if (slot >= pt->nslots)
-		return;
-	s = &pt->slots[slot];
 	pthread_mutex_lock(&pt->lock);
-	if (s->id > 0 && pt->devfd >= 0) {
+	s = find_slot(pt, dev, ino, false);
+	if (s && s->id > 0 && pt->devfd >= 0) {
 		uint32_t id = (uint32_t)s->id;
 
 		if (ioctl(pt->devfd, IOC_BACKING_CLOSE, &id) < 0)
 			mfs_warn("cannot close FUSE backing id %u: %s", id, strerror(errno));
 	}
-	s->id = 0;
-	s->dev = 0;
-	s->ino = 0;
+	/* The key stays (no tombstones needed); an id of 0 registers anew. */
+	if (s && s->id > 0)
+		s->id = 0;
 	pthread_mutex_unlock(&pt->lock);
 }
 
-int mfs_passthrough_backing(struct mfs_passthrough *pt, size_t slot, int fd)
+int mfs_passthrough_backing(struct mfs_passthrough *pt, int fd)
 {
 	if (pt->devfd < 0)
 		return 0;
-	return mfs_passthrough_backing_via(pt, slot, fd, ioctl_backing, pt);
+	return mfs_passthrough_backing_via(pt, fd, ioctl_backing, pt);
 }

@@ -67,18 +67,19 @@ int mfs_quota_reserve(struct mfs_quota *q, uint64_t bytes, const struct mfs_quot
 		goto out_unlock;
 	}
 	for (ssize_t i = 0; need && i < n; i++) {
+		struct stat was;
 		int erc;
 
 		if (h->busy(h->arg, objs[i].name))
 			continue;
-		erc = mfs_store_evict(q->st, objs[i].name);
+		erc = mfs_store_evict(q->st, objs[i].name, &was);
 		if (erc < 0 && erc != -ENOENT) {
 			mfs_warn("cannot evict '%s': %s", objs[i].name, strerror(-erc));
 			continue;
 		}
 		need = objs[i].size >= need ? 0 : need - objs[i].size;
 		if (erc == 0)
-			h->evicted(h->arg, objs[i].name, objs[i].size);
+			h->evicted(h->arg, objs[i].name, objs[i].size, &was);
 	}
 	if (need) {
 		/* An eviction failed: what was freed stays freed. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "acquire.h"
+#include "digest.h"
 #include "log.h"
 #include "metrics.h"
 #include "quota.h"
@@ -67,6 +68,11 @@ struct entry {
 	struct group *group;
 	size_t self;       /* this entry's model index, for plain groups */
 	char object[MFS_STORE_OBJECT_NAME_MAX];
+	/* Its failures' record in the store: object.<16 hex digits of a
+	 * digest of its source: url, and an archive's pins>.  Another model
+	 * with the same bytes from elsewhere is not held back by this one's
+	 * failing source. */
+	char fail_key[MFS_STORE_OBJECT_NAME_MAX + 18];
 	unsigned holders;  /* fds handed out to readers, not released yet */
 	time_t noted;      /* when a use was last noted in the store */
 	bool fail_loaded;  /* the store's record of failures was read */
@@ -89,8 +95,11 @@ struct mfs_sched {
 	struct mfs_workpool *hash_pool;
 	struct mfs_workpool *fetch_pool;
 	struct mfs_quota quota;
-	void (*on_evict)(void *arg, size_t model);
+	void (*on_evict)(void *arg, const struct stat *was);
 	void *on_evict_arg;
+	bool (*also_held)(void *arg, const char *object);
+	void *also_held_arg;
+	bool retired;                      /* no evictions: a newer one does them */
 };
 
 #define GROUP_OF(j) ((struct group *)((char *)(j) - offsetof(struct group, job)))
@@ -137,6 +146,32 @@ static unsigned online_cpus(void)
 	return n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
 }
 
+/* Entry `e`'s fail_key, for `m` (its object named already).  -ENOMEM. */
+static int fail_key(struct entry *e, const struct mfs_model *m)
+{
+	const char *url = m->archive ? m->archive->url : m->url;
+	struct mfs_hasher *h;
+	struct mfs_digests d;
+	char hex[17];
+	int rc = mfs_hasher_new(MFS_ALGO_BIT(MFS_SHA256), &h);
+
+	if (rc < 0)
+		return rc;
+	mfs_hasher_update(h, url, strlen(url) + 1);
+	/* An archive's own pins too: a wrong one fails only its models. */
+	if (m->archive) {
+		mfs_hasher_update(h, &m->archive->size, sizeof(m->archive->size));
+		mfs_hasher_update(h, &m->archive->digests, sizeof(m->archive->digests));
+	}
+	rc = mfs_hasher_final(h, &d);
+	mfs_hasher_free(h);
+	if (rc < 0)
+		return rc;
+	mfs_hex_encode(d.d[MFS_SHA256], 8, hex);
+	snprintf(e->fail_key, sizeof(e->fail_key), "%s.%s", e->object, hex);
+	return 0;
+}
+
 int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
 {
 	const struct mfs_config *cfg = opts->cfg;
@@ -178,6 +213,9 @@ int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
 		s->e[i].self = i;
 		mfs_store_object_name(&cfg->models[i].digests, s->e[i].object,
 				      sizeof(s->e[i].object));
+		rc = fail_key(&s->e[i], &cfg->models[i]);
+		if (rc < 0)
+			goto out_free;
 		if (!cfg->models[i].archive) {
 			struct group *gr = &s->groups[s->ngroups++];
 
@@ -281,7 +319,7 @@ static bool backing_off(struct mfs_sched *s, struct entry *e, time_t now)
 
 	if (e->fail_loaded && (e->retry_at == 0 || now >= e->retry_at))
 		return false;
-	if (mfs_store_get_failure(s->o.store, e->object, &count, &until) == 0) {
+	if (mfs_store_get_failure(s->o.store, e->fail_key, &count, &until) == 0) {
 		e->fails = count;
 		e->retry_at = until;
 	} else {
@@ -310,7 +348,7 @@ static void note_outcome(struct mfs_sched *s, size_t mi, int result, const char 
 	if (result >= 0) {
 		e->error[0] = '\0';
 		if (e->fails || !e->fail_loaded) {
-			rc = mfs_store_clear_failure(s->o.store, e->object);
+			rc = mfs_store_clear_failure(s->o.store, e->fail_key);
 			if (rc < 0)
 				mfs_warn("cannot clear the failures of '%s': %s", e->object,
 					 strerror(-rc));
@@ -332,7 +370,7 @@ static void note_outcome(struct mfs_sched *s, size_t mi, int result, const char 
 		delay = cfg->failure_backoff_max;
 	/* Whole seconds, rounded up: never shorter than the period. */
 	e->retry_at = now + (time_t)delay + (ts.tv_nsec > 0);
-	rc = mfs_store_set_failure(s->o.store, e->object, e->fails, e->retry_at);
+	rc = mfs_store_set_failure(s->o.store, e->fail_key, e->fails, e->retry_at);
 	if (rc < 0)
 		mfs_warn("cannot record the failure of '%s': %s", e->object, strerror(-rc));
 	mfs_info("'%s' failed %u time%s in a row: its opens fail at once for %llu s",
@@ -364,7 +402,9 @@ static struct waiter *settle(struct mfs_sched *s, size_t mi, int fd, enum mfs_sc
 		/* A stop's cancel, or which check failed, is no reason a reader
 		 * needs to know. */
 		p->result = fd == -ECANCELED || fd == -EBADMSG ? -EIO : fd < 0 ? fd : hand_out(s, mi);
-		p->outcome = (struct mfs_sched_outcome){ .how = how, .us = now - p->t0 };
+		p->outcome = (struct mfs_sched_outcome){
+			.owner = s->o.owner, .how = how, .us = now - p->t0,
+		};
 	}
 	return w;
 }
@@ -484,14 +524,11 @@ static void hash_round(struct mfs_sched *s, struct group *gr)
 		fail_all(s, gr, -EIO);
 }
 
-/* Under s->lock (quota hooks): may `object` not be evicted now?  Not
- * while a reader holds it (the kernel's passthrough backing included:
- * it is held as long as a FUSE file is open on it) or while it is being
- * re-hashed. */
-static bool object_busy(void *arg, const char *object)
+/* Under s->lock: does a reader of this scheduler hold `object` (the
+ * kernel's passthrough backing included: it is held as long as a FUSE
+ * file is open on it), or is it being re-hashed? */
+static bool held_here(const struct mfs_sched *s, const char *object)
 {
-	struct mfs_sched *s = arg;
-
 	for (size_t i = 0; i < s->o.cfg->nmodels; i++) {
 		const struct entry *e = &s->e[i];
 
@@ -501,9 +538,19 @@ static bool object_busy(void *arg, const char *object)
 	return false;
 }
 
+/* Under s->lock (quota hooks): may `object` not be evicted now?  Not
+ * while it is held here, nor by readers of an older config (a reload). */
+static bool object_busy(void *arg, const char *object)
+{
+	struct mfs_sched *s = arg;
+
+	return held_here(s, object) || (s->also_held && s->also_held(s->also_held_arg, object));
+}
+
 /* Under s->lock (quota hooks): `object` left the store; the models it
  * served are verified again, from a download, on their next open. */
-static void object_evicted(void *arg, const char *object, uint64_t bytes)
+static void object_evicted(void *arg, const char *object, uint64_t bytes,
+			   const struct stat *was)
 {
 	struct mfs_sched *s = arg;
 	char path[MFS_STORE_OBJECT_NAME_MAX + 16];
@@ -523,10 +570,10 @@ static void object_evicted(void *arg, const char *object, uint64_t bytes)
 			close(e->fd);
 			e->fd = -1;
 			e->verified = false;
-			if (s->on_evict)
-				s->on_evict(s->on_evict_arg, i);
 		}
 	}
+	if (s->on_evict)
+		s->on_evict(s->on_evict_arg, was);
 	/* An object no model of this config names (an older config's). */
 	if (!ev.path) {
 		snprintf(path, sizeof(path), "objects/%s", object);
@@ -575,10 +622,12 @@ static void store_full(struct mfs_sched *s, struct group *gr, uint64_t bytes, co
 static void fetch_round(struct mfs_sched *s, struct group *gr)
 {
 	const struct mfs_quota_hooks hooks = { object_busy, object_evicted, s };
-	uint64_t bytes = fetch_bytes(s, gr);
+	uint64_t bytes = s->retired ? 0 : fetch_bytes(s, gr);
 	char why[256] = "";
 
-	if (mfs_quota_reserve(&s->quota, bytes, &hooks, why, sizeof(why)) < 0) {
+	/* A retired scheduler (an older config's, finishing what was asked
+	 * of it) leaves the bound to the current one. */
+	if (!s->retired && mfs_quota_reserve(&s->quota, bytes, &hooks, why, sizeof(why)) < 0) {
 		store_full(s, gr, bytes, why);
 		settle_and_answer(s, gr, gr->fetch, gr->fds, gr->nfetch, MFS_SCHED_FETCHED);
 		next_round(s, gr);
@@ -770,12 +819,73 @@ int mfs_sched_get(struct mfs_sched *s, size_t mi, enum mfs_sched_how *how)
 	return rc;
 }
 
-void mfs_sched_on_evict(struct mfs_sched *s, void (*fn)(void *arg, size_t model), void *arg)
+void mfs_sched_on_evict(struct mfs_sched *s, void (*fn)(void *arg, const struct stat *was),
+			void *arg)
 {
 	pthread_mutex_lock(&s->lock);
 	s->on_evict = fn;
 	s->on_evict_arg = arg;
 	pthread_mutex_unlock(&s->lock);
+}
+
+void mfs_sched_also_held(struct mfs_sched *s, bool (*fn)(void *arg, const char *object),
+			 void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	s->also_held = fn;
+	s->also_held_arg = arg;
+	pthread_mutex_unlock(&s->lock);
+}
+
+bool mfs_sched_holds(struct mfs_sched *s, const char *object)
+{
+	bool held;
+
+	/* Not also_held: the caller (mfs_gens_held_elsewhere) asks each older
+	 * scheduler itself, under a lock that also_held would take again. */
+	pthread_mutex_lock(&s->lock);
+	held = held_here(s, object);
+	pthread_mutex_unlock(&s->lock);
+	return held;
+}
+
+void mfs_sched_retire(struct mfs_sched *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->retired = true;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int mfs_sched_carry(struct mfs_sched *to, size_t to_model, struct mfs_sched *from,
+		    size_t from_model)
+{
+	struct entry *t, *f;
+	int rc = 0;
+
+	if (to_model >= to->o.cfg->nmodels || from_model >= from->o.cfg->nmodels)
+		return -EINVAL;
+	t = &to->e[to_model];
+	f = &from->e[from_model];
+	/* Only the reload thread holds two schedulers' locks: newer first. */
+	pthread_mutex_lock(&to->lock);
+	pthread_mutex_lock(&from->lock);
+	if (!t->verified && f->verified) {
+		t->fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
+		if (t->fd < 0) {
+			rc = -errno;
+		} else {
+			t->st = f->st;
+			t->verified = true;
+		}
+	}
+	t->fails = f->fails;
+	t->retry_at = f->retry_at;
+	t->fail_loaded = f->fail_loaded;
+	t->noted = f->noted;
+	memcpy(t->error, f->error, sizeof(t->error));
+	pthread_mutex_unlock(&from->lock);
+	pthread_mutex_unlock(&to->lock);
+	return rc;
 }
 
 void mfs_sched_release(struct mfs_sched *s, size_t mi)

@@ -544,12 +544,14 @@ int mfs_store_note_use(struct mfs_store *st, const char *object)
 	return rc;
 }
 
-int mfs_store_evict(struct mfs_store *st, const char *object)
+int mfs_store_evict(struct mfs_store *st, const char *object, struct stat *was)
 {
 	char name[MFS_STORE_OBJECT_NAME_MAX + 8];
 
 	if (!valid_name(object))
 		return -EINVAL;
+	if (was && fstatat(st->objects_fd, object, was, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
 	if (unlinkat(st->objects_fd, object, 0) < 0)
 		return -errno;
 	if (state_name(object, USED_SUFFIX, name, sizeof(name)) == 0)

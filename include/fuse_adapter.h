@@ -18,6 +18,12 @@
  * or fetched) and how long it took, and libfuse's own messages go to the
  * same log.
  *
+ * Generations (generations.h): each request that reads the tree uses the
+ * current generation's catalog and scheduler for its whole run; an open
+ * file keeps the generation it was opened in until it is released, so a
+ * reload never changes what an fd reads.  Lock files live outside the
+ * generations, at inode numbers (1 << 48 and up) no catalog reaches.
+ *
  * Lock files (lock_files): directories are then 0777 (not sticky: see
  * fuse_lockfiles.h), so that a non-root loader's create reaches the daemon
  * (default_permissions checks the mode first), which still answers EROFS
@@ -29,8 +35,7 @@
 
 #include <stdbool.h>
 
-#include "catalog.h"
-#include "scheduler.h"
+#include "generations.h"
 
 struct mfs_mount_opts {
 	const char *mountpoint;
@@ -44,13 +49,26 @@ struct mfs_mount_opts {
 	 * mount is ready and before requests are served; may be NULL. */
 	void (*ready)(void *arg);
 	void *ready_arg;
+	/* SIGHUP: the generation that replaces `cur` (the config read again;
+	 * its scheduler's opts.owner the generation itself), or NULL to keep
+	 * `cur`, having said why.  NULL `reload`: SIGHUP is ignored. */
+	struct mfs_generation *(*reload)(void *arg, const struct mfs_generation *cur);
+	/* Frees a generation nobody uses any more (stops its scheduler). */
+	void (*retire)(void *arg, struct mfs_generation *gen);
+	void *gen_arg;
 };
 
-/* Mounts, daemonizes unless foreground (the parent exits 0 once the mount
- * is ready), serves requests until unmounted or SIGTERM/SIGINT/SIGHUP,
- * stops the scheduler, and unmounts.  Returns 0 on a clean unmount, -EINVAL for
- * bad fuse options, -ENOMEM, -EIO if the mount or the session failed. */
-int mfs_fuse_run(const struct mfs_mount_opts *mo, const struct mfs_catalog *cat,
-		 struct mfs_sched *sched);
+/* Mounts `*gen` (its scheduler's opts.owner must be `*gen`), daemonizes
+ * unless foreground (the parent exits 0 once the mount is ready), serves
+ * requests until unmounted or SIGTERM/SIGINT, and unmounts.  SIGHUP
+ * reloads (generations.h): the new tree shows at once (the kernel's
+ * cached entries of what changed are dropped), open files keep what they
+ * were opened as, and replaced generations are retired once unused.
+ * Before it unmounts, every open still waiting is answered.  On return
+ * *gen is the current generation, the caller's to free (its scheduler
+ * stopped); every other one was retired.  Returns 0 on a clean unmount,
+ * -EINVAL for bad fuse options, -ENOMEM, -EIO if the mount or the session
+ * failed. */
+int mfs_fuse_run(const struct mfs_mount_opts *mo, struct mfs_generation **gen);
 
 #endif

@@ -55,9 +55,10 @@
 
 struct mfs_passthrough;
 
-/* `nobjects` slots, one per model index.  `want` false: the hooks only
- * forward, nothing is asked for.  -ENOMEM. */
-int mfs_passthrough_new(size_t nobjects, bool want, struct mfs_passthrough **out);
+/* Backing ids are kept per inode of a verified object, whichever model
+ * (or config, after a reload) it is opened through.  `want` false: the
+ * hooks only forward, nothing is asked for.  -ENOMEM. */
+int mfs_passthrough_new(bool want, struct mfs_passthrough **out);
 void mfs_passthrough_free(struct mfs_passthrough *pt);
 
 /* The /dev/fuse fd of the mounted session (for the ioctls). */
@@ -82,7 +83,7 @@ ssize_t mfs_passthrough_splice(int fdin, loff_t *offin, int fdout, loff_t *offou
  * as the hooks do.  Call it once, before any open is answered. */
 bool mfs_passthrough_negotiate(struct mfs_passthrough *pt, bool offered);
 
-/* The backing id for object `slot`, whose verified bytes `fd` is open on:
+/* The backing id for the object whose verified bytes `fd` is open on:
  * the one registered for this inode before, else a new one.  Returns > 0,
  * or 0 when this object is served without passthrough (not negotiated:
  * the kernel did not offer it, or our INIT reply did not ask; or the
@@ -90,7 +91,7 @@ bool mfs_passthrough_negotiate(struct mfs_passthrough *pt, bool offered);
  * reason is logged once).  An object that has an id keeps it, even after
  * the kernel refused another one.  Makes ids with the ioctl on the fd
  * given to mfs_passthrough_set_devfd (none set: 0). */
-int mfs_passthrough_backing(struct mfs_passthrough *pt, size_t slot, int fd);
+int mfs_passthrough_backing(struct mfs_passthrough *pt, int fd);
 
 /* The same, with ids made by `open_backing(arg, fd)` (libfuse >= 3.17:
  * fuse_passthrough_open on the request being answered), which returns an
@@ -99,14 +100,16 @@ int mfs_passthrough_backing(struct mfs_passthrough *pt, size_t slot, int fd);
  * passthrough in this kernel) refuse passthrough for the whole mount, any
  * other error for this object only.  Called at most once per object and
  * inode, with the lock on the slots held. */
-int mfs_passthrough_backing_via(struct mfs_passthrough *pt, size_t slot, int fd,
+int mfs_passthrough_backing_via(struct mfs_passthrough *pt, int fd,
 				int (*open_backing)(void *arg, int fd), void *arg);
 
-/* Object `slot` left the store (evicted) and no file is open on it: its
- * backing id, if any, is closed (FUSE_DEV_IOC_BACKING_CLOSE), so that the
- * kernel lets go of the file, and its next open registers anew.  Only
- * call it when no open of the object is in flight or open. */
-void mfs_passthrough_forget(struct mfs_passthrough *pt, size_t slot);
+/* The object on inode (dev, ino) left the store (evicted) and no file is
+ * open on it: its backing id, if any, is closed
+ * (FUSE_DEV_IOC_BACKING_CLOSE), so that the kernel lets go of the file,
+ * and an open of that inode registers anew.  Only call it when no open of
+ * the object is in flight or open.  (While an id is registered the kernel
+ * holds the file, so its inode number cannot be reused meanwhile.) */
+void mfs_passthrough_forget(struct mfs_passthrough *pt, dev_t dev, ino_t ino);
 
 /* The next OPEN reply this thread writes carries `backing_id` (> 0);
  * mfs_passthrough_arm(0) disarms.  Arm right before fuse_reply_open and

@@ -33,8 +33,8 @@ struct mfs_quota {
 struct mfs_quota_hooks {
 	/* True if `object` must not be evicted now. */
 	bool (*busy)(void *arg, const char *object);
-	/* `object` (`bytes`) was evicted: forget it, audit it. */
-	void (*evicted)(void *arg, const char *object, uint64_t bytes);
+	/* `object` (`bytes`, the inode `was`) was evicted: forget it, audit it. */
+	void (*evicted)(void *arg, const char *object, uint64_t bytes, const struct stat *was);
 	void *arg;
 };
 

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "audit.h"
@@ -47,6 +48,7 @@ enum mfs_sched_how {
 };
 
 struct mfs_sched_outcome {
+	void *owner;               /* the scheduler's opts.owner */
 	enum mfs_sched_how how;    /* for a result >= 0 */
 	int64_t us;                /* from the request to the answer, µs */
 };
@@ -69,6 +71,7 @@ struct mfs_sched_opts {
 	mfs_sched_progress progress;    /* may be NULL */
 	void *progress_arg;
 	struct mfs_metrics *metrics;    /* may be NULL: counted there (metrics.h) */
+	void *owner;                    /* handed back in every outcome */
 };
 
 /* -ENOMEM, -EINVAL.  *out owned by the caller. */
@@ -101,11 +104,35 @@ bool mfs_sched_cancel(struct mfs_sched *s, size_t model, void *arg);
  * -errno; *how (may be NULL) says how it came to be. */
 int mfs_sched_get(struct mfs_sched *s, size_t model, enum mfs_sched_how *how);
 
-/* Calls `fn(arg, model)` whenever model `model`'s object is evicted to
- * make room under store_max: it is no longer verified, and its next open
- * downloads it again.  `fn` runs with the scheduler's lock held (it must
- * not call back).  Set it before the first open. */
-void mfs_sched_on_evict(struct mfs_sched *s, void (*fn)(void *arg, size_t model), void *arg);
+/* Calls `fn(arg, was)` whenever an object is evicted to make room under
+ * store_max (`was`: its inode): the models it served are no longer
+ * verified, and their next open downloads it again.  `fn` runs with the
+ * scheduler's lock held (it must not call back).  Set it before the
+ * first open. */
+void mfs_sched_on_evict(struct mfs_sched *s, void (*fn)(void *arg, const struct stat *was),
+			void *arg);
+
+/* Asks `fn(arg, object)` too before evicting: true means someone else
+ * (readers of an older config) holds `object`.  `fn` runs with this
+ * scheduler's lock held; it may take only older schedulers' locks. */
+void mfs_sched_also_held(struct mfs_sched *s, bool (*fn)(void *arg, const char *object),
+			 void *arg);
+
+/* True if a reader holds `object` through this scheduler, or it is being
+ * re-hashed (this scheduler's own: also_held is not asked). */
+bool mfs_sched_holds(struct mfs_sched *s, const char *object);
+
+/* This scheduler's config was replaced (a reload): it finishes what was
+ * asked of it but evicts nothing and reserves nothing (the current one
+ * keeps the store within store_max). */
+void mfs_sched_retire(struct mfs_sched *s);
+
+/* Model `to_model` of `to` is model `from_model` of `from` (a reload
+ * kept it unchanged): it starts out as `from`'s is, verified (with its own
+ * dup of the verified fd) and with the same failures.  Takes `to`'s lock,
+ * then `from`'s.  0, -EINVAL, -errno of the dup. */
+int mfs_sched_carry(struct mfs_sched *to, size_t to_model, struct mfs_sched *from,
+		    size_t from_model);
 
 /* A reader is done with an fd that mfs_sched_open or mfs_sched_get
  * handed out (closed it, or never got it): until then its object is not

@@ -6,8 +6,9 @@
  *     quarantine/       bytes that failed verification, kept for forensics
  *                       (the newest, within a bound: mfs_store_trim_quarantine)
  *     state/<name>.used when the object was last opened (its mtime)
- *     state/<name>.fail its failures: "COUNT UNTIL" (a back-off, seconds
- *                       since the epoch), shared by every process
+ *     state/<key>.fail  failures of a download: "COUNT UNTIL" (a back-off,
+ *                       seconds since the epoch), shared by every process;
+ *                       the key is the object and a digest of its source
  *     daemon.lock       held (flock) by the one daemon using this store
  *
  * Every file is opened relative to a directory fd with O_NOFOLLOW; nothing
@@ -18,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -105,11 +107,13 @@ ssize_t mfs_store_list_objects(struct mfs_store *st, struct mfs_store_object **o
  * survives restarts and is what eviction orders by.  -errno. */
 int mfs_store_note_use(struct mfs_store *st, const char *object);
 
-/* Removes objects/<object> (making room) and its state files.  Readers
- * holding it open keep their bytes.  0, -ENOENT, or -errno. */
-int mfs_store_evict(struct mfs_store *st, const char *object);
+/* Removes objects/<object> (making room) and its state files; *was (may
+ * be NULL) gets what it was (its inode, for whoever still registers it).
+ * Readers holding it open keep their bytes.  0, -ENOENT, or -errno. */
+int mfs_store_evict(struct mfs_store *st, const char *object, struct stat *was);
 
-/* The failures recorded for `object`: 0 with *count and *until (a
+/* The failures recorded under `name` (the caller's key: the scheduler's
+ * is the object and a digest of its source): 0 with *count and *until (a
  * back-off end, seconds since the epoch) set, -ENOENT if none, -errno. */
 int mfs_store_get_failure(struct mfs_store *st, const char *object, unsigned *count,
 			  time_t *until);

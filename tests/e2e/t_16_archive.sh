@@ -104,7 +104,7 @@ GOOD_ZIP_SIZE=$(stat -c %s "$WWW/z/good.zip")
 # The same archive under another model whose archive pin is wrong.
 SHA[pinwrong]=${SHA[good]}
 
-cfg_begin
+cfg_begin failure_backoff=1 failure_backoff_max=1
 cfg_source zoo allow_sha1=yes
 archive_model good good.zip sha1="$P_SHA1" archive_size="$GOOD_ZIP_SIZE" archive_sha256="$GOOD_ZIP_SHA"
 archive_model pinwrong good.zip archive_sha256="$Q_SHA"
@@ -154,5 +154,7 @@ assert_match "sizewrong: audited as too large" \
 	"$(audit_field fetch_failed sizewrong.params error)" 'larger'
 assert_eq "nothing but the good member in objects/" "$(ls "$STORE/objects")" "sha256-${SHA[good]}"
 assert_eq "staging/ empty after all of it" "$(ls -A "$STORE/staging")" ""
+# After its back-off (1 s, rounded up; t_26 tests it):
+sleep 2.1
 assert_errno "a refused archive is tried again on the next open" EIO read "$MNT/extra.params"
 assert_eq "extra: two downloads after two opens" "$(origin_hits /z/extra.zip)" 2

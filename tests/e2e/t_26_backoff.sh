@@ -5,7 +5,9 @@
 # per open; quarantine/ keeps only the newest copies within
 # quarantine_max (each one dropped audited); modelfsctl fetch shares the
 # back-off and says until when; a fixed origin is served once the
-# back-off ends, and the record of failures is gone.
+# back-off ends, and the record of failures is gone.  What backs off is
+# the failing source, not the bytes: the same model from another url is
+# served meanwhile.
 . "$(dirname "$0")/lib.sh"
 
 setup_origin
@@ -70,4 +72,17 @@ assert_eq "after the back-off: the fixed origin's model is served" \
 	"$(sysop read "$MNT/zoo/m.bin")" "$good"
 assert_eq "four GETs in all" "$(origin_hits /zoo/m.bin)" 4
 assert_eq "the record of failures is gone" "$(ls "$STORE/state" | grep -c '\.fail$')" 0
+unmount_fs "$MNT"
+
+# The back-off holds back a failing source, not the bytes: the same model
+# from another url is served meanwhile.
+m3=$(add_model zoo/mirror3.bin 3000)
+head -c 3000 /dev/urandom >"$WWW/zoo/m3.bin"
+cfg_model m3 zoo zoo/m3.bin zoo/m3.bin 3000 "$m3"
+cfg_model mirror3 zoo zoo/mirror3.bin zoo/mirror3.bin 3000 "$m3"
+mount_or_bail "$CFG" "$MNT"
+assert_eq "a source serving wrong bytes: EIO" "$(sysop read "$MNT/zoo/m3.bin")" EIO
+assert_eq "... and it is backing off" "$(sysop read "$MNT/zoo/m3.bin") $(origin_hits /zoo/m3.bin)" "EIO 1"
+assert_eq "the same bytes from another url are served meanwhile" \
+	"$(sysop read "$MNT/zoo/mirror3.bin")" "$m3"
 unmount_fs "$MNT"

@@ -36,7 +36,7 @@ static int setup(void)
 		return rc;
 	}
 	built_after = time(NULL);
-	rc = mfs_catalog_build(&cat, cfg);
+	rc = mfs_catalog_build(&cat, cfg, NULL);
 	built_before = time(NULL);
 	return rc;
 }
@@ -238,7 +238,7 @@ static int build_paths(struct mfs_catalog *c, const char **paths, size_t n)
 		models[i].path = (char *)paths[i];
 		models[i].size = 1;
 	}
-	return mfs_catalog_build(c, &conf);
+	return mfs_catalog_build(c, &conf, NULL);
 }
 
 static void test_clashes_and_empty(void)
@@ -263,7 +263,7 @@ static void test_clashes_and_empty(void)
 	mfs_catalog_release(&c);
 	CHECK(c.nodes == NULL && c.nnodes == 0);
 
-	CHECK_EQ_INT(mfs_catalog_build(&c, &empty), 0);
+	CHECK_EQ_INT(mfs_catalog_build(&c, &empty, NULL), 0);
 	CHECK_EQ_INT(c.nnodes, 1);
 	CHECK(mfs_catalog_resolve(&c, "") != NULL && c.nodes[0].nchildren == 0);
 	CHECK(mfs_catalog_lookup(&c, MFS_ROOT_INO, "x") == NULL);
@@ -306,7 +306,7 @@ static void test_ten_thousand(void)
 	free(text);
 	if (!big)
 		return;
-	CHECK_EQ_INT(mfs_catalog_build(&c, big), 0);
+	CHECK_EQ_INT(mfs_catalog_build(&c, big, NULL), 0);
 	t2 = now();
 	/* quadratic work would take minutes here; n log n takes milliseconds */
 	CHECK(t1 - t0 < 10.0);
@@ -332,6 +332,101 @@ static void test_ten_thousand(void)
 	mfs_config_free(big);
 }
 
+/* The numbers a reload's catalog gives: kept for the same directory or
+ * the same model, fresh (never given before) for everything else. */
+static struct mfs_config *parse(const char *name, const char *text)
+{
+	struct mfs_config *c = NULL;
+	char err[256];
+
+	if (mfs_config_parse_string(name, text, &c, err, sizeof(err)) < 0)
+		fprintf(stderr, "  %s\n", err);
+	return c;
+}
+
+static uint64_t ino_of(const struct mfs_catalog *c, const char *path)
+{
+	const struct mfs_node *n = mfs_catalog_resolve(c, path);
+
+	return n ? n->ino : 0;
+}
+
+#define SRC "[source s]\nurl = https://models.example.com/\n"
+#define H64B "0000000000000000000000000000000000000000000000000000000000000001"
+
+static void test_renumber(void)
+{
+	struct mfs_config *a = parse("a.ini", SRC MODEL("d/x", "1") MODEL("d/y", "2")
+					    MODEL("b/z", "3") MODEL("top", "4"));
+	/* d/y's digest changed, b/z went (and with it b), c/w and d/n came */
+	struct mfs_config *b = parse("b.ini", SRC MODEL("d/x", "1") MODEL("top", "4")
+					    "[model 2]\nsource = s\npath = d/y\nurl = m\nsize = 2\n"
+					    "sha256 = " H64B "\n" MODEL("c/w", "5") MODEL("d/n", "6"));
+	/* back to a's d/y and b/z; top is a directory now */
+	struct mfs_config *c3 = parse("c.ini", SRC MODEL("d/x", "1") MODEL("d/y", "2")
+					     MODEL("b/z", "3") MODEL("top/in", "4"));
+	struct mfs_catalog ca, cb, cc;
+	uint64_t fresh;
+
+	CHECK(a && b && c3);
+	if (!a || !b || !c3)
+		goto out_free;
+	CHECK_EQ_INT(mfs_catalog_build(&ca, a, NULL), 0);
+	/* the first catalog is dense: root, b, b/z, d, d/x, d/y, top */
+	CHECK_EQ_INT(ca.nnodes, 7);
+	CHECK_EQ_INT(ca.count, 7);
+	CHECK_EQ_INT(ca.next_ino, 8);
+
+	CHECK_EQ_INT(mfs_catalog_build(&cb, b, &ca), 0);
+	CHECK_EQ_INT(ino_of(&cb, ""), MFS_ROOT_INO);
+	CHECK_EQ_INT(ino_of(&cb, "d"), ino_of(&ca, "d"));
+	CHECK_EQ_INT(ino_of(&cb, "d/x"), ino_of(&ca, "d/x"));
+	CHECK_EQ_INT(ino_of(&cb, "top"), ino_of(&ca, "top"));
+	/* changed, new: numbers a never gave, each its own */
+	CHECK(ino_of(&cb, "d/y") >= ca.next_ino);
+	CHECK(ino_of(&cb, "c") >= ca.next_ino && ino_of(&cb, "c/w") >= ca.next_ino);
+	CHECK(ino_of(&cb, "d/n") >= ca.next_ino);
+	CHECK(ino_of(&cb, "c") != ino_of(&cb, "c/w") && ino_of(&cb, "d/y") != ino_of(&cb, "d/n"));
+	CHECK_EQ_INT(cb.next_ino, ca.next_ino + 4);
+	/* gone: its numbers name nothing */
+	CHECK(mfs_catalog_node(&cb, ino_of(&ca, "b")) == NULL);
+	CHECK(mfs_catalog_node(&cb, ino_of(&ca, "b/z")) == NULL);
+	CHECK(mfs_catalog_node(&cb, ino_of(&ca, "d/y")) == NULL);
+	CHECK_EQ_INT(cb.count, 8);
+	/* the tree holds together under the new numbers */
+	CHECK_EQ_INT(mfs_catalog_resolve(&cb, "d/x")->parent, ino_of(&cb, "d"));
+	CHECK_EQ_INT(mfs_catalog_resolve(&cb, "c/w")->parent, ino_of(&cb, "c"));
+	CHECK_EQ_INT(mfs_catalog_node(&cb, ino_of(&cb, "d/y"))->model->digests.d[MFS_SHA256][31], 1);
+	{
+		const struct mfs_node *d = mfs_catalog_resolve(&cb, "d");
+		const char *names[] = { "n", "x", "y" };
+
+		CHECK_EQ_INT(d->nchildren, 3);
+		for (size_t i = 0; i < d->nchildren && i < 3; i++)
+			CHECK_STR(mfs_catalog_node(&cb, d->children[i])->name, names[i]);
+	}
+
+	/* c3 follows cb: a's numbers for b, b/z and d/y are not given back
+	 * (the kernel may still hold them for what they named) */
+	CHECK_EQ_INT(mfs_catalog_build(&cc, c3, &cb), 0);
+	fresh = cb.next_ino;
+	CHECK(ino_of(&cc, "b") >= fresh && ino_of(&cc, "b/z") >= fresh);
+	CHECK(ino_of(&cc, "d/y") >= fresh);
+	CHECK(ino_of(&cc, "top") >= fresh && ino_of(&cc, "top/in") >= fresh);
+	CHECK_EQ_INT(ino_of(&cc, "d/x"), ino_of(&ca, "d/x"));
+	CHECK(mfs_catalog_node(&cc, ino_of(&cb, "c")) == NULL);
+	CHECK(mfs_catalog_node(&cc, ino_of(&cb, "top")) == NULL);
+	CHECK_EQ_INT(cc.count, 8);
+
+	mfs_catalog_release(&cc);
+	mfs_catalog_release(&cb);
+	mfs_catalog_release(&ca);
+out_free:
+	mfs_config_free(c3);
+	mfs_config_free(b);
+	mfs_config_free(a);
+}
+
 int main(void)
 {
 	int rc;
@@ -347,6 +442,7 @@ int main(void)
 	RUN(test_stat);
 	RUN(test_clashes_and_empty);
 	RUN(test_ten_thousand);
+	RUN(test_renumber);
 	mfs_catalog_release(&cat);
 	mfs_config_free(cfg);
 	rc = unit_done();

@@ -191,12 +191,12 @@ static size_t write_whole(struct mfs_passthrough *pt, const unsigned char *frame
 
 /* A passthrough context whose INIT request, offering passthrough with
  * unique 7, has been read. */
-static struct mfs_passthrough *offered(size_t nobjects)
+static struct mfs_passthrough *offered(void)
 {
 	struct mfs_passthrough *pt;
 	unsigned char req[BIG];
 
-	CHECK_EQ_INT(mfs_passthrough_new(nobjects, true, &pt), 0);
+	CHECK_EQ_INT(mfs_passthrough_new(true, &pt), 0);
 	kernel_sends(pt, req, init_request(req, IN_HDR + INIT_IN_SIZE, 7, INIT_EXT, PT_FLAG2));
 	return pt;
 }
@@ -263,7 +263,7 @@ static int count_of(const char *hay, const char *needle)
 
 static void test_init_offered_is_asked_for(void)
 {
-	struct mfs_passthrough *pt = offered(1);
+	struct mfs_passthrough *pt = offered();
 	unsigned char reply[BIG], got[BIG];
 	size_t len = init_reply(reply, 7, 0, INIT_EXT | 1u, INIT_OUT_SIZE);
 	const char *log;
@@ -288,7 +288,7 @@ static void init_not_offered(size_t reqlen, uint32_t flags, uint32_t flags2, boo
 	size_t len = init_reply(reply, 7, 0, INIT_EXT, INIT_OUT_SIZE);
 	const char *log;
 
-	CHECK_EQ_INT(mfs_passthrough_new(1, want, &pt), 0);
+	CHECK_EQ_INT(mfs_passthrough_new(want, &pt), 0);
 	capture_begin();
 	kernel_sends(pt, req, init_request(req, reqlen, 7, flags, flags2));
 	CHECK_EQ_INT(write_whole(pt, reply, len, got), (long long)len);
@@ -329,7 +329,7 @@ static void test_init_must_be_first_request(void)
 	unsigned char req[BIG], reply[BIG], got[BIG];
 	size_t len = init_reply(reply, 7, 0, INIT_EXT, INIT_OUT_SIZE);
 
-	CHECK_EQ_INT(mfs_passthrough_new(1, true, &pt), 0);
+	CHECK_EQ_INT(mfs_passthrough_new(true, &pt), 0);
 	init_request(req, IN_HDR + INIT_IN_SIZE, 7, INIT_EXT, PT_FLAG2);
 	put32(req, 4, OP_OPEN);
 	kernel_sends(pt, req, IN_HDR + INIT_IN_SIZE);
@@ -340,7 +340,7 @@ static void test_init_must_be_first_request(void)
 
 static void test_init_reply_other_unique_untouched(void)
 {
-	struct mfs_passthrough *pt = offered(1);
+	struct mfs_passthrough *pt = offered();
 	unsigned char reply[BIG], got[BIG];
 	size_t len = init_reply(reply, 8, 0, INIT_EXT, INIT_OUT_SIZE);
 
@@ -355,7 +355,7 @@ static void test_init_reply_other_unique_untouched(void)
 
 static void test_init_error_reply_untouched(void)
 {
-	struct mfs_passthrough *pt = offered(1);
+	struct mfs_passthrough *pt = offered();
 	unsigned char reply[BIG], got[BIG];
 	size_t len = init_reply(reply, 7, -EPROTO, INIT_EXT, 0);
 
@@ -371,7 +371,7 @@ static void test_init_error_reply_untouched(void)
 
 static void test_init_reply_short_or_without_ext_untouched(void)
 {
-	struct mfs_passthrough *pt = offered(1);
+	struct mfs_passthrough *pt = offered();
 	unsigned char reply[BIG], got[BIG];
 	/* libfuse's reply to a kernel older than 7.23: 24 bytes. */
 	size_t len = init_reply(reply, 7, 0, INIT_EXT, 24);
@@ -385,13 +385,13 @@ static void test_init_reply_short_or_without_ext_untouched(void)
 	CHECK_EQ_INT(count_of(log, "negotiated"), 0);
 	/* One byte short of the stack depth. */
 	mfs_passthrough_free(pt);
-	pt = offered(1);
+	pt = offered();
 	len = init_reply(reply, 7, 0, INIT_EXT, 39);
 	CHECK_EQ_INT(write_whole(pt, reply, len, got), (long long)len);
 	CHECK(memcmp(got, reply, len) == 0);
 	/* libfuse did not answer with FUSE_INIT_EXT: flags2 means nothing. */
 	mfs_passthrough_free(pt);
-	pt = offered(1);
+	pt = offered();
 	len = init_reply(reply, 7, 0, 1u, INIT_OUT_SIZE);
 	CHECK_EQ_INT(write_whole(pt, reply, len, got), (long long)len);
 	CHECK(memcmp(got, reply, len) == 0);
@@ -414,7 +414,7 @@ static void test_init_reply_any_iovec_split(void)
 	struct mfs_passthrough *pt;
 
 	for (size_t i = 0; i < sizeof(nsplits) / sizeof(nsplits[0]); i++) {
-		pt = offered(1);
+		pt = offered();
 		CHECK_EQ_INT(libfuse_writes(pt, reply, len, splits[i], nsplits[i], got),
 			     (long long)len);
 		check_init_patched(got, reply, len);
@@ -422,7 +422,7 @@ static void test_init_reply_any_iovec_split(void)
 	}
 	for (size_t i = 0; i < len - 1; i++)
 		bytewise[i] = i + 1;
-	pt = offered(1);
+	pt = offered();
 	CHECK_EQ_INT(libfuse_writes(pt, reply, len, bytewise, (int)(len - 1), got), (long long)len);
 	check_init_patched(got, reply, len);
 	mfs_passthrough_free(pt);
@@ -448,7 +448,7 @@ static void test_open_armed_and_not(void)
 	unsigned char reply[BIG], got[BIG];
 	size_t len = open_reply(reply, 99, 0, OPEN_OUT_SIZE);
 
-	CHECK_EQ_INT(mfs_passthrough_new(1, true, &pt), 0);
+	CHECK_EQ_INT(mfs_passthrough_new(true, &pt), 0);
 	CHECK_EQ_INT(write_whole(pt, reply, len, got), (long long)len);
 	CHECK(memcmp(got, reply, len) == 0);
 	mfs_passthrough_arm(5);
@@ -466,7 +466,7 @@ static void test_open_error_reply_untouched(void)
 	unsigned char reply[BIG], got[BIG];
 	size_t len = open_reply(reply, 99, -EIO, 0);
 
-	CHECK_EQ_INT(mfs_passthrough_new(1, true, &pt), 0);
+	CHECK_EQ_INT(mfs_passthrough_new(true, &pt), 0);
 	mfs_passthrough_arm(5);
 	CHECK_EQ_INT(write_whole(pt, reply, len, got), (long long)len);
 	len = open_reply(reply, 99, -EIO, OPEN_OUT_SIZE);
@@ -483,7 +483,7 @@ static void test_open_wrong_size_untouched_logged_once(void)
 	size_t len;
 	const char *log;
 
-	CHECK_EQ_INT(mfs_passthrough_new(1, true, &pt), 0);
+	CHECK_EQ_INT(mfs_passthrough_new(true, &pt), 0);
 	capture_begin();
 	mfs_passthrough_arm(5);
 	len = open_reply(reply, 99, 0, 12);   /* no room for the backing id */
@@ -515,7 +515,7 @@ static void test_open_any_iovec_split(void)
 	size_t len = open_reply(reply, 99, 0, OPEN_OUT_SIZE);
 	size_t bytewise[OUT_HDR + OPEN_OUT_SIZE - 1];
 
-	CHECK_EQ_INT(mfs_passthrough_new(1, true, &pt), 0);
+	CHECK_EQ_INT(mfs_passthrough_new(true, &pt), 0);
 	mfs_passthrough_arm(0x01020304);
 	/* Header and payload in one iovec. */
 	CHECK_EQ_INT(write_whole(pt, reply, len, got), (long long)len);
@@ -544,9 +544,9 @@ static int object(const char *name)
 	return fd;
 }
 
-static struct mfs_passthrough *negotiated(size_t nobjects)
+static struct mfs_passthrough *negotiated(void)
 {
-	struct mfs_passthrough *pt = offered(nobjects);
+	struct mfs_passthrough *pt = offered();
 	unsigned char reply[BIG], got[BIG];
 	size_t len = init_reply(reply, 7, 0, INIT_EXT, INIT_OUT_SIZE);
 
@@ -558,19 +558,19 @@ static struct mfs_passthrough *negotiated(size_t nobjects)
 
 static void test_backing_devfd_not_fuse(void)
 {
-	struct mfs_passthrough *pt = negotiated(2);
+	struct mfs_passthrough *pt = negotiated();
 	struct chan c;
 	int a = object("a"), b = object("b");
 	const char *log;
 
 	chan_open(&c);
 	/* No devfd yet. */
-	CHECK_EQ_INT(mfs_passthrough_backing(pt, 0, a), 0);
+	CHECK_EQ_INT(mfs_passthrough_backing(pt, a), 0);
 	mfs_passthrough_set_devfd(pt, c.wr);
 	capture_begin();
-	CHECK_EQ_INT(mfs_passthrough_backing(pt, 0, a), 0);
-	CHECK_EQ_INT(mfs_passthrough_backing(pt, 0, a), 0);
-	CHECK_EQ_INT(mfs_passthrough_backing(pt, 1, b), 0);
+	CHECK_EQ_INT(mfs_passthrough_backing(pt, a), 0);
+	CHECK_EQ_INT(mfs_passthrough_backing(pt, a), 0);
+	CHECK_EQ_INT(mfs_passthrough_backing(pt, b), 0);
 	log = capture_end();
 	/* A pipe has no FUSE ioctls (ENOTTY): the same for every object. */
 	CHECK_EQ_INT(count_of(log, "FUSE passthrough refused by the kernel"), 1);
@@ -587,7 +587,7 @@ static void test_backing_devfd_not_fuse(void)
 
 static void test_backing_not_negotiated(void)
 {
-	struct mfs_passthrough *pt = offered(1);
+	struct mfs_passthrough *pt = offered();
 	struct chan c;
 	int a = object("a");
 
@@ -595,7 +595,7 @@ static void test_backing_not_negotiated(void)
 	mfs_passthrough_set_devfd(pt, c.wr);
 	/* Offered, but the INIT reply has not asked yet. */
 	capture_begin();
-	CHECK_EQ_INT(mfs_passthrough_backing(pt, 0, a), 0);
+	CHECK_EQ_INT(mfs_passthrough_backing(pt, a), 0);
 	CHECK_EQ_INT(count_of(capture_end(), "refused"), 0);
 	chan_close(&c);
 	close(a);
@@ -623,26 +623,34 @@ static void test_backing_one_id_per_object(void)
 	struct opener o = { .answer = 42 };
 	int a = object("a"), b = object("b"), a2;
 
-	CHECK_EQ_INT(mfs_passthrough_new(3, true, &pt), 0);
+	CHECK_EQ_INT(mfs_passthrough_new(true, &pt), 0);
 	CHECK(mfs_passthrough_negotiate(pt, true));
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 0, a, fake_open, &o), 42);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, a, fake_open, &o), 42);
 	CHECK_EQ_INT(o.last_fd, a);
 	/* Every later open of the object: the same id, no new one. */
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 0, a, fake_open, &o), 42);
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 0, a, fake_open, &o), 42);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, a, fake_open, &o), 42);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, a, fake_open, &o), 42);
 	CHECK_EQ_INT(o.calls, 1);
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 1, b, fake_open, &o), 43);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, b, fake_open, &o), 43);
 	CHECK_EQ_INT(o.calls, 2);
 	/* The object re-verified as another inode: a new id from its fd. */
 	unlink(unit_at("a"));
 	a2 = object("a");
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 0, a2, fake_open, &o), 44);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, a2, fake_open, &o), 44);
 	CHECK_EQ_INT(o.last_fd, a2);
 	CHECK_EQ_INT(o.calls, 3);
-	/* Out of range, or not an fd: no passthrough, nothing asked. */
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 3, a2, fake_open, &o), 0);
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 2, -1, fake_open, &o), 0);
+	/* Not an fd: no passthrough, nothing asked. */
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, -1, fake_open, &o), 0);
 	CHECK_EQ_INT(o.calls, 3);
+	/* Another fd on an object already registered: its id (it is the
+	 * inode that counts, whichever model or config it comes through). */
+	{
+		int again = open(unit_at("b"), O_RDONLY);
+
+		CHECK_EQ_INT(mfs_passthrough_backing_via(pt, again, fake_open, &o), 43);
+		CHECK_EQ_INT(o.calls, 3);
+		close(again);
+	}
 	close(a);
 	close(a2);
 	close(b);
@@ -656,43 +664,75 @@ static void test_backing_refusals(void)
 	int a = object("a"), b = object("b"), c = object("c"), d = object("d");
 	const char *log;
 
-	CHECK_EQ_INT(mfs_passthrough_new(4, true, &pt), 0);
+	CHECK_EQ_INT(mfs_passthrough_new(true, &pt), 0);
 	CHECK(mfs_passthrough_negotiate(pt, true));
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 0, a, fake_open, &o), 42);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, a, fake_open, &o), 42);
 	capture_begin();
 	/* One object refused: that one is spliced, and stays so. */
 	o.answer = -EBADF;
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 1, b, fake_open, &o), 0);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, b, fake_open, &o), 0);
 	o.answer = 50;
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 1, b, fake_open, &o), 0);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, b, fake_open, &o), 0);
 	CHECK_EQ_INT(o.calls, 2);
 	/* Another still gets one. */
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 2, c, fake_open, &o), 50);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, c, fake_open, &o), 50);
 	/* A refusal for the whole mount: no more ids are asked for ... */
 	o.answer = -ELOOP;
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 3, d, fake_open, &o), 0);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, d, fake_open, &o), 0);
 	o.answer = 60;
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 3, d, fake_open, &o), 0);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, d, fake_open, &o), 0);
 	CHECK_EQ_INT(o.calls, 4);
 	/* ... but objects that have one keep it: their opens must agree. */
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 0, a, fake_open, &o), 42);
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 2, c, fake_open, &o), 50);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, a, fake_open, &o), 42);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, c, fake_open, &o), 50);
 	CHECK_EQ_INT(o.calls, 4);
 	log = capture_end();
 	CHECK_EQ_INT(count_of(log, "refused for a store object"), 1);
 	CHECK_EQ_INT(count_of(log, "refused by the kernel"), 1);
 	/* A zero answer is a refusal too. */
 	mfs_passthrough_free(pt);
-	CHECK_EQ_INT(mfs_passthrough_new(1, true, &pt), 0);
+	CHECK_EQ_INT(mfs_passthrough_new(true, &pt), 0);
 	CHECK(mfs_passthrough_negotiate(pt, true));
 	o.answer = 0;
 	capture_begin();
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 0, a, fake_open, &o), 0);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, a, fake_open, &o), 0);
 	capture_end();
 	close(a);
 	close(b);
 	close(c);
 	close(d);
+	mfs_passthrough_free(pt);
+}
+
+/* Many objects (the table grows): each keeps its own id; a forgotten one
+ * (evicted) is registered anew on its next open. */
+static void test_backing_many_and_forget(void)
+{
+	struct mfs_passthrough *pt;
+	struct opener o = { .answer = 1000 };
+	struct stat st;
+	int fds[300];
+	char name[32];
+
+	CHECK_EQ_INT(mfs_passthrough_new(true, &pt), 0);
+	CHECK(mfs_passthrough_negotiate(pt, true));
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		fds[i] = object(name);
+		CHECK_EQ_INT(mfs_passthrough_backing_via(pt, fds[i], fake_open, &o), 1000 + i);
+	}
+	for (int i = 0; i < 300; i++)
+		CHECK_EQ_INT(mfs_passthrough_backing_via(pt, fds[i], fake_open, &o), 1000 + i);
+	CHECK_EQ_INT(o.calls, 300);
+	/* No devfd: the ioctl is not tried, the id is forgotten all the same. */
+	CHECK_EQ_INT(fstat(fds[7], &st), 0);
+	mfs_passthrough_forget(pt, st.st_dev, st.st_ino);
+	mfs_passthrough_forget(pt, st.st_dev, st.st_ino + 1000000);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, fds[7], fake_open, &o), 1300);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, fds[8], fake_open, &o), 1008);
+	CHECK_EQ_INT(o.calls, 301);
+	for (int i = 0; i < 300; i++)
+		close(fds[i]);
 	mfs_passthrough_free(pt);
 }
 
@@ -704,28 +744,28 @@ static void test_negotiate(void)
 	const char *log;
 
 	/* Not offered. */
-	CHECK_EQ_INT(mfs_passthrough_new(1, true, &pt), 0);
+	CHECK_EQ_INT(mfs_passthrough_new(true, &pt), 0);
 	capture_begin();
 	CHECK(!mfs_passthrough_negotiate(pt, false));
 	log = capture_end();
 	CHECK_CONTAINS(log, "does not offer FUSE passthrough");
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 0, a, fake_open, &o), 0);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, a, fake_open, &o), 0);
 	mfs_passthrough_free(pt);
 	/* Not wanted (`passthrough = no`): not asked for, nothing logged. */
-	CHECK_EQ_INT(mfs_passthrough_new(1, false, &pt), 0);
+	CHECK_EQ_INT(mfs_passthrough_new(false, &pt), 0);
 	capture_begin();
 	CHECK(!mfs_passthrough_negotiate(pt, true));
 	CHECK_EQ_INT(strlen(capture_end()), 0);
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 0, a, fake_open, &o), 0);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, a, fake_open, &o), 0);
 	mfs_passthrough_free(pt);
 	/* Offered and wanted: asked once. */
-	CHECK_EQ_INT(mfs_passthrough_new(1, true, &pt), 0);
+	CHECK_EQ_INT(mfs_passthrough_new(true, &pt), 0);
 	capture_begin();
 	CHECK(mfs_passthrough_negotiate(pt, true));
 	CHECK(!mfs_passthrough_negotiate(pt, true));
 	log = capture_end();
 	CHECK_EQ_INT(count_of(log, "FUSE passthrough negotiated"), 1);
-	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, 0, a, fake_open, &o), 42);
+	CHECK_EQ_INT(mfs_passthrough_backing_via(pt, a, fake_open, &o), 42);
 	CHECK_EQ_INT(o.calls, 1);
 	close(a);
 	mfs_passthrough_free(pt);
@@ -753,6 +793,7 @@ int main(void)
 	RUN(test_backing_not_negotiated);
 	RUN(test_backing_one_id_per_object);
 	RUN(test_backing_refusals);
+	RUN(test_backing_many_and_forget);
 	RUN(test_negotiate);
 	unit_tmp_remove();
 	return unit_done();

@@ -14,6 +14,7 @@ struct seen {
 	const char *busy;        /* this object is busy */
 	char evicted[8][64];
 	uint64_t bytes;
+	uint64_t was_bytes;      /* the sizes of the inodes handed to evicted */
 	int n;
 };
 
@@ -24,10 +25,11 @@ static bool busy(void *arg, const char *object)
 	return s->busy && strcmp(object, s->busy) == 0;
 }
 
-static void evicted(void *arg, const char *object, uint64_t bytes)
+static void evicted(void *arg, const char *object, uint64_t bytes, const struct stat *was)
 {
 	struct seen *s = arg;
 
+	s->was_bytes += (uint64_t)was->st_size;
 	if (s->n < 8)
 		snprintf(s->evicted[s->n], sizeof(s->evicted[0]), "%s", object);
 	s->n++;
@@ -92,6 +94,7 @@ static void test_evicts_oldest_free(void)
 	CHECK_EQ_INT(s.n, 1);
 	CHECK_STR(s.evicted[0], "sha256-b");
 	CHECK_EQ_INT(s.bytes, 300);
+	CHECK_EQ_INT(s.was_bytes, 300);
 	CHECK(there(&st, "sha256-a") && !there(&st, "sha256-b") && there(&st, "sha256-c"));
 	/* 600 used, 350 reserved: 300 more cannot fit with a busy: c is all
 	 * that could go (200 < 250 needed): refused, nothing evicted. */

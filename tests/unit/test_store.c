@@ -438,6 +438,7 @@ static void put_object(struct mfs_store *st, const char *name, size_t size, time
 static void test_objects_by_use(void)
 {
 	struct mfs_store_object *v;
+	struct stat before, was;
 	struct mfs_store st;
 	uint64_t total;
 	ssize_t n;
@@ -462,12 +463,16 @@ static void test_objects_by_use(void)
 	}
 	free(v);
 	CHECK_EQ_INT(mfs_store_set_failure(&st, "sha256-aa", 2, 12345), 0);
-	CHECK_EQ_INT(mfs_store_evict(&st, "sha256-aa"), 0);
+	CHECK_EQ_INT(stat(unit_at("s/objects/sha256-aa"), &before), 0);
+	CHECK_EQ_INT(mfs_store_evict(&st, "sha256-aa", &was), 0);
+	/* Whoever registered the inode learns which one left. */
+	CHECK_EQ_INT(was.st_ino, before.st_ino);
+	CHECK_EQ_INT(was.st_dev, before.st_dev);
 	CHECK(!exists(unit_at("s/objects/sha256-aa")));
 	CHECK(!exists(unit_at("s/state/sha256-aa.used")));
 	CHECK(!exists(unit_at("s/state/sha256-aa.fail")));
-	CHECK_EQ_INT(mfs_store_evict(&st, "sha256-aa"), -ENOENT);
-	CHECK_EQ_INT(mfs_store_evict(&st, "../x"), -EINVAL);
+	CHECK_EQ_INT(mfs_store_evict(&st, "sha256-aa", NULL), -ENOENT);
+	CHECK_EQ_INT(mfs_store_evict(&st, "../x", NULL), -EINVAL);
 	CHECK_EQ_INT(mfs_store_note_use(&st, "a/b"), -EINVAL);
 	mfs_store_release(&st);
 	unit_tmp_remove();
