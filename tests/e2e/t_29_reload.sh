@@ -28,7 +28,7 @@ x_sha=$(add_model other/x.bin 8000)
 config() {
 	cfg_begin
 	cfg_source zoo
-	cfg_model a zoo zoo/a.bin zoo/a.bin 4000 "$a_sha"
+	cfg_model a zoo zoo/a.bin "${A_URL:-zoo/a.bin}" 4000 "$a_sha"
 	[ "$1" = yes ] && cfg_model b zoo zoo/b.bin zoo/b.bin $S "$b_sha"
 	cfg_model c zoo zoo/c.bin zoo/c.bin 5000 "$2"
 	cfg_model keep zoo zoo/keep.bin zoo/keep.bin 6000 "$keep_sha"
@@ -56,6 +56,8 @@ PID=$FG_PID
 
 assert_eq "before: keep reads" "$(sysop read "$MNT/zoo/keep.bin")" "$keep_sha"
 assert_eq "before: c reads (its first pin)" "$(sysop read "$MNT/zoo/c.bin")" "$c1_sha"
+assert_eq "before: a reads" "$(sysop read "$MNT/zoo/a.bin")" "$a_sha"
+a_ino=$(stat -c %i "$MNT/zoo/a.bin")
 keep_ino=$(stat -c %i "$MNT/zoo/keep.bin")
 c_ino=$(stat -c %i "$MNT/zoo/c.bin")
 zoo_ino=$(stat -c %i "$MNT/zoo")
@@ -86,10 +88,11 @@ BG_PIDS+=("$READER")
 for i in $(seq $((100 * SLOW))); do [ -e "$T/ready" ] && break; sleep 0.1; done
 assert_eq "a reader holds b open" "$([ -e "$T/ready" ] && echo yes)" yes
 
-# c's origin bytes change, and its pin with them; b goes; new.bin and
-# other/x.bin come.
+# c's origin bytes change, and its pin with them; a moves to another url
+# (same pin); b goes; new.bin and other/x.bin come.
 c2_sha=$(add_model zoo/c.bin 5000)
-config no "$c2_sha" yes
+cp "$WWW/zoo/a.bin" "$WWW/zoo/a-moved.bin"
+A_URL=zoo/a-moved.bin config no "$c2_sha" yes
 kill -HUP "$PID"
 assert_eq "SIGHUP: reloaded (audited)" "$(reloaded 1)" 1
 assert_eq "the reload event" "$(audit_count reload '*')" 1
@@ -128,6 +131,12 @@ assert_ne "a changed model has a new inode" "$(stat -c %i "$MNT/zoo/c.bin")" "$c
 assert_eq "the changed model reads its new bytes" "$(sysop read "$MNT/zoo/c.bin")" "$c2_sha"
 assert_eq "... verified with a new GET" "$(origin_hits /zoo/c.bin)" 2
 assert_eq "... against the new pin" "$(audit_field verify_ok zoo/c.bin actual)" "$c2_sha"
+assert_ne "a model whose url changed has a new inode" "$(stat -c %i "$MNT/zoo/a.bin")" "$a_ino"
+assert_eq "it reads" "$(sysop read "$MNT/zoo/a.bin")" "$a_sha"
+assert_eq "... verified again (the store's object, against its pin)" \
+	"$(audit_count verify_ok zoo/a.bin)" 2
+assert_eq "... with no GET: the store had the bytes its pin names" \
+	"$(origin_hits /zoo/a-moved.bin) $(origin_hits /zoo/a.bin)" "0 1"
 
 # A broken config: refused, the mount unchanged, FILE:LINE said.
 cp "$CFG" "$T/good.ini"
