@@ -26,25 +26,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz.h"
+
 enum { ERRLEN = 512 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* MFS_FUZZ_VERBOSE=1 prints each outcome (for replaying an input). */
-static bool verbose(void)
-{
-	static int v = -1;
-
-	if (v < 0)
-		v = getenv("MFS_FUZZ_VERBOSE") != NULL;
-	return v;
-}
-
 static void broken(const char *what, const char *detail)
 {
-	fprintf(stderr, "fuzz_config: contract broken: %s%s%s\n", what, detail ? ": " : "",
-		detail ? detail : "");
-	abort();
+	fuzz_broken("fuzz_config", what, detail);
 }
 
 /* The memfd stays open across runs; each input replaces its contents. */
@@ -89,7 +79,7 @@ static void check_outcome(const char *entry, const char *name, int rc,
 	char prefix[64];
 
 	snprintf(prefix, sizeof(prefix), "%s:", name);
-	if (verbose())
+	if (fuzz_verbose())
 		fprintf(stderr, "fuzz_config: %s: %d %s\n", entry, rc,
 			memchr(err, '\0', ERRLEN) ? err : "(unterminated)");
 	if (rc == 0 && !cfg)

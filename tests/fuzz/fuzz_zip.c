@@ -31,6 +31,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz.h"
+
 enum { MAX_ENTRIES = 64, ERRLEN = 512, MIB = 1 << 20, NAME_MAX_BYTES = 4095 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -47,21 +49,9 @@ struct seen {
 	const char *bad;            /* the first inconsistency, or NULL */
 };
 
-/* MFS_FUZZ_VERBOSE=1 prints each walk's outcome (for replaying an input). */
-static bool verbose(void)
-{
-	static int v = -1;
-
-	if (v < 0)
-		v = getenv("MFS_FUZZ_VERBOSE") != NULL;
-	return v;
-}
-
 static void broken(const char *what, const char *detail)
 {
-	fprintf(stderr, "fuzz_zip: contract broken: %s%s%s\n", what, detail ? ": " : "",
-		detail ? detail : "");
-	abort();
+	fuzz_broken("fuzz_zip", what, detail);
 }
 
 /* Records the first inconsistency; the callback then stops the walk with
@@ -192,7 +182,7 @@ static int walk(int fd, const struct mfs_extract_limits *lim, struct seen *s)
 	rc = mfs_extract_fd(fd, MFS_EXTRACT_ZIP, lim, &ops, s, err, ERRLEN);
 	if (!memchr(err, '\0', ERRLEN))
 		broken("the message is not terminated", NULL);
-	if (verbose())
+	if (fuzz_verbose())
 		fprintf(stderr, "fuzz_zip: limits %" PRIu64 " entries, %" PRIu64 " bytes: rc %d (%s); "
 			"%d members, %" PRIu64 " bytes\n", lim->max_entries, lim->max_total, rc, err,
 			s->members, s->total);
