@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "download.h"
@@ -28,20 +29,46 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* One fetch of a model (or an archive's members): the id its events
+ * share, and the URL and try they are about. */
+struct trail {
+	char open_id[17];
+	const char *url;           /* NULL: the model's own url */
+	int64_t attempt;
+	int64_t resumed_from;
+};
+
+/* A fresh trail: 16 random hex digits. */
+static void trail_init(struct trail *t)
+{
+	unsigned char r[8] = { 0 };
+	struct timespec ts;
+
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		memcpy(r, &ts.tv_nsec, sizeof(ts.tv_nsec) < sizeof(r) ? sizeof(ts.tv_nsec) : sizeof(r));
+	}
+	*t = (struct trail){ .url = NULL };
+	mfs_hex_encode(r, sizeof(r), t->open_id);
+}
+
 static void audit(const struct mfs_acquire_ctx *c, const struct mfs_model *m, const char *event,
 		  enum mfs_algo algo, const struct hexpair *hx, int64_t bytes, int64_t ms,
-		  const char *error)
+		  const char *error, const struct trail *t)
 {
 	struct mfs_audit_event ev = {
 		.event = event,
 		.path = m->path,
-		.url = m->url,
+		.url = t && t->url ? t->url : m->url,
 		.algo = hx ? mfs_algo_name(algo) : NULL,
 		.expected = hx ? hx->expected : NULL,
 		.actual = hx && hx->actual[0] ? hx->actual : NULL,
 		.error = error,
 		.bytes = bytes,
 		.ms = ms,
+		.open_id = t ? t->open_id : NULL,
+		.attempt = t ? t->attempt : 0,
+		.resumed_from = t ? t->resumed_from : 0,
 	};
 
 	if (c->audit)
@@ -125,7 +152,7 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 		if (rc < 0)
 			snprintf(err, sizeof(err), "cannot hash stored object: %s", strerror(-rc));
 		else if (judge(&m->digests, m->size, &got, bytes, &algo, &hx)) {
-			audit(c, m, "verify_ok", algo, &hx, (int64_t)bytes, now_ms() - t0, NULL);
+			audit(c, m, "verify_ok", algo, &hx, (int64_t)bytes, now_ms() - t0, NULL, NULL);
 			mfs_info("verified '%s' from the store", m->path);
 			return fd;
 		} else if (bytes != m->size)
@@ -135,7 +162,7 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 			snprintf(err, sizeof(err), "%s mismatch", mfs_algo_name(algo));
 	}
 	judge(&m->digests, m->size, &got, bytes, &algo, &hx);
-	audit(c, m, "store_corrupt", algo, &hx, (int64_t)bytes, now_ms() - t0, err);
+	audit(c, m, "store_corrupt", algo, &hx, (int64_t)bytes, now_ms() - t0, err, NULL);
 	mfs_warn("stored object for '%s' is corrupt (%s); quarantined, fetching again",
 		 m->path, err);
 	/* Only the inode that was hashed: another process may have put a
@@ -178,6 +205,38 @@ static void tell(char *why, size_t len, const char *reason)
 		snprintf(why, len, "%s", reason);
 }
 
+/* The models one download is for (a plain model, or the wanted members
+ * of an archive), and the trail their events share. */
+struct about {
+	const struct mfs_acquire_ctx *c;
+	const size_t *mis;
+	size_t n;
+	struct trail *t;
+	int64_t t0;
+};
+
+/* Audits `event` for each model the download is for. */
+static void audit_all(const struct about *ab, const char *event, int64_t bytes, int64_t ms,
+		      const char *error)
+{
+	for (size_t i = 0; i < ab->n; i++)
+		audit(ab->c, &ab->c->cfg->models[ab->mis[i]], event, 0, NULL, bytes, ms, error, ab->t);
+}
+
+/* download's hook: a try of the URL failed and another follows. */
+static void on_retry(void *arg, const struct mfs_download_retry *r)
+{
+	const struct about *ab = arg;
+	char why[512];
+
+	snprintf(why, sizeof(why), "%s; trying again in %.1f s%s", r->error,
+		 (double)r->delay_ms / 1000, r->resume_from ? " from where it stopped" : "");
+	ab->t->attempt = r->attempt;
+	ab->t->resumed_from = 0;
+	audit_all(ab, "fetch_retry", -1, now_ms() - ab->t0, why);
+	mfs_warn("fetch %s: %s", ab->t->url, why);
+}
+
 /* A download into a staging file of its own. */
 struct staged {
 	int fd;
@@ -188,15 +247,18 @@ struct staged {
 
 /* Downloads `url` of source `src` (exactly `size` bytes, or at most with
  * `size_is_max`) into a new staging file for `object`, computing the
- * digests in `mask`.  Returns 0 with s->fd open on the staged bytes (the
- * caller commits, quarantines or discards s->name, and closes s->fd), or
- * failure()'s errno with s->err; nothing is left behind then. */
-static int stage_download(const struct mfs_acquire_ctx *c, const struct mfs_source *src,
+ * digests in `mask`, retrying and resuming as download.h does (each
+ * retry audited for the models `ab` names).  Returns 0 with s->fd open
+ * on the staged bytes (the caller commits, quarantines or discards
+ * s->name, and closes s->fd), or failure()'s errno with s->err; nothing
+ * is left behind then. */
+static int stage_download(const struct about *ab, const struct mfs_source *src,
 			  const char *url, uint64_t size, bool size_is_max, unsigned mask,
-			  const char *object, size_t progress_model, struct staged *s)
+			  const char *object, struct staged *s)
 {
+	const struct mfs_acquire_ctx *c = ab->c;
 	const struct mfs_config *cfg = c->cfg;
-	struct progress p = { .c = c, .model = progress_model };
+	struct progress p = { .c = c, .model = ab->n ? ab->mis[0] : 0 };
 	struct mfs_download d = {
 		.get = {
 			.url = url,
@@ -208,13 +270,17 @@ static int stage_download(const struct mfs_acquire_ctx *c, const struct mfs_sour
 			.connect_timeout = cfg->connect_timeout,
 			.low_speed_limit = cfg->low_speed_limit,
 			.low_speed_time = cfg->low_speed_time,
+			.min_rate = (long)cfg->min_rate,
+			.min_rate_after = MFS_MIN_RATE_AFTER,
 			.cancel = c->cancel,
 		},
 		.mask = mask,
+		.retries = src->retries >= 0 ? (unsigned)src->retries : cfg->retries,
 		.progress = c->progress ? on_progress : NULL,
 		.progress_arg = &p,
+		.retrying = on_retry,
+		.retrying_arg = (void *)ab,
 	};
-
 	int rc;
 
 	memset(&s->got, 0, sizeof(s->got));
@@ -225,6 +291,8 @@ static int stage_download(const struct mfs_acquire_ctx *c, const struct mfs_sour
 	}
 	d.fd = s->fd;
 	rc = mfs_download_run(&d, &s->got, s->err, sizeof(s->err));
+	ab->t->attempt = s->got.attempts > 1 ? s->got.attempts : 0;
+	ab->t->resumed_from = (int64_t)s->got.resumed_from;
 	if (rc < 0) {
 		/* At once: on a full disk the partial file is what fills it. */
 		mfs_store_discard(c->store, s->name);
@@ -252,52 +320,119 @@ static void quarantine(const struct mfs_acquire_ctx *c, const char *staging, con
 	trim_quarantine(c);
 }
 
-int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, size_t whylen)
+/* The reason an acquisition failed, from the last URL's: with mirrors,
+ * also how many URLs were tried. */
+static void last_reason(char *why, size_t len, size_t tried, const char *err)
 {
-	const struct mfs_model *m = &c->cfg->models[mi];
-	char object[OBJECT_MAX], note[MFS_STAGING_NAME_MAX + 32], err[MFS_STAGING_NAME_MAX + 64];
+	if (tried > 1)
+		snprintf(why, len, "%zu URLs failed; the last: %s", tried, err);
+	else
+		snprintf(why, len, "%s", err);
+}
+
+/* Whether a failure ends the acquisition rather than moving on to the
+ * next URL: the store's disk is full, or a stop. */
+static bool final(int rc)
+{
+	return rc == -ENOSPC || rc == -ECANCELED;
+}
+
+/* One URL of a plain model: download, judge, commit.  The verified fd,
+ * or -errno with the reason in `err` (each step audited); *stop is set
+ * when no other URL can help (the store failed). */
+static int fetch_from(const struct about *ab, const struct mfs_model *m, const char *object,
+		      char *err, size_t errlen, bool *stop)
+{
+	const struct mfs_acquire_ctx *c = ab->c;
+	char note[MFS_STAGING_NAME_MAX + 32];
 	struct staged s;
 	struct hexpair hx;
 	enum mfs_algo algo;
-	int64_t t0 = now_ms();
 	int rc;
 
-	object_name(c, mi, object, sizeof(object));
-	audit(c, m, "fetch_start", 0, NULL, (int64_t)m->size, -1, NULL);
-	rc = stage_download(c, m->source, m->url, m->size, false, m->digests.mask, object, mi, &s);
+	ab->t->attempt = 0;
+	ab->t->resumed_from = 0;
+	audit(c, m, "fetch_start", 0, NULL, (int64_t)m->size, -1, NULL, ab->t);
+	rc = stage_download(ab, m->source, ab->t->url, m->size, false, m->digests.mask, object, &s);
 	if (rc < 0) {
-		audit(c, m, "fetch_failed", 0, NULL, (int64_t)s.got.bytes, now_ms() - t0, s.err);
-		mfs_err("fetch '%s' failed: %s", m->path, s.err);
-		tell(why, whylen, s.err);
+		audit(c, m, "fetch_failed", 0, NULL, (int64_t)s.got.bytes, now_ms() - ab->t0, s.err,
+		      ab->t);
+		mfs_err("fetch '%s' from %s failed: %s", m->path, ab->t->url, s.err);
+		snprintf(err, errlen, "%s", s.err);
 		return rc;
 	}
-	audit(c, m, "fetch_ok", 0, NULL, (int64_t)s.got.bytes, now_ms() - t0, NULL);
+	audit(c, m, "fetch_ok", 0, NULL, (int64_t)s.got.bytes, now_ms() - ab->t0, NULL, ab->t);
 	if (!judge(&m->digests, m->size, &s.got.digests, s.got.bytes, &algo, &hx)) {
 		quarantine(c, s.name, object, note, sizeof(note));
-		snprintf(err, sizeof(err), "%s mismatch; %s", mfs_algo_name(algo), note);
-		audit(c, m, "verify_failed", algo, &hx, (int64_t)s.got.bytes, now_ms() - t0, err);
+		snprintf(err, errlen, "%s mismatch; %s", mfs_algo_name(algo), note);
+		audit(c, m, "verify_failed", algo, &hx, (int64_t)s.got.bytes, now_ms() - ab->t0, err,
+		      ab->t);
 		mfs_err("verify '%s' failed: %s expected %s, got %s (from %s)", m->path,
-			mfs_algo_name(algo), hx.expected, hx.actual, m->url);
-		tell(why, whylen, err);
+			mfs_algo_name(algo), hx.expected, hx.actual, ab->t->url);
 		close(s.fd);
 		return -EBADMSG;
 	}
 	rc = mfs_store_commit(c->store, s.fd, s.name, object, c->fsync);
 	if (rc < 0) {
-		snprintf(err, sizeof(err), "cannot commit to the store: %s", strerror(-rc));
-		audit(c, m, "fetch_failed", 0, NULL, (int64_t)s.got.bytes, now_ms() - t0, err);
+		snprintf(err, errlen, "cannot commit to the store: %s", strerror(-rc));
+		audit(c, m, "fetch_failed", 0, NULL, (int64_t)s.got.bytes, now_ms() - ab->t0, err,
+		      ab->t);
 		mfs_err("fetch '%s' failed: %s", m->path, err);
-		tell(why, whylen, err);
 		mfs_store_discard(c->store, s.name);
 		close(s.fd);
+		/* The store's trouble, not the URL's: no other URL helps. */
+		*stop = true;
 		return failure(rc);
 	}
-	audit(c, m, "verify_ok", algo, &hx, (int64_t)m->size, now_ms() - t0, NULL);
-	if (m->weak)
-		mfs_warn("'%s' is verified by SHA-1 only (weak)", m->path);
-	mfs_info("fetched and verified '%s' (%llu bytes, %lld ms)", m->path,
-		 (unsigned long long)m->size, (long long)(now_ms() - t0));
+	audit(c, m, "verify_ok", algo, &hx, (int64_t)m->size, now_ms() - ab->t0, NULL, ab->t);
 	return s.fd;
+}
+
+int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, size_t whylen)
+{
+	const struct mfs_model *m = &c->cfg->models[mi];
+	char object[OBJECT_MAX], err[MFS_STAGING_NAME_MAX + 320] = "no URL";
+	struct trail t;
+	struct about ab = { .c = c, .mis = &mi, .n = 1, .t = &t, .t0 = now_ms() };
+	size_t n = 1, tried = 0;
+	int rc = -EIO;
+
+	object_name(c, mi, object, sizeof(object));
+	trail_init(&t);
+	/* The url, then each mirror: a digest mismatch, or a failure the
+	 * retries did not cure, moves on to the next. */
+	for (size_t i = 0; i < n; i++) {
+		char *url = NULL;
+		bool stop = false;
+
+		n = mfs_source_url(m->source, m->url, i, &url);
+		if (!url) {
+			snprintf(err, sizeof(err), "out of memory");
+			rc = -EIO;
+			break;
+		}
+		t.url = url;
+		tried++;
+		rc = fetch_from(&ab, m, object, err, sizeof(err), &stop);
+		t.url = NULL;
+		free(url);
+		if (rc >= 0) {
+			if (m->weak)
+				mfs_warn("'%s' is verified by SHA-1 only (weak)", m->path);
+			mfs_info("fetched and verified '%s' (%llu bytes, %lld ms)", m->path,
+				 (unsigned long long)m->size, (long long)(now_ms() - ab.t0));
+			return rc;
+		}
+		if (stop || final(rc))
+			break;
+	}
+	{
+		char reason[sizeof(err) + 64];
+
+		last_reason(reason, sizeof(reason), tried, err);
+		tell(why, whylen, reason);
+	}
+	return rc == -EBADMSG || rc == -ENOSPC || rc == -ECANCELED ? rc : -EIO;
 }
 
 /* One listed member of the archive being walked. */
@@ -363,7 +498,7 @@ static int on_end(void *arg, int id, uint64_t bytes, const struct mfs_digests *g
 
 /* Audits one failure line for every wanted member; the member that caused
  * it gets its own reason. */
-static void reject_all(const struct walk *w, const char *why, int64_t t0)
+static void reject_all(const struct walk *w, const char *why, int64_t t0, const struct trail *t)
 {
 	for (size_t i = 0; i < w->n; i++) {
 		const struct member *mb = &w->m[i];
@@ -376,10 +511,10 @@ static void reject_all(const struct walk *w, const char *why, int64_t t0)
 			snprintf(err, sizeof(err), "%s mismatch in member '%s'; %s",
 				 mfs_algo_name(mb->algo), mb->name, why);
 			audit(w->c, m, "verify_failed", mb->algo, &mb->hx, (int64_t)mb->bytes,
-			      now_ms() - t0, err);
+			      now_ms() - t0, err, t);
 			mfs_err("verify '%s' failed: %s", m->path, err);
 		} else {
-			audit(w->c, m, "fetch_failed", 0, NULL, -1, now_ms() - t0, why);
+			audit(w->c, m, "fetch_failed", 0, NULL, -1, now_ms() - t0, why, t);
 			mfs_err("fetch '%s' failed: %s", m->path, why);
 		}
 	}
@@ -398,8 +533,8 @@ static int cmp_wanted(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Fills w->m with the archive's members, marks those in todo[] (and
- * audits their fetch_start), and sorts them by name.  -ENOMEM. */
+/* Fills w->m with the archive's members, marks those in todo[], and
+ * sorts them by name.  -ENOMEM. */
 static int list_members(struct walk *w, const struct mfs_archive *a, const size_t *todo, size_t n,
 			uint64_t *total)
 {
@@ -425,11 +560,8 @@ static int list_members(struct walk *w, const struct mfs_archive *a, const size_
 		*total += cfg->models[mb->mi].size;
 		hit = bsearch(&key, want, n, sizeof(*want), cmp_wanted);
 		mb->todo = hit ? hit->pos : -1;
-		if (hit) {
+		if (hit)
 			object_name(w->c, mb->mi, mb->object, sizeof(mb->object));
-			audit(w->c, &cfg->models[mb->mi], "fetch_start", 0, NULL,
-			      (int64_t)cfg->models[mb->mi].size, -1, NULL);
-		}
 	}
 	w->n = a->nmembers;
 	qsort(w->m, w->n, sizeof(*w->m), cmp_member);
@@ -437,92 +569,162 @@ static int list_members(struct walk *w, const struct mfs_archive *a, const size_
 	return 0;
 }
 
-void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archive *a,
-			 const size_t *todo, size_t n, int *fds, char *refusal, size_t refusallen)
+/* Undoes one URL's walk: its members' staging files go, their state is
+ * cleared for the next URL. */
+static void reset_members(struct walk *w)
 {
-	char object[64 + 16], why[1024] = "", note[MFS_STAGING_NAME_MAX + 32];
-	struct walk w = { .c = c };
-	struct mfs_extract_limits lim = { .max_entries = 2 * a->nmembers + 64 };
+	for (size_t i = 0; i < w->n; i++) {
+		struct member *mb = &w->m[i];
+
+		if (mb->fd >= 0) {
+			mfs_store_discard(w->c->store, mb->staging);
+			close(mb->fd);
+		}
+		mb->fd = -1;
+		mb->seen = mb->ended = mb->ok = false;
+		mb->bytes = 0;
+	}
+}
+
+/* One URL of an archive: download, archive pins, walk, every wanted
+ * member there and matching.  0 with the archive in *s (open) and the
+ * wanted members staged; else -errno, fds[] set, the failure audited for
+ * every wanted member and its reason in `why`.  *stop: no other URL can
+ * help. */
+static int archive_from(const struct about *ab, struct walk *w, const struct mfs_archive *a,
+			const char *object, const struct mfs_extract_limits *lim,
+			struct staged *s, int *fds, size_t n, char *why, size_t whylen, bool *stop)
+{
+	const struct mfs_acquire_ctx *c = ab->c;
 	const struct mfs_unpack_ops ops = { on_entry, on_end };
-	struct staged s;
-	int64_t t0 = now_ms();
+	char note[MFS_STAGING_NAME_MAX + 32];
 	bool all_ok;
 	int rc;
 
+	ab->t->attempt = 0;
+	ab->t->resumed_from = 0;
 	for (size_t i = 0; i < n; i++)
-		fds[i] = -EIO;
-	snprintf(object, sizeof(object), "archive-%.60s", a->name);
-	if (list_members(&w, a, todo, n, &lim.max_total) < 0) {
-		mfs_err("archive '%s': out of memory", a->name);
-		goto out_free;
-	}
-	rc = stage_download(c, a->source, a->url, a->size ? a->size : a->max_size, a->size == 0,
-			    a->digests.mask, object, n ? todo[0] : 0, &s);
+		audit(c, &c->cfg->models[ab->mis[i]], "fetch_start", 0, NULL,
+		      (int64_t)c->cfg->models[ab->mis[i]].size, -1, NULL, ab->t);
+	rc = stage_download(ab, a->source, ab->t->url, a->size ? a->size : a->max_size,
+			    a->size == 0, a->digests.mask, object, s);
 	if (rc < 0) {
 		for (size_t i = 0; i < n; i++)
 			fds[i] = rc;
-		snprintf(why, sizeof(why), "archive %s: %s", a->url, s.err);
-		reject_all(&w, why, t0);
-		goto out_free;
+		snprintf(why, whylen, "archive %s: %s", ab->t->url, s->err);
+		reject_all(w, why, ab->t0, ab->t);
+		*stop = final(rc);
+		return rc;
 	}
 	if (a->digests.mask) {
 		enum mfs_algo algo;
 		struct hexpair hx;
 
-		if (!judge(&a->digests, a->size ? a->size : s.got.bytes, &s.got.digests, s.got.bytes,
-			   &algo, &hx)) {
-			quarantine(c, s.name, object, note, sizeof(note));
-			snprintf(why, sizeof(why), "archive %s: %s mismatch (expected %s, got %s); %s",
-				 a->url, mfs_algo_name(algo), hx.expected, hx.actual, note);
+		if (!judge(&a->digests, a->size ? a->size : s->got.bytes, &s->got.digests,
+			   s->got.bytes, &algo, &hx)) {
+			quarantine(c, s->name, object, note, sizeof(note));
+			snprintf(why, whylen, "archive %s: %s mismatch (expected %s, got %s); %s",
+				 ab->t->url, mfs_algo_name(algo), hx.expected, hx.actual, note);
 			for (size_t i = 0; i < n; i++)
 				fds[i] = -EBADMSG;
-			reject_all(&w, why, t0);
-			goto out_close_archive;
+			reject_all(w, why, ab->t0, ab->t);
+			close(s->fd);
+			return -EBADMSG;
 		}
 	}
-	for (size_t i = 0; i < w.n; i++) {
-		if (w.m[i].todo >= 0)
-			audit(c, &c->cfg->models[w.m[i].mi], "fetch_ok", 0, NULL,
-			      (int64_t)s.got.bytes, now_ms() - t0, NULL);
+	for (size_t i = 0; i < w->n; i++) {
+		if (w->m[i].todo >= 0)
+			audit(c, &c->cfg->models[w->m[i].mi], "fetch_ok", 0, NULL,
+			      (int64_t)s->got.bytes, now_ms() - ab->t0, NULL, ab->t);
 	}
 
-	rc = mfs_unpack_run(s.fd, &lim, &ops, &w, c->cancel, why, sizeof(why));
+	rc = mfs_unpack_run(s->fd, lim, &ops, w, c->cancel, why, whylen);
 	if (failure(rc) != -EIO) {
 		/* A full disk or a stop, not a hostile archive: nothing to keep. */
 		for (size_t i = 0; i < n; i++)
 			fds[i] = failure(rc);
-		mfs_store_discard(c->store, s.name);
-		reject_all(&w, why, t0);
-		goto out_close_archive;
+		mfs_store_discard(c->store, s->name);
+		reject_all(w, why, ab->t0, ab->t);
+		close(s->fd);
+		*stop = true;
+		return failure(rc);
 	}
 	all_ok = rc == 0;
-	for (size_t i = 0; all_ok && i < w.n; i++) {
-		struct member *mb = &w.m[i];
+	for (size_t i = 0; all_ok && i < w->n; i++) {
+		struct member *mb = &w->m[i];
 
 		if (mb->todo < 0)
 			continue;
 		if (!mb->seen) {
-			snprintf(why, sizeof(why), "member '%s' is missing from the archive", mb->name);
+			snprintf(why, whylen, "member '%s' is missing from the archive", mb->name);
 			all_ok = false;
 		} else if (!mb->ok) {
-			snprintf(why, sizeof(why), "member '%s' does not match its pin", mb->name);
+			snprintf(why, whylen, "member '%s' does not match its pin", mb->name);
 			all_ok = false;
 		}
 	}
 	if (!all_ok) {
-		char reason[sizeof(why) + sizeof(note) + 32];
+		char reason[1024 + sizeof(note) + 32];
 
 		/* One bad member condemns the archive: a directory model is
 		 * served whole or not at all. */
-		quarantine(c, s.name, object, note, sizeof(note));
-		snprintf(reason, sizeof(reason), "archive refused: %s; %s", why, note);
-		for (size_t i = 0; i < w.n; i++) {
-			if (w.m[i].todo >= 0 && w.m[i].ended && !w.m[i].ok)
-				fds[w.m[i].todo] = -EBADMSG;
+		quarantine(c, s->name, object, note, sizeof(note));
+		snprintf(reason, sizeof(reason), "archive %s refused: %s; %s", ab->t->url, why, note);
+		for (size_t i = 0; i < n; i++)
+			fds[i] = -EIO;
+		for (size_t i = 0; i < w->n; i++) {
+			if (w->m[i].todo >= 0 && w->m[i].ended && !w->m[i].ok)
+				fds[w->m[i].todo] = -EBADMSG;
 		}
-		reject_all(&w, reason, t0);
-		goto out_close_archive;
+		reject_all(w, reason, ab->t0, ab->t);
+		snprintf(why, whylen, "%s", reason);
+		close(s->fd);
+		return -EIO;
 	}
+	return 0;
+}
+
+void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archive *a,
+			 const size_t *todo, size_t n, int *fds, char *refusal, size_t refusallen)
+{
+	char object[64 + 16], why[1536] = "", reason[1536 + 64];
+	struct walk w = { .c = c };
+	struct mfs_extract_limits lim = { .max_entries = 2 * a->nmembers + 64 };
+	struct trail t;
+	struct about ab = { .c = c, .mis = todo, .n = n, .t = &t, .t0 = now_ms() };
+	struct staged s;
+	size_t nurls = 1, tried = 0;
+	int rc = -EIO;
+
+	for (size_t i = 0; i < n; i++)
+		fds[i] = -EIO;
+	trail_init(&t);
+	snprintf(object, sizeof(object), "archive-%.60s", a->name);
+	if (list_members(&w, a, todo, n, &lim.max_total) < 0) {
+		snprintf(why, sizeof(why), "archive '%s': out of memory", a->name);
+		mfs_err("%s", why);
+		goto out_free;
+	}
+	for (size_t u = 0; u < nurls; u++) {
+		char *url = NULL;
+		bool stop = false;
+
+		nurls = mfs_source_url(a->source, a->url, u, &url);
+		if (!url) {
+			snprintf(why, sizeof(why), "archive '%s': out of memory", a->name);
+			break;
+		}
+		t.url = url;
+		tried++;
+		rc = archive_from(&ab, &w, a, object, &lim, &s, fds, n, why, sizeof(why), &stop);
+		t.url = NULL;
+		free(url);
+		if (rc == 0 || stop)
+			break;
+		reset_members(&w);
+	}
+	if (rc < 0)
+		goto out_free;
 	for (size_t i = 0; i < w.n; i++) {
 		struct member *mb = &w.m[i];
 		const struct mfs_model *m = &c->cfg->models[mb->mi];
@@ -533,28 +735,27 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 		rc = mfs_store_commit(c->store, mb->fd, mb->staging, mb->object, c->fsync);
 		if (rc < 0) {
 			snprintf(err, sizeof(err), "cannot commit to the store: %s", strerror(-rc));
-			audit(c, m, "fetch_failed", 0, NULL, (int64_t)mb->bytes, now_ms() - t0, err);
+			audit(c, m, "fetch_failed", 0, NULL, (int64_t)mb->bytes, now_ms() - ab.t0, err,
+			      &t);
 			mfs_err("fetch '%s' failed: %s", m->path, err);
+			fds[mb->todo] = failure(rc);
 			continue;
 		}
-		audit(c, m, "verify_ok", mb->algo, &mb->hx, (int64_t)mb->bytes, now_ms() - t0, NULL);
+		audit(c, m, "verify_ok", mb->algo, &mb->hx, (int64_t)mb->bytes, now_ms() - ab.t0,
+		      NULL, &t);
 		if (m->weak)
 			mfs_warn("'%s' is verified by SHA-1 only (weak)", m->path);
 		fds[mb->todo] = mb->fd;
 		mb->fd = -1;
 	}
 	mfs_store_discard(c->store, s.name);
-	mfs_info("fetched archive %s and verified %zu members (%lld ms)", a->url, n,
-		 (long long)(now_ms() - t0));
-out_close_archive:
 	close(s.fd);
+	mfs_info("fetched archive %s and verified %zu members (%lld ms)", a->url, n,
+		 (long long)(now_ms() - ab.t0));
+	why[0] = '\0';
 out_free:
-	tell(refusal, refusallen, why);
-	for (size_t i = 0; i < w.n; i++) {
-		if (w.m[i].fd >= 0) {
-			mfs_store_discard(c->store, w.m[i].staging);
-			close(w.m[i].fd);
-		}
-	}
+	last_reason(reason, sizeof(reason), tried, why);
+	tell(refusal, refusallen, why[0] ? reason : "");
+	reset_members(&w);
 	free(w.m);
 }

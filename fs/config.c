@@ -42,7 +42,7 @@ enum kind { MODELFS, SOURCE, MODEL };
 enum key {
 	K_STORE, K_AUDIT_LOG, K_CONNECT_TIMEOUT, K_LOW_SPEED_LIMIT, K_LOW_SPEED_TIME,
 	K_MAX_FETCHES, K_STORE_MAX, K_QUARANTINE_MAX, K_FAILURE_BACKOFF, K_FAILURE_BACKOFF_MAX,
-	K_METRICS_FILE,
+	K_METRICS_FILE, K_RETRIES, K_MIN_RATE, K_MIRRORS,
 	K_SOURCE, K_PATH, K_URL, K_SIZE, K_SHA1, K_SHA256, K_SHA512,
 	K_CA_FILE, K_ALLOW_HTTP, K_ALLOW_SHA1, K_REDIRECT_HOSTS,
 	K_LOCK_FILES,
@@ -65,6 +65,9 @@ static const struct {
 	[K_FAILURE_BACKOFF] = { "failure_backoff", IN(MODELFS), 0 },
 	[K_FAILURE_BACKOFF_MAX] = { "failure_backoff_max", IN(MODELFS), 0 },
 	[K_METRICS_FILE] = { "metrics_file", IN(MODELFS), 0 },
+	[K_RETRIES] = { "retries", IN(MODELFS) | IN(SOURCE), 0 },
+	[K_MIN_RATE] = { "min_rate", IN(MODELFS), 0 },
+	[K_MIRRORS] = { "mirrors", IN(SOURCE), 0 },
 	[K_SOURCE] = { "source", IN(MODEL), IN(MODEL) },
 	[K_PATH] = { "path", IN(MODEL), IN(MODEL) },
 	[K_URL] = { "url", IN(SOURCE) | IN(MODEL), IN(SOURCE) | IN(MODEL) },
@@ -184,6 +187,9 @@ static void free_source(struct mfs_source *s)
 	for (char **h = s->redirect_hosts; h && *h; h++)
 		free(*h);
 	free(s->redirect_hosts);
+	for (char **m = s->mirrors; m && *m; m++)
+		free(*m);
+	free(s->mirrors);
 }
 
 static void free_model(struct mfs_model *m)
@@ -268,7 +274,8 @@ static int parse_bool(struct parser *p, const char *name, const char *v, bool *o
 	return 0;
 }
 
-static int parse_hosts(struct parser *p, const char *value, char ***out)
+/* Splits `value` at blanks into a NULL-terminated array of copies. */
+static int split_words(struct parser *p, const char *value, char ***out)
 {
 	const char *c = value;
 	size_t n = 0, len;
@@ -283,16 +290,32 @@ static int parse_hosts(struct parser *p, const char *value, char ***out)
 		return nomem(p);
 	*out = v;
 	for (c = value; *(c += strspn(c, " \t")); c += len) {
-		int rc;
-
 		len = strcspn(c, " \t");
-		rc = mfs_url_check_host(c, len, v++);
-		if (rc == -EINVAL)
-			return fail(p, p->line, "bad host '%.*s' in redirect_hosts", (int)len, c);
-		if (rc < 0)
+		*v = strndup(c, len);
+		if (!*v++)
 			return nomem(p);
 	}
 	return 0;
+}
+
+/* redirect_hosts: "host" or "host:port" each, kept lowercase. */
+static int parse_hosts(struct parser *p, const char *value, char ***out)
+{
+	int rc = split_words(p, value, out);
+
+	for (char **h = *out; rc == 0 && h && *h; h++) {
+		const char *colon = strchr(*h, ':');
+		size_t len = colon ? (size_t)(colon - *h) : strlen(*h);
+		uint64_t port;
+
+		if (mfs_url_check_host(*h, len, NULL) < 0 ||
+		    (colon && parse_count(colon + 1, 65535, &port) < 0))
+			return fail(p, p->line, "bad host '%s' in redirect_hosts (host or host:port)",
+				    *h);
+		for (char *c = *h; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+	}
+	return rc;
 }
 
 /* `what` names the digest in messages: "sha256 digest". */
@@ -505,6 +528,25 @@ static int set_key(struct parser *p, const char *name, const char *value)
 		return parse_bool(p, name, value, s->kind == MODEL ? &s->allow_sha1 : &s->src.allow_sha1);
 	case K_REDIRECT_HOSTS:
 		return parse_hosts(p, value, &s->src.redirect_hosts);
+	case K_MIRRORS:
+		return split_words(p, value, &s->src.mirrors);
+	case K_RETRIES:
+		if (strcmp(value, "0") == 0)
+			n = 0;
+		else if (parse_count(value, MFS_RETRIES_LIMIT, &n) < 0)
+			return fail(p, p->line, "bad number for retries: '%s' (from 0 to %d)", value,
+				    MFS_RETRIES_LIMIT);
+		if (s->kind == SOURCE)
+			s->src.retries = (int)n;
+		else
+			cfg->retries = (unsigned)n;
+		return 0;
+	case K_MIN_RATE:
+		if (parse_size(value, true, &n) < 0)
+			return fail(p, p->line, "bad rate for min_rate: '%s' (bytes per second, or a "
+				    "whole number with K or M: powers of 1024; 0: no check)", value);
+		cfg->min_rate = n;
+		return 0;
 	case K_LOCK_FILES:
 		return parse_bool(p, name, value, &cfg->lock_files);
 	case K_PASSTHROUGH:
@@ -605,6 +647,7 @@ static int start_section(struct parser *p, const char *open, const char *eol)
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
 	s->line = p->line;
+	s->src.retries = -1;
 	if (kind == MODELFS) {
 		p->modelfs_line = p->line;
 		s->id = "";
@@ -818,7 +861,34 @@ static int check_source(struct parser *p, struct section *s)
 	free(src->url);
 	src->url = base;
 	src->host = host;
+	/* Mirrors: the same rules as url, each. */
+	for (char **m = src->mirrors; m && *m; m++) {
+		line = s->key_line[K_MIRRORS];
+		rc = mfs_url_check_base(*m, src->allow_http, &base, &host, &why);
+		if (rc == -EINVAL && why == MFS_URL_HTTP)
+			return fail(p, line, "plain http mirror '%s' needs allow_http = yes in [%s]",
+				    *m, s->label);
+		if (rc == -EINVAL)
+			return fail(p, line, "bad mirror '%s' in [%s]: %s", *m, s->label,
+				    mfs_url_reason_str(why));
+		if (rc < 0)
+			return nomem(p);
+		free(*m);
+		free(host);
+		*m = base;
+	}
 	return 0;
+}
+
+size_t mfs_source_url(const struct mfs_source *src, const char *url, size_t i, char **out)
+{
+	size_t n = 1;
+
+	for (char **m = src->mirrors; m && *m; m++)
+		n++;
+	if (i < n)
+		*out = i == 0 ? strdup(url) : join(src->mirrors[i - 1], "", url + strlen(src->url));
+	return n;
 }
 
 /* A model's url, made absolute against its source's. */
@@ -1173,6 +1243,8 @@ static int parse_text(const char *name, const char *text, size_t len, struct mfs
 	p.cfg->quarantine_max = MFS_DEFAULT_QUARANTINE_MAX;
 	p.cfg->failure_backoff = MFS_DEFAULT_FAILURE_BACKOFF;
 	p.cfg->failure_backoff_max = MFS_DEFAULT_FAILURE_BACKOFF_MAX;
+	p.cfg->retries = MFS_DEFAULT_RETRIES;
+	p.cfg->min_rate = MFS_DEFAULT_MIN_RATE;
 	p.cfg->lock_files = true;
 	p.cfg->passthrough = true;
 	if (dup_into(&p, &p.cfg->file, name) < 0)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -22,12 +23,74 @@ struct xfer {
 	const struct mfs_fetch_req *req;
 	CURL *curl;
 	long status;     /* of the current response; 0 until its body starts */
-	int rc;          /* set when the write callback aborts the transfer */
+	int rc;          /* set when a callback aborts the transfer */
+	bool transient;  /* rc (or the failure) is worth another try */
+	bool begun;      /* the 2xx body has started */
+	bool too_slow;   /* aborted below min_rate */
+	uint64_t start;  /* where the body given to the sink starts */
 	uint64_t total;  /* bytes given to the sink */
 	uint64_t reported;
+	struct timespec t0;
+	char validator[sizeof(((struct mfs_fetch_info *)0)->validator)];
 	char *err;
 	size_t errlen;
 };
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A header of the response being received, or NULL. */
+static const char *header(struct xfer *x, const char *name)
+{
+	struct curl_header *h;
+
+	return curl_easy_header(x->curl, name, 0, CURLH_HEADER, -1, &h) == CURLHE_OK ? h->value
+										    : NULL;
+}
+
+/* At the first body byte of a 2xx: is this the body we asked for, and
+ * from where?  Keeps what a resume would need to name.  0 or -errno. */
+static int body_begins(struct xfer *x)
+{
+	const struct mfs_fetch_req *req = x->req;
+	const char *v = header(x, "ETag");
+	unsigned long long first;
+
+	if (v && strncmp(v, "W/", 2) != 0)
+		snprintf(x->validator, sizeof(x->validator), "%s", v);
+	else if ((v = header(x, "Last-Modified")))
+		snprintf(x->validator, sizeof(x->validator), "%s", v);
+	if (x->status == 206) {
+		v = header(x, "Content-Range");
+		if (!req->offset || !v || sscanf(v, "bytes %llu-", &first) != 1 ||
+		    first != req->offset) {
+			mfs_seterr(x->err, x->errlen, "HTTP 206 not from byte %" PRIu64 " (%s)",
+				   req->offset, v ? v : "no Content-Range");
+			return -EPROTO;
+		}
+		x->start = req->offset;
+		return 0;
+	}
+	/* The whole body: a resume the server did not take starts over. */
+	x->start = 0;
+	if (req->offset && req->restart) {
+		int rc = req->restart(req->arg);
+
+		if (rc < 0) {
+			char msg[128];
+
+			mfs_seterr(x->err, x->errlen, "cannot start over: %s",
+				   strerror_r(-rc, msg, sizeof(msg)));
+			return rc;
+		}
+	}
+	return 0;
+}
 
 static bool is_2xx(long status)
 {
@@ -64,7 +127,15 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
 	 * unread body cannot make us wait or buffer. */
 	if (!is_2xx(x->status))
 		return CURL_WRITEFUNC_ERROR;
-	if (len > req->size - x->total) {
+	if (!x->begun) {
+		x->begun = true;
+		rc = body_begins(x);
+		if (rc < 0) {
+			x->rc = rc;
+			return CURL_WRITEFUNC_ERROR;
+		}
+	}
+	if (len > req->size - x->start - x->total) {
 		x->rc = -EFBIG;
 		mfs_seterr(x->err, x->errlen, "body larger than %" PRIu64 " bytes", req->size);
 		return CURL_WRITEFUNC_ERROR;
@@ -79,7 +150,7 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
 	}
 	x->total += len;
 	if (req->progress && x->total - x->reported >= PROGRESS_STEP) {
-		req->progress(req->arg, x->total, req->size);
+		req->progress(req->arg, x->start + x->total, req->size);
 		x->reported = x->total;
 	}
 	return len;
@@ -112,13 +183,35 @@ static int url_split(const char *base, const char *location, char **url,
 	return rc;
 }
 
-static bool host_allowed(const char *host, const char *origin,
-			 const char *const *extra)
+/* The port `url` names, or its scheme's default; 0 if unknown. */
+static long url_port(const char *url)
 {
-	if (strcasecmp(host, origin) == 0)
+	CURLU *u = curl_url();
+	char *port = NULL;
+	long n = 0;
+
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+		n = strtol(port, NULL, 10);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return n;
+}
+
+/* May a redirect go to `host`:`port`?  To the origin's own host and
+ * port, or to a redirect_hosts entry: "host" (the port the redirect's
+ * scheme implies) or "host:port". */
+static bool host_allowed(const char *host, long port, const char *origin, long origin_port,
+			 long default_port, const char *const *extra)
+{
+	if (strcasecmp(host, origin) == 0 && port == origin_port)
 		return true;
 	for (; extra && *extra; extra++) {
-		if (strcasecmp(host, *extra) == 0)
+		const char *colon = strchr(*extra, ':');
+		size_t len = colon ? (size_t)(colon - *extra) : strlen(*extra);
+		long want = colon ? strtol(colon + 1, NULL, 10) : default_port;
+
+		if (strlen(host) == len && strncasecmp(host, *extra, len) == 0 && port == want)
 			return true;
 	}
 	return false;
@@ -142,8 +235,9 @@ static int follow(struct xfer *x, const char *url, const char *location,
 	else if (strcmp(scheme, "https") != 0 &&
 		 !(x->req->allow_http && strcmp(scheme, "http") == 0))
 		why = "scheme not allowed";
-	else if (!host_allowed(host, origin, x->req->redirect_hosts))
-		why = "host not allowed";
+	else if (!host_allowed(host, url_port(target), origin, url_port(url),
+			       strcmp(scheme, "http") == 0 ? 80 : 443, x->req->redirect_hosts))
+		why = "host or port not allowed";
 	if (why) {
 		mfs_seterr(x->err, x->errlen, "redirect to %s refused: %s",
 		       target ? target : location, why);
@@ -158,10 +252,19 @@ static int follow(struct xfer *x, const char *url, const char *location,
 	return rc;
 }
 
-static int short_body(struct xfer *x)
+/* The body ended before `size`.  A response that said it was complete
+ * (its Content-Length all there) is the wrong file; one cut short, or
+ * that never said its length, is worth another try. */
+static int short_body(struct xfer *x, bool cut)
 {
-	mfs_seterr(x->err, x->errlen, "body shorter than expected: got %" PRIu64
-	       " of %" PRIu64 " bytes", x->total, x->req->size);
+	curl_off_t cl = -1;
+
+	if (!cut && (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) != CURLE_OK ||
+		     cl < 0))
+		cut = true;
+	x->transient = cut;
+	mfs_seterr(x->err, x->errlen, "body %s: got %" PRIu64 " of %" PRIu64 " bytes",
+		   cut ? "cut short" : "shorter than expected", x->start + x->total, x->req->size);
 	return -EPROTO;
 }
 
@@ -175,10 +278,23 @@ static int curl_failed(struct xfer *x, CURLcode res, const char *errbuf)
 		       x->req->size);
 		return -EFBIG;
 	case CURLE_PARTIAL_FILE:
-		return short_body(x);
+		return short_body(x, true);
 	case CURLE_OPERATION_TIMEDOUT:
+		/* A connect timeout, or a stall (low-speed abort). */
+		x->transient = true;
 		mfs_seterr(x->err, x->errlen, "curl: %s", msg);
 		return -ETIMEDOUT;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		x->transient = true;
+		mfs_seterr(x->err, x->errlen, "curl: %s", msg);
+		return -EIO;
 	default:
 		mfs_seterr(x->err, x->errlen, "curl: %s", msg);
 		return -EIO;
@@ -213,9 +329,15 @@ static int get_one(struct xfer *x, const char *url, char *errbuf, const char **l
 	 * size (a tiny model behind a redirect page). */
 	if (res != CURLE_OK && (x->status < 200 || is_2xx(x->status)))
 		return curl_failed(x, res, errbuf);
-	if (is_2xx(x->status))
-		return x->total < x->req->size && !x->req->size_is_max ? short_body(x) : 0;
+	if (is_2xx(x->status)) {
+		/* (An empty body never reached on_body.) */
+		if (!x->begun && (x->rc = body_begins(x)) < 0)
+			return x->rc;
+		return x->start + x->total < x->req->size && !x->req->size_is_max ?
+			       short_body(x, false) : 0;
+	}
 	if (!is_redirect(x->status)) {
+		x->transient = x->status >= 500 || x->status == 408 || x->status == 429;
 		mfs_seterr(x->err, x->errlen, "HTTP %ld", x->status);
 		return -EPROTO;
 	}
@@ -251,7 +373,48 @@ static int close_socket(void *arg, curl_socket_t fd)
 	return close(fd);
 }
 
-static int setup(struct xfer *x, char *errbuf)
+/* Appends one request header to *list.  CURLE_OK or CURLE_OUT_OF_MEMORY. */
+static CURLcode add_header(struct curl_slist **list, const char *name, const char *value)
+{
+	char line[512];
+	struct curl_slist *l;
+
+	snprintf(line, sizeof(line), "%s%s", name, value);
+	l = curl_slist_append(*list, line);
+	if (!l)
+		return CURLE_OUT_OF_MEMORY;
+	*list = l;
+	return CURLE_OK;
+}
+
+/* Now and then while a transfer runs: a stop, or a trickle below
+ * min_rate once it had its fair start, ends it. */
+static int on_xfer(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		   curl_off_t ulnow)
+{
+	struct xfer *x = arg;
+	const struct mfs_fetch_req *req = x->req;
+	double secs;
+
+	if (mfs_cancel_fired(req->cancel)) {
+		x->rc = -ECANCELED;
+		mfs_seterr(x->err, x->errlen, "cancelled");
+		return 1;
+	}
+	if (req->min_rate <= 0)
+		return 0;
+	secs = seconds_since(&x->t0);
+	if (secs < (double)req->min_rate_after || (double)x->total >= (double)req->min_rate * secs)
+		return 0;
+	x->rc = -ETIMEDOUT;
+	x->too_slow = true;
+	mfs_seterr(x->err, x->errlen,
+		   "too slow: %" PRIu64 " bytes in %.0f s, below min_rate (%ld bytes/s)", x->total,
+		   secs, req->min_rate);
+	return 1;
+}
+
+static int setup(struct xfer *x, struct curl_slist **headers, char *errbuf)
 {
 	const struct mfs_fetch_req *req = x->req;
 	const char *protocols = req->allow_http ? "http,https" : "https";
@@ -274,8 +437,23 @@ static int setup(struct xfer *x, char *errbuf)
 	if (!res) res = curl_easy_setopt(h, CURLOPT_BUFFERSIZE, RECV_BUFSIZE);
 	if (!res) res = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	if (!res) res = curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xfer);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+	if (!res) res = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	if (!res && req->ca_file)
 		res = curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
+	if (!res && req->offset) {
+		char range[32];
+
+		snprintf(range, sizeof(range), "%" PRIu64 "-", req->offset);
+		res = curl_easy_setopt(h, CURLOPT_RANGE, range);
+	}
+	for (const char *const *hd = req->headers; !res && hd && *hd; hd++)
+		res = add_header(headers, "", *hd);
+	if (!res && req->offset && req->if_range && req->if_range[0])
+		res = add_header(headers, "If-Range: ", req->if_range);
+	if (!res && *headers)
+		res = curl_easy_setopt(h, CURLOPT_HTTPHEADER, *headers);
 	if (!res && req->cancel) {
 		res = curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 		if (!res) res = curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, req->cancel);
@@ -305,16 +483,40 @@ void mfs_fetch_global_cleanup(void)
 	curl_global_cleanup();
 }
 
-int mfs_fetch(const struct mfs_fetch_req *req, uint64_t *got, char *err, size_t errlen)
+/* Retry-After of the last response, in seconds (delta-seconds or an
+ * HTTP date); -1 if none or unreadable. */
+static long retry_after(struct xfer *x)
+{
+	const char *v = header(x, "Retry-After");
+	char *end;
+	long n;
+	time_t when;
+
+	if (!v)
+		return -1;
+	n = strtol(v, &end, 10);
+	if (end != v && *end == '\0' && n >= 0)
+		return n;
+	when = curl_getdate(v, NULL);
+	if (when < 0)
+		return -1;
+	return when > time(NULL) ? (long)(when - time(NULL)) : 0;
+}
+
+int mfs_fetch(const struct mfs_fetch_req *req, struct mfs_fetch_info *info, char *err,
+	      size_t errlen)
 {
 	struct xfer x = { .req = req, .err = err, .errlen = errlen };
+	struct curl_slist *headers = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	int max = req->max_redirects ? req->max_redirects : MFS_FETCH_MAX_REDIRECTS;
 	char *url, *origin;
 	int rc;
 
 	mfs_seterr(err, errlen, "%s", "");
-	if (!req->url || !req->sink || req->size > INT64_MAX) {
+	if (info)
+		*info = (struct mfs_fetch_info){ .retry_after = -1 };
+	if (!req->url || !req->sink || req->size > INT64_MAX || req->offset > req->size) {
 		mfs_seterr(err, errlen, "bad fetch request");
 		return -EINVAL;
 	}
@@ -329,7 +531,8 @@ int mfs_fetch(const struct mfs_fetch_req *req, uint64_t *got, char *err, size_t 
 		rc = -ENOMEM;
 		goto out_free_url;
 	}
-	rc = setup(&x, errbuf);
+	clock_gettime(CLOCK_MONOTONIC, &x.t0);
+	rc = setup(&x, &headers, errbuf);
 	if (rc < 0)
 		goto out_cleanup_curl;
 	for (int hops = 0;; hops++) {
@@ -352,11 +555,19 @@ int mfs_fetch(const struct mfs_fetch_req *req, uint64_t *got, char *err, size_t 
 		mfs_debug("fetch %s: redirected to %s", req->url, url);
 	}
 	if (rc == 0 && req->progress)
-		req->progress(req->arg, x.total, req->size);
-	if (got)
-		*got = x.total;
+		req->progress(req->arg, x.start + x.total, req->size);
+	if (info) {
+		info->got = x.total;
+		info->start = x.start;
+		info->status = x.status;
+		/* A stop, a trickle or the sink's error is never worth a retry. */
+		info->transient = rc < 0 && x.transient && !x.too_slow && rc != -ECANCELED;
+		info->retry_after = x.status ? retry_after(&x) : -1;
+		memcpy(info->validator, x.validator, sizeof(info->validator));
+	}
 out_cleanup_curl:
 	curl_easy_cleanup(x.curl);
+	curl_slist_free_all(headers);
 out_free_url:
 	curl_free(url);
 	curl_free(origin);

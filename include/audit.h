@@ -1,8 +1,9 @@
 /* audit — the trust log: JSON Lines, one event per line, appended with a
  * single write(2) per event so concurrent writers (daemon, modelfsctl)
  * never interleave.  Fields: ts (RFC 3339 UTC with ms), event, path, url,
- * algo, expected, actual, bytes, ms, error.  NULL strings and negative
- * numbers are left out. */
+ * algo, expected, actual, bytes, ms, open_id, attempt, resumed_from,
+ * error.  NULL strings, negative bytes and ms, and attempt and
+ * resumed_from below 1 are left out. */
 #ifndef MFS_AUDIT_H
 #define MFS_AUDIT_H
 
@@ -12,8 +13,8 @@
 struct mfs_audit;
 
 struct mfs_audit_event {
-	const char *event; /* fetch_start, fetch_ok, fetch_failed, verify_ok,
-			      verify_failed, store_corrupt */
+	const char *event; /* fetch_start, fetch_retry, fetch_ok, fetch_failed,
+			      verify_ok, verify_failed, store_corrupt, ... */
 	const char *path;
 	const char *url;
 	const char *algo;
@@ -22,6 +23,10 @@ struct mfs_audit_event {
 	const char *error;
 	int64_t bytes;     /* < 0: omitted */
 	int64_t ms;        /* < 0: omitted */
+	const char *open_id; /* ties together the events of one fetch of a model
+				(its tries, its URLs) */
+	int64_t attempt;   /* the try of that URL it tells of, from 1; <= 0: omitted */
+	int64_t resumed_from; /* where that try's body began; <= 0: omitted */
 };
 
 /* Opens (creating 0600, and its directory 0700 if missing) `file` for

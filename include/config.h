@@ -40,6 +40,10 @@
 #define MFS_DEFAULT_FAILURE_BACKOFF 10   /* seconds after a first failure ... */
 #define MFS_DEFAULT_FAILURE_BACKOFF_MAX 600 /* ... doubling up to this */
 #define MFS_BACKOFF_LIMIT 86400          /* the most either may say */
+#define MFS_DEFAULT_RETRIES 2            /* more tries of a URL after a transient failure */
+#define MFS_RETRIES_LIMIT 10
+#define MFS_DEFAULT_MIN_RATE 10240       /* bytes/s on average ... */
+#define MFS_MIN_RATE_AFTER 60            /* ... from this many seconds into a transfer */
 
 struct mfs_source {
 	char *name;
@@ -48,7 +52,12 @@ struct mfs_source {
 	char *ca_file;        /* NULL: the system CAs */
 	bool allow_http;
 	bool allow_sha1;
-	char **redirect_hosts; /* NULL-terminated; redirects may go to url's host or these */
+	char **redirect_hosts; /* NULL-terminated "host" or "host:port", lowercase;
+				  redirects may go to the URL's own host and port
+				  or these */
+	char **mirrors;        /* NULL-terminated other bases (checked like url,
+				  ending in '/'), tried in order after url; NULL: none */
+	int retries;           /* [source] retries; -1: the [modelfs] one */
 	int line;
 };
 
@@ -97,6 +106,8 @@ struct mfs_config {
 	uint64_t quarantine_max; /* [modelfs] quarantine_max, bytes (0: keep none) */
 	unsigned failure_backoff;     /* seconds an open fails at once after a failure */
 	unsigned failure_backoff_max; /* ... doubling per failure up to this */
+	unsigned retries;      /* [modelfs] retries, 0-10, default 2 */
+	uint64_t min_rate;     /* [modelfs] min_rate, bytes/s; 0: no check */
 	struct mfs_source *sources;
 	size_t nsources;
 	struct mfs_model *models;
@@ -106,6 +117,12 @@ struct mfs_config {
 	bool lock_files;       /* [modelfs] lock_files, default yes: see fuse_adapter.h */
 	bool passthrough;      /* [modelfs] passthrough, default yes: see passthrough.h */
 };
+
+/* The URLs model or archive url `url` of `src` is fetched from, in order:
+ * url itself (i = 0), then the same path under each mirror.  Returns the
+ * number of URLs; with i below it, *out gets URL i (malloc'd, the
+ * caller's; NULL if out of memory). */
+size_t mfs_source_url(const struct mfs_source *src, const char *url, size_t i, char **out);
 
 /* Parses and validates `file`.  On success returns 0 and *out (free with
  * mfs_config_free).  On failure returns -EINVAL (bad config) or -errno

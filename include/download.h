@@ -1,7 +1,16 @@
 /* download — the one download-and-hash path.  A bounded GET (fetch.h)
  * whose body goes, block by block, into a file and through the hasher on
  * threads of their own (hashwrite.h), so that what ends up in the file is
- * exactly what was hashed.  The daemon and `modelfsctl fetch` (through
+ * exactly what was hashed.
+ *
+ * One URL, tried up to 1 + `retries` times while its failures are
+ * transient (fetch.h), waiting between tries about base_delay_ms,
+ * doubling, at most MFS_DOWNLOAD_MAX_DELAY_MS, with jitter (a server's
+ * Retry-After instead, up to that cap).  A body cut after some bytes is
+ * resumed where it stopped (Range, If-Range with the cut response's
+ * validator): the file and the running hash simply continue, and no
+ * received byte is downloaded twice; a server that answers the whole body
+ * (200) instead starts the file and the hash over.  The daemon and `modelfsctl fetch` (through
  * acquire.h) and `modelfsctl pin` (pin.h) all download through here; an
  * archive downloaded this way is then walked with unpack.h.
  *
@@ -15,26 +24,47 @@
 #include "digest.h"
 #include "fetch.h"
 
+#define MFS_DOWNLOAD_BASE_DELAY_MS 500
+#define MFS_DOWNLOAD_MAX_DELAY_MS 8000
+
+/* A try failed and another follows (for the audit log). */
+struct mfs_download_retry {
+	unsigned attempt;             /* the one that failed, from 1 */
+	const char *error;            /* why */
+	uint64_t resume_from;         /* where the next one asks to start; 0: the
+					 beginning */
+	long delay_ms;                /* the wait before it */
+};
+
 struct mfs_download {
 	/* What to GET, within which bounds (fetch.h), and its cancel, which
-	 * also stops the writing and hashing.  Its sink, progress and arg
-	 * are ignored: the download supplies its own. */
+	 * also stops the writing, the hashing and the waits between tries.
+	 * Its sink, progress, arg, offset, if_range and restart are ignored:
+	 * the download supplies its own. */
 	struct mfs_fetch_req get;
 	int fd;                       /* the body is written here, from the fd's
 					 offset; -1: hashed only, written nowhere */
 	unsigned mask;                /* digests to compute; 0: none */
+	unsigned retries;             /* more tries after a transient failure */
+	long base_delay_ms;           /* 0: MFS_DOWNLOAD_BASE_DELAY_MS */
 	mfs_fetch_progress progress;  /* may be NULL */
 	void *progress_arg;
+	void (*retrying)(void *arg, const struct mfs_download_retry *r); /* may be NULL */
+	void *retrying_arg;
 };
 
 struct mfs_download_result {
 	uint64_t bytes;               /* body bytes received (and written) */
 	struct mfs_digests digests;   /* of those bytes (mask as asked) */
+	unsigned attempts;            /* tries made */
+	uint64_t resumed_from;        /* where the last try's body began (> 0:
+					 it resumed); 0 otherwise */
+	long status;                  /* the last try's HTTP status; 0: none */
 };
 
 /* Performs `d` (needs mfs_fetch_global_init).  Returns 0 once the whole
  * body is in the file and hashed: *out says how many bytes and their
- * digests.  On failure a one-line reason is in `err` and *out->bytes says
+ * digests, in how many tries.  On failure a one-line reason is in `err` and *out->bytes says
  * how far it got; the file then holds some prefix of the body, which the
  * caller must discard.  Errors: every one of mfs_fetch's (-ECANCELED once
  * get.cancel fired); -errno of write(2) (-ENOSPC, -EDQUOT, -EIO, ...);

@@ -3,9 +3,14 @@
  *
  * Bounds: protocols https (plus http only if allowed) for the request and
  * every redirect; at most `max_redirects` redirects, each only to the
- * source's host or one listed in `redirect_hosts`; connect timeout;
- * abort below low_speed_limit bytes/s for low_speed_time s; the body is
- * aborted as soon as it passes `size` and fails if it ends short of it. */
+ * URL's own host and port or one listed in `redirect_hosts`; connect
+ * timeout; abort below low_speed_limit bytes/s for low_speed_time s, and
+ * below an average of min_rate bytes/s once min_rate_after s have passed
+ * (a trickle that the low-speed check lets through); the body is aborted
+ * as soon as it passes `size` and fails if it ends short of it.
+ *
+ * One try: retrying, resuming and other URLs are the caller's
+ * (download.h); what it needs for them is in struct mfs_fetch_info. */
 #ifndef MFS_FETCH_H
 #define MFS_FETCH_H
 
@@ -32,6 +37,18 @@ struct mfs_fetch_req {
 	long low_speed_limit;             /* bytes/s */
 	long low_speed_time;              /* seconds */
 	int max_redirects;                /* MFS_FETCH_MAX_REDIRECTS if 0 */
+	long min_rate;                    /* bytes/s on average; 0: no check */
+	long min_rate_after;              /* ... checked from this many s on */
+	/* Resume: ask for the body from byte `offset` on (Range), only if it
+	 * is still what `if_range` (an ETag or Last-Modified of the response
+	 * that was cut) names.  A 206 from `offset` continues it; a 200 is
+	 * the whole body again: `restart(arg)` is called before its first
+	 * byte reaches the sink (its error aborts).  0: the whole body. */
+	uint64_t offset;
+	const char *if_range;
+	int (*restart)(void *arg);
+	const char *const *headers;       /* extra request headers ("Name: value"),
+					     NULL-terminated; may be NULL */
 	struct mfs_cancel *cancel;        /* may be NULL; once fired, the transfer
 					     ends at once with -ECANCELED, even
 					     one waiting on a silent peer */
@@ -42,23 +59,44 @@ struct mfs_fetch_req {
 
 #define MFS_FETCH_MAX_REDIRECTS 5
 
+/* What one try came to, beyond its result. */
+struct mfs_fetch_info {
+	uint64_t got;          /* body bytes given to the sink by this try */
+	uint64_t start;        /* where they start in the body: `offset` for a
+				  206, else 0 */
+	long status;           /* the final HTTP status; 0: none */
+	/* Worth another try on the same URL: a connect failure or timeout, a
+	 * stall or a reset mid-body (low-speed abort, cut connection), HTTP
+	 * 5xx, 408 or 429.  Not: other statuses, a body too long, a refused
+	 * redirect, TLS verification, a trickle below min_rate, the sink's
+	 * error, a cancel. */
+	bool transient;
+	long retry_after;      /* seconds the server asked to wait (Retry-After,
+				  delta-seconds or a date); -1: none */
+	char validator[192];   /* the response's strong ETag, else its
+				  Last-Modified: what a resume must name; "" */
+};
+
 /* Once per process, before any thread starts.  -EIO if libcurl fails. */
 int mfs_fetch_global_init(void);
 void mfs_fetch_global_cleanup(void);
 
-/* Performs the GET.  Returns 0 when exactly `size` bytes (at most `size`
- * with size_is_max) of a 2xx body went to the sink; `*got`, if non-NULL,
- * gets the number of body bytes.  On failure returns a negative errno and writes a one-line
- * reason to `err` (e.g. "HTTP 404", "body larger than 123 bytes",
- * "redirect to http://x refused", curl's message):
+/* Performs the GET.  Returns 0 when the body, from info->start on, went
+ * to the sink up to exactly `size` bytes in all (at most `size` with
+ * size_is_max).  `info` (may be NULL) says what came of it either way.
+ * On failure returns a negative errno and writes a one-line reason to
+ * `err` (e.g. "HTTP 404", "body larger than 123 bytes", "redirect to
+ * http://x refused", curl's message):
  *   -EFBIG     body longer than size
- *   -EPROTO    body shorter than size, or an HTTP error status
+ *   -EPROTO    body shorter than size, an HTTP error status, or a 206 that
+ *              does not continue at `offset`
  *   -EPERM     a redirect to a disallowed scheme or host, or too many
  *   -ECANCELED `cancel` fired
- *   -ETIMEDOUT connect timeout or low-speed abort
+ *   -ETIMEDOUT connect timeout, low-speed abort, or below min_rate
  *   -EIO       anything else (TLS, DNS, connection refused, ...)
- *   or the sink's own error.
+ *   or the sink's (or restart's) own error.
  * Thread-safe: each call uses its own curl handle. */
-int mfs_fetch(const struct mfs_fetch_req *req, uint64_t *got, char *err, size_t errlen);
+int mfs_fetch(const struct mfs_fetch_req *req, struct mfs_fetch_info *info, char *err,
+	      size_t errlen);
 
 #endif

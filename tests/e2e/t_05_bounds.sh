@@ -10,6 +10,8 @@ done
 origin_conf 'location ~ ^/moved/(.*)$ { return 302 /zoo/$1; }'
 origin_conf 'location ~ ^/tohttp/(.*)$ { return 302 http://127.0.0.1:$mfs_http_port/zoo/$1; }'
 origin_conf 'location ~ ^/tolocalhost/(.*)$ { return 302 https://localhost:$server_port/zoo/$1; }'
+# the same host on another port (another service there)
+origin_conf 'location ~ ^/toport/(.*)$ { return 302 https://localhost:$mfs_http_port/zoo/$1; }'
 setup_origin
 
 # Larger than declared: the digest given is that of the first SIZE bytes,
@@ -29,10 +31,14 @@ s_hop5=$(add_model hop0/five.bin 4002)
 s_hop6=$(add_model hop0/six.bin 4003)
 s_lh=$(add_model zoo/lh.bin 4004)
 s_lh2=$(add_model zoo/lh2.bin 4005)
+s_port=$(add_model zoo/port.bin 4006)
+s_noport=$(add_model zoo/noport.bin 4007)
 
 cfg_begin
 cfg_source zoo
-cfg_source zoolh redirect_hosts=localhost
+# entries compare host and port: "localhost" alone means its https port, 443
+cfg_source zoolh "redirect_hosts=localhost:$ORIGIN_PORT"
+cfg_source zoolh443 redirect_hosts=localhost
 cfg_model big zoo zoo/big.bin zoo/big.bin 15000 "$s_big"
 cfg_model short zoo zoo/short.bin zoo/short.bin 20000 "$s_short"
 cfg_model moved zoo r/moved.bin moved/moved.bin 4000 "$s_moved"
@@ -41,6 +47,8 @@ cfg_model hop5 zoo r/five.bin hop5/five.bin 4002 "$s_hop5"
 cfg_model hop6 zoo r/six.bin hop6/six.bin 4003 "$s_hop6"
 cfg_model lh zoo r/lh.bin tolocalhost/lh.bin 4004 "$s_lh"
 cfg_model lh2 zoolh r/lh2.bin tolocalhost/lh2.bin 4005 "$s_lh2"
+cfg_model port zoolh r/port.bin toport/port.bin 4006 "$s_port"
+cfg_model noport zoolh443 r/noport.bin tolocalhost/noport.bin 4007 "$s_noport"
 mount_or_bail "$CFG" "$MNT"
 
 nothing_stored() { # NAME SHA
@@ -80,3 +88,10 @@ assert_eq "redirect to a host not allowed: not followed" "$(origin_hits /zoo/lh.
 nothing_stored "redirect to a host not allowed" "$s_lh"
 assert_eq "redirect to a host in redirect_hosts: read ok" "$(sysop read "$MNT/r/lh2.bin")" "$s_lh2"
 assert_eq "redirect to a host in redirect_hosts: followed" "$(origin_hits /zoo/lh2.bin)" 1
+assert_errno "redirect to an allowed host on another port: EIO" EIO read "$MNT/r/port.bin"
+assert_match "redirect to an allowed host on another port: error says so" \
+	"$(audit_field fetch_failed r/port.bin error)" 'port not allowed'
+nothing_stored "redirect to an allowed host on another port" "$s_port"
+assert_errno "redirect_hosts without a port means 443: EIO" EIO read "$MNT/r/noport.bin"
+assert_eq "redirect_hosts without a port means 443: not followed" "$(origin_hits /zoo/noport.bin)" 0
+nothing_stored "redirect_hosts without a port means 443" "$s_noport"

@@ -1,6 +1,7 @@
 /* httpd.h — a scripted in-process HTTP/1.1 server on 127.0.0.1 for the
  * unit tests of fetch and download: one response per connection, bodies
- * of a known pattern, sent honestly or lying, in paced pieces, or stalled.
+ * of a known pattern (from any offset, for a 206), sent honestly or
+ * lying, in paced pieces, stalled, or cut.
  *
  *   struct resp r = { .status = 200, .body_len = n, .content_length = CL_HONEST };
  *   struct server s;
@@ -39,6 +40,8 @@ struct resp {
 	size_t piece;         /* send the body in pieces of this many bytes... */
 	int piece_ms;         /* ...this far apart */
 	size_t stall_after;   /* after this many body bytes, stall until stopped */
+	size_t cut_after;     /* after this many body bytes, close (a cut) */
+	size_t body_off;      /* the pattern starts at this offset (a 206's) */
 };
 
 struct server {
@@ -115,7 +118,7 @@ static inline void serve(struct server *s, int fd, const struct resp *r)
 	if (!body)
 		return;
 	for (size_t i = 0; i < blen; i++)
-		body[i] = r->body ? (unsigned char)r->body[i] : pattern(i);
+		body[i] = r->body ? (unsigned char)r->body[i] : pattern(r->body_off + i);
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nConnection: close\r\n%s",
 		     r->status, reason, r->headers ? r->headers : "");
 	if (r->content_length == CL_HONEST)
@@ -133,9 +136,13 @@ static inline void serve(struct server *s, int fd, const struct resp *r)
 			len = blen - off;
 		if (r->stall_after && off + len > r->stall_after)
 			len = r->stall_after - off;
+		if (r->cut_after && off + len > r->cut_after)
+			len = r->cut_after - off;
 		if (send_all(fd, body + off, len) < 0)
 			break;
 		off += len;
+		if (r->cut_after && off == r->cut_after)
+			break;
 		if (r->stall_after && off == r->stall_after) {
 			struct timespec t0;
 

@@ -210,9 +210,14 @@ static void test_too_big_for_empty(void)
 	check_empty_gets_body(CL_NONE);
 }
 
-static void check_short(long cl, size_t body_len, uint64_t size, const char *want)
+/* A body that ends short: a complete response (its Content-Length all
+ * there) is the wrong file; one cut, or of no stated length, is worth
+ * another try (transient). */
+static void check_short(long cl, size_t body_len, uint64_t size, const char *want,
+			bool transient)
 {
 	struct resp r = { .status = 200, .body_len = body_len, .content_length = cl };
+	struct mfs_fetch_info info;
 	struct server s;
 	struct sink k;
 	struct mfs_fetch_req req;
@@ -220,8 +225,11 @@ static void check_short(long cl, size_t body_len, uint64_t size, const char *wan
 
 	if (start(&s, &r, 1) < 0) { CHECK(!"server"); return; }
 	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/short", size);
-	CHECK_EQ_INT(run(&s, &req, err, sizeof(err)), -EPROTO);
+	CHECK_EQ_INT(mfs_fetch(&req, &info, err, sizeof(err)), -EPROTO);
+	server_stop(&s);
 	CHECK_STR(err, want);
+	CHECK_EQ_INT(info.transient, transient);
+	CHECK_EQ_INT(info.got, k.len);
 	CHECK(k.len < size);
 	CHECK(sink_has_pattern(&k, k.len));
 	free(k.buf);
@@ -229,8 +237,9 @@ static void check_short(long cl, size_t body_len, uint64_t size, const char *wan
 
 static void test_short_body(void)
 {
-	check_short(CL_HONEST, 600, 1000, "body shorter than expected: got 600 of 1000 bytes");
-	check_short(CL_NONE, 600, 1000, "body shorter than expected: got 600 of 1000 bytes");
+	check_short(CL_HONEST, 600, 1000, "body shorter than expected: got 600 of 1000 bytes",
+		    false);
+	check_short(CL_NONE, 600, 1000, "body cut short: got 600 of 1000 bytes", true);
 }
 
 static void test_size_as_upper_bound(void)
@@ -240,15 +249,15 @@ static void test_size_as_upper_bound(void)
 	struct sink k;
 	struct mfs_fetch_req req;
 	char url[128], err[256];
-	uint64_t got = 0;
+	struct mfs_fetch_info info;
 
 	/* A body shorter than a mere bound is whole ... */
 	if (start(&s, &r, 1) < 0) { CHECK(!"server"); return; }
 	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/bound", 1000);
 	req.size_is_max = true;
-	CHECK_EQ_INT(mfs_fetch(&req, &got, err, sizeof(err)), 0);
+	CHECK_EQ_INT(mfs_fetch(&req, &info, err, sizeof(err)), 0);
 	server_stop(&s);
-	CHECK_EQ_INT(got, 600);
+	CHECK_EQ_INT(info.got, 600);
 	CHECK_EQ_INT(k.len, 600);
 	free(k.buf);
 	/* ... one past it is still refused, with or without a length. */
@@ -267,9 +276,9 @@ static void test_size_as_upper_bound(void)
 static void test_length_lies(void)
 {
 	/* Says 500, sends 1000: curl stops at 500. */
-	check_short(500, 1000, 1000, "body shorter than expected: got 500 of 1000 bytes");
-	/* Says 1000 (= size), sends 600 and closes. */
-	check_short(1000, 600, 1000, "body shorter than expected: got 600 of 1000 bytes");
+	check_short(500, 1000, 1000, "body shorter than expected: got 500 of 1000 bytes", false);
+	/* Says 1000 (= size), sends 600 and closes: cut. */
+	check_short(1000, 600, 1000, "body cut short: got 600 of 1000 bytes", true);
 }
 
 static void test_stall_times_out(void)
@@ -419,24 +428,83 @@ static void test_redirect_other_host_refused(void)
 	CHECK_EQ_INT(fetch_chain(1, "127.0.0.1", "localhost", false, hosts, 0, &k, &s,
 				 err, sizeof(err)), -EPERM);
 	snprintf(want, sizeof(want), "redirect to http://localhost:%d/hop1 refused: "
-		 "host not allowed", s.port);
+		 "host or port not allowed", s.port);
 	CHECK_STR(err, want);
 	CHECK_EQ_INT(s.accepted, 1);
 	CHECK_EQ_INT(k.calls, 0);
 	free(k.buf);
 }
 
+/* A redirect from http://127.0.0.1:<port>/start to http://<host>:<port +
+ * delta>/x with `hosts`; the fetch's result. */
+static int one_redirect(const char *host, int delta, const char *const *hosts,
+			struct server *s, struct sink *k, char *err, size_t errlen)
+{
+	char loc[160], url[128];
+	struct mfs_fetch_req req;
+
+	if (server_init(s) < 0)
+		return 1;
+	snprintf(loc, sizeof(loc), "Location: http://%s:%d/x\r\n", host, s->port + delta);
+	s->resp[0] = (struct resp){ .status = 302, .headers = loc, .content_length = CL_HONEST };
+	s->resp[1] = (struct resp){ .status = 200, .body = "model!", .content_length = CL_HONEST };
+	s->nresp = 2;
+	if (server_start(s) < 0)
+		return 1;
+	req_init(&req, k, url, sizeof(url), s, "127.0.0.1", "/start", 6);
+	req.redirect_hosts = hosts;
+	return run(s, &req, err, errlen);
+}
+
+/* redirect_hosts entries name a host and a port: "host" is the port the
+ * redirect's scheme implies (80 here), "host:port" that port. */
 static void test_redirect_listed_host(void)
 {
-	static const char *const hosts[] = { "example.com", "LocalHost", NULL };
+	const char *hosts[] = { "example.com", "LocalHost", NULL, NULL };
+	char entry[64], err[256];
 	struct server s;
 	struct sink k;
-	char err[256];
 
-	CHECK_EQ_INT(fetch_chain(1, "127.0.0.1", "localhost", false, hosts, 0, &k, &s,
-				 err, sizeof(err)), 0);
-	CHECK_EQ_INT(s.accepted, 2);
-	CHECK_EQ_INT(k.len, 6);
+	CHECK_EQ_INT(one_redirect("localhost", 0, hosts, &s, &k, err, sizeof(err)), -EPERM);
+	CHECK_CONTAINS(err, "host or port not allowed");
+	CHECK_EQ_INT(s.accepted, 1);
+	free(k.buf);
+
+	/* With the port, once the server has one. */
+	hosts[1] = entry;
+	{
+		char loc[160], url[128];
+		struct mfs_fetch_req req;
+
+		CHECK_EQ_INT(server_init(&s), 0);
+		snprintf(entry, sizeof(entry), "LocalHost:%d", s.port);
+		snprintf(loc, sizeof(loc), "Location: http://localhost:%d/hop1\r\n", s.port);
+		s.resp[0] = (struct resp){ .status = 302, .headers = loc,
+					   .content_length = CL_HONEST };
+		s.resp[1] = (struct resp){ .status = 200, .body = "model!",
+					   .content_length = CL_HONEST };
+		s.nresp = 2;
+		CHECK_EQ_INT(server_start(&s), 0);
+		req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/start", 6);
+		req.redirect_hosts = hosts;
+		CHECK_EQ_INT(run(&s, &req, err, sizeof(err)), 0);
+		CHECK_EQ_INT(s.accepted, 2);
+		CHECK_EQ_INT(k.len, 6);
+		free(k.buf);
+	}
+}
+
+/* The same host on another port is another service: refused. */
+static void test_redirect_other_port_refused(void)
+{
+	char err[256];
+	struct server s;
+	struct sink k;
+
+	CHECK_EQ_INT(one_redirect("127.0.0.1", 1, NULL, &s, &k, err, sizeof(err)), -EPERM);
+	CHECK_CONTAINS(err, "host or port not allowed");
+	CHECK_EQ_INT(s.accepted, 1);
+	CHECK_EQ_INT(k.calls, 0);
 	free(k.buf);
 }
 
@@ -526,6 +594,7 @@ int main(void)
 	RUN(test_redirect_same_host);
 	RUN(test_redirect_other_host_refused);
 	RUN(test_redirect_listed_host);
+	RUN(test_redirect_other_port_refused);
 	RUN(test_redirect_scheme_refused);
 	RUN(test_redirect_limit);
 	RUN(test_sink_error);
