@@ -379,6 +379,40 @@ origin_total() {
 	awk '$2 != "/__ping" { n++ } END { print n + 0 }' "$T/nginx/access.log" 2>/dev/null || echo 0
 }
 
+# py_origin NAME ROOT [origin.py options...] — tests/e2e/origin.py, an
+# origin that misbehaves on purpose (see its --rules), over HTTPS with the
+# certificate "server", on a free port: its base URL is left in
+# $PY_ORIGIN, its request log is $T/logs/NAME.log.  Stopped by the trap.
+py_origin() {
+	local name=$1 root=$2 port try i pid
+	shift 2
+	for try in 1 2 3 4 5; do
+		port=$(free_port)
+		rm -f "$T/logs/$name.ready"
+		"$PY" "$E2E_DIR/origin.py" --port "$port" --root "$root" --log "$T/logs/$name.log" \
+			--cert "$T/server.pem" --key "$T/server.key" --ready "$T/logs/$name.ready" "$@" \
+			</dev/null >>"$T/logs/$name.out" 2>&1 &
+		pid=$!
+		BG_PIDS+=("$pid")
+		for i in $(seq 50); do
+			if [ -s "$T/logs/$name.ready" ]; then
+				PY_ORIGIN=https://127.0.0.1:$port
+				return 0
+			fi
+			proc_gone "$pid" && break
+			sleep 0.1
+		done
+		kill "$pid" 2>/dev/null
+	done
+	bail "origin.py $name did not start: $(tail -3 "$T/logs/$name.out")"
+}
+
+# py_log NAME URI — the GET lines for URI in NAME's request log:
+# "GET URI STATUS BYTES RANGE IF_RANGE CACHE_CONTROL EPOCH_MS".
+py_log() { awk -v u="$2" '$1 == "GET" && $2 == u' "$T/logs/$1.log" 2>/dev/null; }
+# py_hits NAME URI — how many.
+py_hits() { py_log "$1" "$2" | wc -l; }
+
 # add_model NAME SIZE — SIZE random bytes at $WWW/NAME; prints the sha256.
 add_model() {
 	mkdir -p "$(dirname "$WWW/$1")"

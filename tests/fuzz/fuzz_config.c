@@ -151,6 +151,16 @@ static void check_source(const struct mfs_source *s)
 		if (!**h)
 			broken("empty redirect host", s->name);
 	}
+	for (char **m = s->mirrors; m && *m; m++) {
+		size_t n = strlen(*m);
+
+		if (strncmp(*m, "https://", 8) != 0 && !(s->allow_http && strncmp(*m, "http://", 7) == 0))
+			broken("mirror of a scheme not allowed", *m);
+		if (!n || (*m)[n - 1] != '/')
+			broken("mirror does not end in '/'", *m);
+	}
+	if (s->retries > MFS_RETRIES_LIMIT)
+		broken("source retries over the limit", s->name);
 }
 
 static void check_model(const struct mfs_config *cfg, const struct mfs_model *m)
@@ -216,6 +226,8 @@ static void check_config(const struct mfs_config *cfg)
 		broken("config", "file, store or audit_log missing or relative");
 	if (cfg->connect_timeout <= 0 || cfg->low_speed_limit <= 0 || cfg->low_speed_time <= 0)
 		broken("config", "a timeout or speed limit <= 0");
+	if (cfg->retries > MFS_RETRIES_LIMIT)
+		broken("config", "retries over the limit");
 	for (size_t i = 0; i < cfg->nsources; i++)
 		check_source(&cfg->sources[i]);
 	for (size_t i = 0; i < cfg->narchives; i++)

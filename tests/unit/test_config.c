@@ -371,6 +371,65 @@ static void test_bad_values(void)
 	BAD(SRC "redirect_hosts = a,b\n", "t.ini:3:", "bad host 'a,b'");
 }
 
+/* Issue 10 §1: retries, min_rate, mirrors, redirect_hosts with ports. */
+static void test_sources_keys(void)
+{
+	struct mfs_config *cfg;
+	char *u = NULL;
+
+	cfg = GOOD("[modelfs]\nretries = 5\nmin_rate = 64K\n"
+		   "[source a]\nurl = https://a.example/m/\n"
+		   "mirrors = https://b.example/x/ https://c.example:8443/y/\nretries = 0\n"
+		   "redirect_hosts = CDN.example:8443 d.example\n"
+		   "[source b]\nurl = https://b.example/\n"
+		   "[model m]\nsource = a\npath = m\nurl = d/m.bin\nsize = 1\nsha256 = " H64 "\n");
+	if (cfg) {
+		CHECK(cfg->retries == 5 && cfg->min_rate == 65536);
+		CHECK(cfg->sources[0].retries == 0 && cfg->sources[1].retries == -1);
+		CHECK(cfg->sources[1].mirrors == NULL);
+		CHECK_STR(cfg->sources[0].redirect_hosts[0], "cdn.example:8443");
+		CHECK_STR(cfg->sources[0].redirect_hosts[1], "d.example");
+		CHECK(mfs_source_url(&cfg->sources[0], cfg->models[0].url, 0, &u) == 3);
+		CHECK_STR(u, "https://a.example/m/d/m.bin");
+		free(u);
+		u = NULL;
+		mfs_source_url(&cfg->sources[0], cfg->models[0].url, 1, &u);
+		CHECK_STR(u, "https://b.example/x/d/m.bin");
+		free(u);
+		u = NULL;
+		mfs_source_url(&cfg->sources[0], cfg->models[0].url, 2, &u);
+		CHECK_STR(u, "https://c.example:8443/y/d/m.bin");
+		free(u);
+		u = NULL;
+		CHECK(mfs_source_url(&cfg->sources[1], "https://b.example/z", 1, &u) == 1 && !u);
+	}
+	mfs_config_free(cfg);
+
+	cfg = GOOD("[modelfs]\nmin_rate = 0\n" SRC);
+	if (cfg)
+		CHECK(cfg->min_rate == 0 && cfg->retries == MFS_DEFAULT_RETRIES);
+	mfs_config_free(cfg);
+	cfg = GOOD(SRC);
+	if (cfg)
+		CHECK(cfg->min_rate == MFS_DEFAULT_MIN_RATE);
+	mfs_config_free(cfg);
+
+	BAD("[modelfs]\nretries = 11\n", "t.ini:2:", "bad number for retries: '11' (from 0 to 10)");
+	BAD("[modelfs]\nretries = -1\n", "t.ini:2:", "bad number for retries");
+	BAD(SRC "retries = two\n", "t.ini:3:", "bad number for retries");
+	BAD("[modelfs]\nmin_rate = fast\n", "t.ini:2:", "bad rate for min_rate: 'fast'");
+	BAD("[modelfs]\nmin_rate = -5\n", "t.ini:2:", "bad rate for min_rate");
+	BAD(SRC "min_rate = 1K\n", "t.ini:3:", "min_rate");
+	BAD(SRC "mirrors = http://b.example/\n", "t.ini:3:",
+	    "plain http mirror 'http://b.example/' needs allow_http = yes in [source zoo]");
+	BAD(SRC "mirrors = https://b.example/ ftp://c.example/\n", "t.ini:3:", "bad mirror 'ftp://c.example/'");
+	BAD(SRC "mirrors = https://user:pw@b.example/\n", "t.ini:3:", "bad mirror");
+	BAD("[modelfs]\nmirrors = https://b.example/\n", "t.ini:2:", "mirrors");
+	BAD(SRC "redirect_hosts = a.example:99999\n", "t.ini:3:", "bad host 'a.example:99999'");
+	BAD(SRC "redirect_hosts = a.example:\n", "t.ini:3:", "bad host 'a.example:'");
+	BAD(SRC "redirect_hosts = a.example:x1\n", "t.ini:3:", "bad host 'a.example:x1'");
+}
+
 static void test_bad_paths(void)
 {
 	static const struct { const char *path, *why; } cases[] = {
@@ -1300,6 +1359,7 @@ int main(void)
 	RUN(test_bad_sections);
 	RUN(test_bad_keys);
 	RUN(test_bad_values);
+	RUN(test_sources_keys);
 	RUN(test_bad_paths);
 	RUN(test_check_path);
 	RUN(test_bad_urls);
