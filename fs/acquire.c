@@ -36,6 +36,7 @@ struct trail {
 	const char *url;           /* NULL: the model's own url */
 	int64_t attempt;
 	int64_t resumed_from;
+	bool nocache;              /* this URL again, past a proxy's cache */
 };
 
 /* A fresh trail: 16 random hex digits. */
@@ -256,6 +257,7 @@ static int stage_download(const struct about *ab, const struct mfs_source *src,
 			  const char *url, uint64_t size, bool size_is_max, unsigned mask,
 			  const char *object, struct staged *s)
 {
+	static const char *const nocache[] = { "Cache-Control: no-cache", "Pragma: no-cache", NULL };
 	const struct mfs_acquire_ctx *c = ab->c;
 	const struct mfs_config *cfg = c->cfg;
 	struct progress p = { .c = c, .model = ab->n ? ab->mis[0] : 0 };
@@ -272,6 +274,8 @@ static int stage_download(const struct about *ab, const struct mfs_source *src,
 			.low_speed_time = cfg->low_speed_time,
 			.min_rate = (long)cfg->min_rate,
 			.min_rate_after = MFS_MIN_RATE_AFTER,
+			.headers = ab->t->nocache ? nocache : NULL,
+			.proxy = src->proxy,
 			.cancel = c->cancel,
 		},
 		.mask = mask,
@@ -335,6 +339,20 @@ static void last_reason(char *why, size_t len, size_t tried, const char *err)
 static bool final(int rc)
 {
 	return rc == -ENOSPC || rc == -ECANCELED;
+}
+
+/* After a URL's bytes were refused: whether to ask that URL once more
+ * with Cache-Control: no-cache, because they may have come from a shared
+ * cache (a proxy) that a bad copy poisoned; it would hand every host the
+ * same bad bytes until it expires.  Once per URL (sets t->nocache). */
+static bool again_past_cache(const struct mfs_source *src, struct trail *t)
+{
+	if (t->nocache || !mfs_fetch_proxied(src->proxy, t->url))
+		return false;
+	mfs_warn("%s was refused and may have come from a proxy's cache: asking once more "
+		 "with Cache-Control: no-cache", t->url);
+	t->nocache = true;
+	return true;
 }
 
 /* One URL of a plain model: download, judge, commit.  The verified fd,
@@ -413,7 +431,10 @@ int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, siz
 		}
 		t.url = url;
 		tried++;
+		t.nocache = false;
 		rc = fetch_from(&ab, m, object, err, sizeof(err), &stop);
+		if (rc == -EBADMSG && again_past_cache(m->source, &t))
+			rc = fetch_from(&ab, m, object, err, sizeof(err), &stop);
 		t.url = NULL;
 		free(url);
 		if (rc >= 0) {
@@ -679,7 +700,7 @@ static int archive_from(const struct about *ab, struct walk *w, const struct mfs
 		reject_all(w, reason, ab->t0, ab->t);
 		snprintf(why, whylen, "%s", reason);
 		close(s->fd);
-		return -EIO;
+		return -EBADMSG;
 	}
 	return 0;
 }
@@ -716,7 +737,13 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 		}
 		t.url = url;
 		tried++;
+		t.nocache = false;
 		rc = archive_from(&ab, &w, a, object, &lim, &s, fds, n, why, sizeof(why), &stop);
+		if (rc == -EBADMSG && again_past_cache(a->source, &t)) {
+			reset_members(&w);
+			rc = archive_from(&ab, &w, a, object, &lim, &s, fds, n, why, sizeof(why),
+					  &stop);
+		}
 		t.url = NULL;
 		free(url);
 		if (rc == 0 || stop)

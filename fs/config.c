@@ -42,7 +42,7 @@ enum kind { MODELFS, SOURCE, MODEL };
 enum key {
 	K_STORE, K_AUDIT_LOG, K_CONNECT_TIMEOUT, K_LOW_SPEED_LIMIT, K_LOW_SPEED_TIME,
 	K_MAX_FETCHES, K_STORE_MAX, K_QUARANTINE_MAX, K_FAILURE_BACKOFF, K_FAILURE_BACKOFF_MAX,
-	K_METRICS_FILE, K_RETRIES, K_MIN_RATE, K_MIRRORS,
+	K_METRICS_FILE, K_RETRIES, K_MIN_RATE, K_MIRRORS, K_PROXY,
 	K_SOURCE, K_PATH, K_URL, K_SIZE, K_SHA1, K_SHA256, K_SHA512,
 	K_CA_FILE, K_ALLOW_HTTP, K_ALLOW_SHA1, K_REDIRECT_HOSTS,
 	K_LOCK_FILES,
@@ -68,6 +68,7 @@ static const struct {
 	[K_RETRIES] = { "retries", IN(MODELFS) | IN(SOURCE), 0 },
 	[K_MIN_RATE] = { "min_rate", IN(MODELFS), 0 },
 	[K_MIRRORS] = { "mirrors", IN(SOURCE), 0 },
+	[K_PROXY] = { "proxy", IN(SOURCE), 0 },
 	[K_SOURCE] = { "source", IN(MODEL), IN(MODEL) },
 	[K_PATH] = { "path", IN(MODEL), IN(MODEL) },
 	[K_URL] = { "url", IN(SOURCE) | IN(MODEL), IN(SOURCE) | IN(MODEL) },
@@ -190,6 +191,7 @@ static void free_source(struct mfs_source *s)
 	for (char **m = s->mirrors; m && *m; m++)
 		free(*m);
 	free(s->mirrors);
+	free(s->proxy);
 }
 
 static void free_model(struct mfs_model *m)
@@ -295,6 +297,32 @@ static int split_words(struct parser *p, const char *value, char ***out)
 		if (!*v++)
 			return nomem(p);
 	}
+	return 0;
+}
+
+/* proxy: "none" (kept as ""), or an http:// or https:// URL with a host,
+ * an optional port and no credentials (they would sit in a config file
+ * that is no secret). */
+static int parse_proxy(struct parser *p, const char *value, char **out)
+{
+	enum mfs_url_reason why = MFS_URL_OK;
+	char *base = NULL, *host = NULL;
+	int rc;
+
+	if (strcmp(value, "none") == 0)
+		return dup_into(p, out, "");
+	rc = mfs_url_check_base(value, true, &base, &host, &why);
+	if (rc == -ENOMEM)
+		return nomem(p);
+	free(host);
+	if (rc == -EINVAL && why == MFS_URL_USERINFO)
+		return fail(p, p->line, "credentials in proxy '%s' are not supported (a config "
+			    "file is no place for a secret)", value);
+	if (rc == -EINVAL)
+		return fail(p, p->line, "bad proxy '%s': %s (http://HOST[:PORT], https://HOST[:PORT] "
+			    "or none)", value, mfs_url_reason_str(why));
+	free(*out);
+	*out = base;
 	return 0;
 }
 
@@ -530,6 +558,8 @@ static int set_key(struct parser *p, const char *name, const char *value)
 		return parse_hosts(p, value, &s->src.redirect_hosts);
 	case K_MIRRORS:
 		return split_words(p, value, &s->src.mirrors);
+	case K_PROXY:
+		return parse_proxy(p, value, &s->src.proxy);
 	case K_RETRIES:
 		if (strcmp(value, "0") == 0)
 			n = 0;

@@ -442,6 +442,9 @@ static int setup(struct xfer *x, struct curl_slist **headers, char *errbuf)
 	if (!res) res = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	if (!res && req->ca_file)
 		res = curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
+	/* "" turns the environment's proxy off too (libcurl's rule). */
+	if (!res && req->proxy)
+		res = curl_easy_setopt(h, CURLOPT_PROXY, req->proxy);
 	if (!res && req->offset) {
 		char range[32];
 
@@ -461,6 +464,36 @@ static int setup(struct xfer *x, struct curl_slist **headers, char *errbuf)
 		if (!res) res = curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, req->cancel);
 	}
 	return res ? curl_failed(x, res, errbuf) : 0;
+}
+
+/* The first of these environment variables that is set and not empty. */
+static const char *env_any(const char *const *names)
+{
+	for (; *names; names++) {
+		const char *v = getenv(*names);
+
+		if (v && *v)
+			return v;
+	}
+	return NULL;
+}
+
+bool mfs_fetch_proxied(const char *proxy, const char *url)
+{
+	/* libcurl reads http_proxy only in lowercase (HTTP_PROXY can be set
+	 * by a CGI request's Proxy: header), the others in either case. */
+	static const char *const http[] = { "http_proxy", "all_proxy", "ALL_PROXY", NULL };
+	static const char *const https[] = { "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+					     NULL };
+	static const char *const no[] = { "no_proxy", "NO_PROXY", NULL };
+	const char *none;
+
+	if (proxy)
+		return *proxy != 0;
+	if (!env_any(strncasecmp(url, "https:", 6) == 0 ? https : http))
+		return false;
+	none = env_any(no);
+	return !none || strcmp(none, "*") != 0;
 }
 
 int mfs_fetch_global_init(void)

@@ -32,6 +32,7 @@
 #include "scheduler.h"
 #include "status.h"
 #include "store.h"
+#include "url.h"
 
 static void usage(FILE *f)
 {
@@ -41,7 +42,7 @@ static void usage(FILE *f)
 		"       modelfsctl verify CONFIG [PATH...]\n"
 		"       modelfsctl status MOUNTPOINT [--json]\n"
 		"       modelfsctl pin URL --path MOUNTPATH [--source NAME] [--ca-file F]\n"
-		"                  [--allow-http] [--sha1] [--max-size BYTES]\n"
+		"                  [--allow-http] [--sha1] [--max-size BYTES] [--proxy URL|none]\n"
 		"                  [--archive zip [--member M | --member-prefix P]]\n"
 		"check  validates CONFIG and prints a summary (exit 2 on an error)\n"
 		"fetch  downloads and verifies the models at PATHs (all if none) into\n"
@@ -54,7 +55,8 @@ static void usage(FILE *f)
 		"       if any model failed\n"
 		"pin    downloads URL once, hashes it (a zip: each member) and prints a\n"
 		"       config section to review and paste; changes nothing else.\n"
-		"       Exit 1 if the download or the archive failed\n");
+		"       Exit 1 if the download or the archive failed.  Without\n"
+		"       --proxy, https_proxy / http_proxy / no_proxy apply\n");
 }
 
 static double now_s(void)
@@ -660,6 +662,18 @@ out_free:
 	return status;
 }
 
+/* A proxy URL as the config's proxy key takes it (config.h). */
+static bool proxy_ok(const char *url)
+{
+	enum mfs_url_reason why;
+	char *base = NULL, *host = NULL;
+	int rc = mfs_url_check_base(url, true, &base, &host, &why);
+
+	free(base);
+	free(host);
+	return rc == 0;
+}
+
 static void pin_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void pin_fail(const char *fmt, ...)
 {
@@ -695,6 +709,7 @@ static int cmd_pin(int argc, char **argv)
 		{ "archive", required_argument, NULL, 'a' },
 		{ "member", required_argument, NULL, 'M' },
 		{ "member-prefix", required_argument, NULL, 'P' },
+		{ "proxy", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -716,6 +731,17 @@ static int cmd_pin(int argc, char **argv)
 		case '1': o.sha1 = true; break;
 		case 'M': o.member = optarg; break;
 		case 'P': o.member_prefix = optarg; break;
+		case 'X':
+			if (strcmp(optarg, "none") == 0) {
+				o.proxy = "";
+			} else if (!proxy_ok(optarg)) {
+				pin_fail("bad --proxy '%s': http://HOST[:PORT], https://HOST[:PORT] "
+					 "(no credentials) or none", optarg);
+				return 2;
+			} else {
+				o.proxy = optarg;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;

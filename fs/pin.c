@@ -493,6 +493,7 @@ int mfs_pin_run(const struct mfs_pin_opts *o, struct mfs_pin_result *r, char *er
 		.get = {
 			.url = o->url,
 			.ca_file = o->ca_file,
+			.proxy = o->proxy,
 			.allow_http = o->allow_http,
 			.size = o->max_size ? o->max_size : MFS_PIN_DEFAULT_MAX_SIZE,
 			.size_is_max = true,

@@ -58,6 +58,9 @@ struct mfs_source {
 	char **mirrors;        /* NULL-terminated other bases (checked like url,
 				  ending in '/'), tried in order after url; NULL: none */
 	int retries;           /* [source] retries; -1: the [modelfs] one */
+	char *proxy;           /* [source] proxy: NULL: the environment's
+				  (https_proxy, http_proxy, no_proxy); "": none;
+				  else an http:// or https:// proxy URL */
 	int line;
 };
 

@@ -49,6 +49,10 @@ struct mfs_fetch_req {
 	int (*restart)(void *arg);
 	const char *const *headers;       /* extra request headers ("Name: value"),
 					     NULL-terminated; may be NULL */
+	const char *proxy;                /* NULL: the environment's (https_proxy,
+					     http_proxy, all_proxy, no_proxy, as
+					     libcurl reads them); "": none; else
+					     the proxy's URL */
 	struct mfs_cancel *cancel;        /* may be NULL; once fired, the transfer
 					     ends at once with -ECANCELED, even
 					     one waiting on a silent peer */
@@ -76,6 +80,13 @@ struct mfs_fetch_info {
 	char validator[192];   /* the response's strong ETag, else its
 				  Last-Modified: what a resume must name; "" */
 };
+
+/* Whether a GET of `url` with proxy setting `proxy` (as in the request)
+ * may go through a proxy: a proxy URL is set, or it is NULL and one of
+ * the environment's proxy variables for url's scheme (or all_proxy) is
+ * set, and no_proxy is not "*".  Errs towards yes: a no_proxy list that
+ * names the host is not looked at. */
+bool mfs_fetch_proxied(const char *proxy, const char *url);
 
 /* Once per process, before any thread starts.  -EIO if libcurl fails. */
 int mfs_fetch_global_init(void);

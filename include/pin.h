@@ -32,6 +32,8 @@ struct mfs_pin_opts {
 	const char *path;          /* mount path the section declares */
 	const char *source;        /* [source] name; NULL: MFS_PIN_NO_SOURCE */
 	const char *ca_file;       /* NULL: the system CAs */
+	const char *proxy;         /* as in struct mfs_fetch_req: NULL: the
+				      environment's; "": none */
 	bool allow_http;
 	bool sha1;                 /* also pin SHA-1 (and say allow_sha1 = yes) */
 	uint64_t max_size;         /* bound on the download and on the expanded

@@ -405,6 +405,20 @@ static void test_sources_keys(void)
 	}
 	mfs_config_free(cfg);
 
+	cfg = GOOD("[source a]\nurl = https://a/\nproxy = none\n"
+		   "[source b]\nurl = https://b/\nproxy = http://Squid.example:3128\n"
+		   "[source c]\nurl = https://c/\n");
+	if (cfg) {
+		CHECK_STR(cfg->sources[0].proxy, "");
+		CHECK_STR(cfg->sources[1].proxy, "http://Squid.example:3128/");
+		CHECK(cfg->sources[2].proxy == NULL);
+	}
+	mfs_config_free(cfg);
+	BAD(SRC "proxy = socks5://h:1080\n", "t.ini:3:", "bad proxy 'socks5://h:1080'");
+	BAD(SRC "proxy = http://u:p@h:3128\n", "t.ini:3:", "credentials in proxy");
+	BAD(SRC "proxy = http://h:99999\n", "t.ini:3:", "bad proxy");
+	BAD("[modelfs]\nproxy = none\n", "t.ini:2:", "proxy");
+
 	cfg = GOOD("[modelfs]\nmin_rate = 0\n" SRC);
 	if (cfg)
 		CHECK(cfg->min_rate == 0 && cfg->retries == MFS_DEFAULT_RETRIES);

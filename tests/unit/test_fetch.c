@@ -556,6 +556,43 @@ static void test_redirect_limit(void)
 	free(k.buf);
 }
 
+/* When a mismatch may be a proxy's cached copy (acquire retries once with
+ * no-cache). */
+static void test_proxied(void)
+{
+	static const char *const vars[] = { "http_proxy", "https_proxy", "HTTPS_PROXY",
+					    "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
+					    "HTTP_PROXY" };
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+	CHECK(!mfs_fetch_proxied(NULL, "https://a/x"));
+	CHECK(!mfs_fetch_proxied("", "https://a/x"));
+	CHECK(mfs_fetch_proxied("http://p:3128/", "https://a/x"));
+	setenv("http_proxy", "http://p:3128", 1);
+	CHECK(mfs_fetch_proxied(NULL, "http://a/x"));
+	CHECK(!mfs_fetch_proxied(NULL, "https://a/x"));  /* http_proxy is for http:// */
+	CHECK(!mfs_fetch_proxied("", "http://a/x"));      /* proxy = none */
+	unsetenv("http_proxy");
+	setenv("HTTP_PROXY", "http://p:3128", 1);         /* libcurl ignores it */
+	CHECK(!mfs_fetch_proxied(NULL, "http://a/x"));
+	unsetenv("HTTP_PROXY");
+	setenv("HTTPS_PROXY", "http://p:3128", 1);
+	CHECK(mfs_fetch_proxied(NULL, "HTTPS://a/x"));
+	setenv("no_proxy", "*", 1);
+	CHECK(!mfs_fetch_proxied(NULL, "https://a/x"));
+	setenv("no_proxy", "other.example", 1);           /* errs towards yes */
+	CHECK(mfs_fetch_proxied(NULL, "https://a/x"));
+	unsetenv("no_proxy");
+	unsetenv("HTTPS_PROXY");
+	setenv("all_proxy", "http://p:3128", 1);
+	CHECK(mfs_fetch_proxied(NULL, "http://a/x") && mfs_fetch_proxied(NULL, "https://a/x"));
+	unsetenv("all_proxy");
+	setenv("https_proxy", "", 1);                     /* empty: unset */
+	CHECK(!mfs_fetch_proxied(NULL, "https://a/x"));
+	unsetenv("https_proxy");
+}
+
 static void test_sink_error(void)
 {
 	struct resp r = { .status = 200, .body_len = 4000, .content_length = CL_HONEST,
@@ -598,6 +635,7 @@ int main(void)
 	RUN(test_redirect_scheme_refused);
 	RUN(test_redirect_limit);
 	RUN(test_sink_error);
+	RUN(test_proxied);
 	mfs_fetch_global_cleanup();
 	return unit_done();
 }
