@@ -11,6 +11,7 @@
 
 #include "download.h"
 #include "log.h"
+#include "s3.h"
 #include "unpack.h"
 
 #define HEX_MAX (2 * MFS_DIGEST_MAX + 1)
@@ -285,16 +286,35 @@ static int stage_download(const struct about *ab, const struct mfs_source *src,
 		.retrying = on_retry,
 		.retrying_arg = (void *)ab,
 	};
+	struct mfs_s3_creds creds;
 	int rc;
 
 	memset(&s->got, 0, sizeof(s->got));
+	/* An S3 source's own URLs are signed; its mirrors are not. */
+	if (src->s3_url && strncmp(url, src->url, strlen(src->url)) == 0) {
+		rc = mfs_s3_creds_load(src->s3_credentials, src->s3_profile, src->s3_region, &creds,
+				       s->err, sizeof(s->err));
+		if (rc == -EINVAL) {
+			s->fd = -1;
+			return -EIO;
+		}
+		if (rc == 0) {
+			d.get.aws_sigv4 = creds.sigv4;
+			d.get.aws_userpwd = creds.userpwd;
+			d.get.aws_token = creds.token;
+		} else {
+			mfs_debug("%s: %s; the request goes unsigned", url, s->err);
+		}
+	}
 	s->fd = mfs_store_stage(c->store, object, s->name, sizeof(s->name));
 	if (s->fd < 0) {
+		mfs_s3_creds_wipe(&creds);
 		snprintf(s->err, sizeof(s->err), "cannot create staging file: %s", strerror(-s->fd));
 		return failure(s->fd);
 	}
 	d.fd = s->fd;
 	rc = mfs_download_run(&d, &s->got, s->err, sizeof(s->err));
+	mfs_s3_creds_wipe(&creds);
 	ab->t->attempt = s->got.attempts > 1 ? s->got.attempts : 0;
 	ab->t->resumed_from = (int64_t)s->got.resumed_from;
 	if (rc < 0) {

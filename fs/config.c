@@ -22,6 +22,7 @@
 #include <ini.h>
 
 #include "mountpath.h"
+#include "s3.h"
 #include "url.h"
 
 /* inih's line buffer holds 199 characters, the newline and a NUL; longer
@@ -43,6 +44,7 @@ enum key {
 	K_STORE, K_AUDIT_LOG, K_CONNECT_TIMEOUT, K_LOW_SPEED_LIMIT, K_LOW_SPEED_TIME,
 	K_MAX_FETCHES, K_STORE_MAX, K_QUARANTINE_MAX, K_FAILURE_BACKOFF, K_FAILURE_BACKOFF_MAX,
 	K_METRICS_FILE, K_RETRIES, K_MIN_RATE, K_MIRRORS, K_PROXY,
+	K_S3_ENDPOINT, K_S3_REGION, K_S3_PATH_STYLE, K_S3_CREDENTIALS, K_S3_PROFILE,
 	K_SOURCE, K_PATH, K_URL, K_SIZE, K_SHA1, K_SHA256, K_SHA512,
 	K_CA_FILE, K_ALLOW_HTTP, K_ALLOW_SHA1, K_REDIRECT_HOSTS,
 	K_LOCK_FILES,
@@ -69,6 +71,11 @@ static const struct {
 	[K_MIN_RATE] = { "min_rate", IN(MODELFS), 0 },
 	[K_MIRRORS] = { "mirrors", IN(SOURCE), 0 },
 	[K_PROXY] = { "proxy", IN(SOURCE), 0 },
+	[K_S3_ENDPOINT] = { "s3_endpoint", IN(SOURCE), 0 },
+	[K_S3_REGION] = { "s3_region", IN(SOURCE), 0 },
+	[K_S3_PATH_STYLE] = { "s3_path_style", IN(SOURCE), 0 },
+	[K_S3_CREDENTIALS] = { "s3_credentials", IN(SOURCE), 0 },
+	[K_S3_PROFILE] = { "s3_profile", IN(SOURCE), 0 },
 	[K_SOURCE] = { "source", IN(MODEL), IN(MODEL) },
 	[K_PATH] = { "path", IN(MODEL), IN(MODEL) },
 	[K_URL] = { "url", IN(SOURCE) | IN(MODEL), IN(SOURCE) | IN(MODEL) },
@@ -192,6 +199,11 @@ static void free_source(struct mfs_source *s)
 		free(*m);
 	free(s->mirrors);
 	free(s->proxy);
+	free(s->s3_url);
+	free(s->s3_endpoint);
+	free(s->s3_region);
+	free(s->s3_credentials);
+	free(s->s3_profile);
 }
 
 static void free_model(struct mfs_model *m)
@@ -560,6 +572,18 @@ static int set_key(struct parser *p, const char *name, const char *value)
 		return split_words(p, value, &s->src.mirrors);
 	case K_PROXY:
 		return parse_proxy(p, value, &s->src.proxy);
+	case K_S3_ENDPOINT:
+		return dup_into(p, &s->src.s3_endpoint, value);
+	case K_S3_REGION:
+		return dup_into(p, &s->src.s3_region, value);
+	case K_S3_PATH_STYLE:
+		return parse_bool(p, name, value, &s->src.s3_path_style);
+	case K_S3_CREDENTIALS:
+		if (*value != '/')
+			return fail(p, p->line, "s3_credentials must be an absolute path");
+		return dup_into(p, &s->src.s3_credentials, value);
+	case K_S3_PROFILE:
+		return dup_into(p, &s->src.s3_profile, value);
 	case K_RETRIES:
 		if (strcmp(value, "0") == 0)
 			n = 0;
@@ -856,15 +880,65 @@ static int check_required(struct parser *p, const struct section *s)
 	return 0;
 }
 
+/* An s3:// url becomes the HTTPS base its bucket is reached at (s3.h);
+ * the s3_* keys need one. */
+static int check_s3(struct parser *p, struct section *s)
+{
+	static const int s3_keys[] = { K_S3_ENDPOINT, K_S3_REGION, K_S3_PATH_STYLE,
+				       K_S3_CREDENTIALS, K_S3_PROFILE };
+	struct mfs_source *src = &s->src;
+	enum mfs_url_reason why;
+	char err[160], *base = NULL, *host = NULL;
+	int rc;
+
+	if (strncmp(src->url, "s3://", 5) != 0) {
+		for (size_t i = 0; i < sizeof(s3_keys) / sizeof(s3_keys[0]); i++) {
+			if (s->key_line[s3_keys[i]])
+				return fail(p, s->key_line[s3_keys[i]], "%s needs an s3:// url in [%s]",
+					    keys[s3_keys[i]].name, s->label);
+		}
+		return 0;
+	}
+	if (src->s3_endpoint) {
+		rc = mfs_url_check_base(src->s3_endpoint, src->allow_http, &base, &host, &why);
+		if (rc == -ENOMEM)
+			return nomem(p);
+		free(base);
+		free(host);
+		if (rc < 0)
+			return fail(p, s->key_line[K_S3_ENDPOINT], "bad s3_endpoint '%s': %s%s",
+				    src->s3_endpoint, mfs_url_reason_str(why),
+				    why == MFS_URL_HTTP ? " (http:// needs allow_http = yes)" : "");
+	}
+	if (src->s3_profile && !src->s3_credentials)
+		return fail(p, s->key_line[K_S3_PROFILE], "s3_profile needs s3_credentials in [%s]",
+			    s->label);
+	rc = mfs_s3_base(src->url, src->s3_endpoint, src->s3_region, src->s3_path_style, &base,
+			 err, sizeof(err));
+	if (rc == -ENOMEM)
+		return nomem(p);
+	if (rc < 0)
+		return fail(p, s->key_line[rc == -EINVAL && strstr(err, "region") ? K_S3_REGION : K_URL],
+			    "s3 url '%s' in [%s]: %s", src->url, s->label, err);
+	src->s3_url = src->url;
+	src->url = base;
+	return 0;
+}
+
 /* A source's url: the base every model url of it lies under. */
 static int check_source(struct parser *p, struct section *s)
 {
 	struct mfs_source *src = &s->src;
-	const char *u = src->url;
+	const char *u;
 	int line = s->key_line[K_URL];
 	enum mfs_url_reason why;
 	char *base, *host;
-	int rc = mfs_url_check_base(u, src->allow_http, &base, &host, &why);
+	int rc;
+
+	if (check_s3(p, s) < 0)
+		return p->rc;
+	u = src->url;
+	rc = mfs_url_check_base(u, src->allow_http, &base, &host, &why);
 
 	if (rc == -EINVAL) {
 		switch (why) {

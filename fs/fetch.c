@@ -1,6 +1,7 @@
 /* fetch — see include/fetch.h. */
 #include "fetch.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #define USER_AGENT "modelfs/0.1"
 #define RECV_BUFSIZE (512L * 1024)
 #define PROGRESS_STEP (64u << 10) /* for status: fetched bytes while fetching */
+#define ERRBODY_MAX 1024          /* of an error's body, for its S3 <Code> */
 
 struct xfer {
 	const struct mfs_fetch_req *req;
@@ -32,6 +34,8 @@ struct xfer {
 	uint64_t reported;
 	struct timespec t0;
 	char validator[sizeof(((struct mfs_fetch_info *)0)->validator)];
+	char errbody[ERRBODY_MAX + 1]; /* the start of an error status's body */
+	size_t errbody_len;
 	char *err;
 	size_t errlen;
 };
@@ -124,7 +128,13 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
 		return CURL_WRITEFUNC_ERROR;
 	}
 	/* Not the model: the status alone decides what happens next, and an
-	 * unread body cannot make us wait or buffer. */
+	 * unread body cannot make us wait or buffer.  The start of an error's
+	 * body is kept, for the error code an S3 server puts there. */
+	if (x->status >= 400 && x->errbody_len + len <= ERRBODY_MAX) {
+		memcpy(x->errbody + x->errbody_len, buf, len);
+		x->errbody_len += len;
+		return len;
+	}
 	if (!is_2xx(x->status))
 		return CURL_WRITEFUNC_ERROR;
 	if (!x->begun) {
@@ -301,6 +311,31 @@ static int curl_failed(struct xfer *x, CURLcode res, const char *errbuf)
 	}
 }
 
+/* "HTTP 403", or with the error code of an S3-style XML body,
+ * "HTTP 403 (SignatureDoesNotMatch)": only that word, never the rest of
+ * the body (it may echo the request). */
+static void error_status(struct xfer *x)
+{
+	const char *code, *end;
+	size_t n = 0;
+
+	x->errbody[x->errbody_len] = '\0';
+	code = strstr(x->errbody, "<Code>");
+	if (code) {
+		code += 6;
+		end = strstr(code, "</Code>");
+		while (end && code + n < end && n < 64 &&
+		       (isalnum((unsigned char)code[n]) || code[n] == '.'))
+			n++;
+		if (!end || code + n != end)
+			n = 0;
+	}
+	if (n)
+		mfs_seterr(x->err, x->errlen, "HTTP %ld (%.*s)", x->status, (int)n, code);
+	else
+		mfs_seterr(x->err, x->errlen, "HTTP %ld", x->status);
+}
+
 /* One request, no following.  Returns 0 once the whole body went to the
  * sink, 1 for a redirect with its Location in *location (owned by the
  * handle, valid until its next request), or -errno. */
@@ -311,6 +346,7 @@ static int get_one(struct xfer *x, const char *url, char *errbuf, const char **l
 
 	*location = NULL;
 	x->status = 0;
+	x->errbody_len = 0;
 	errbuf[0] = '\0';
 	res = curl_easy_setopt(x->curl, CURLOPT_URL, url);
 	if (res != CURLE_OK)
@@ -338,7 +374,7 @@ static int get_one(struct xfer *x, const char *url, char *errbuf, const char **l
 	}
 	if (!is_redirect(x->status)) {
 		x->transient = x->status >= 500 || x->status == 408 || x->status == 429;
-		mfs_seterr(x->err, x->errlen, "HTTP %ld", x->status);
+		error_status(x);
 		return -EPROTO;
 	}
 	/* Not CURLINFO_REDIRECT_URL: curl sets that only when the body was
@@ -376,11 +412,17 @@ static int close_socket(void *arg, curl_socket_t fd)
 /* Appends one request header to *list.  CURLE_OK or CURLE_OUT_OF_MEMORY. */
 static CURLcode add_header(struct curl_slist **list, const char *name, const char *value)
 {
-	char line[512];
-	struct curl_slist *l;
+	size_t n = strlen(name) + strlen(value) + 1;
+	char *line = malloc(n);
+	struct curl_slist *l = NULL;
 
-	snprintf(line, sizeof(line), "%s%s", name, value);
-	l = curl_slist_append(*list, line);
+	if (line) {
+		snprintf(line, n, "%s%s", name, value);
+		l = curl_slist_append(*list, line);
+		/* it may be a session token */
+		explicit_bzero(line, n);
+		free(line);
+	}
 	if (!l)
 		return CURLE_OUT_OF_MEMORY;
 	*list = l;
@@ -442,6 +484,12 @@ static int setup(struct xfer *x, struct curl_slist **headers, char *errbuf)
 	if (!res) res = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	if (!res && req->ca_file)
 		res = curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
+	if (!res && req->aws_sigv4) {
+		res = curl_easy_setopt(h, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+		if (!res) res = curl_easy_setopt(h, CURLOPT_USERPWD, req->aws_userpwd);
+		if (!res && req->aws_token && req->aws_token[0])
+			res = add_header(headers, "x-amz-security-token: ", req->aws_token);
+	}
 	/* "" turns the environment's proxy off too (libcurl's rule). */
 	if (!res && req->proxy)
 		res = curl_easy_setopt(h, CURLOPT_PROXY, req->proxy);

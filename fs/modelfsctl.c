@@ -246,12 +246,22 @@ static int cmd_check(const char *file)
 	printf("store: %s\naudit log: %s\n", cfg->store, cfg->audit_log);
 	for (size_t s = 0; s < cfg->nsources; s++) {
 		size_t n = 0;
+		const struct mfs_source *src = &cfg->sources[s];
+		size_t nm = 0;
 
+		for (char **m = src->mirrors; m && *m; m++)
+			nm++;
 		for (size_t i = 0; i < cfg->nmodels; i++)
-			n += cfg->models[i].source == &cfg->sources[s];
-		printf("source %s: %s (%zu models%s%s)\n", cfg->sources[s].name,
-		       cfg->sources[s].url, n, cfg->sources[s].ca_file ? ", ca_file " : "",
-		       cfg->sources[s].ca_file ? cfg->sources[s].ca_file : "");
+			n += cfg->models[i].source == src;
+		printf("source %s: %s%s%s (%zu models%s%s", src->name,
+		       src->s3_url ? src->s3_url : src->url, src->s3_url ? " at " : "",
+		       src->s3_url ? src->url : "", n, src->ca_file ? ", ca_file " : "",
+		       src->ca_file ? src->ca_file : "");
+		if (nm)
+			printf(", %zu mirrors", nm);
+		if (src->proxy)
+			printf(", proxy %s", src->proxy[0] ? src->proxy : "none");
+		printf(")\n");
 	}
 	if (weak)
 		printf("warning: %zu models are pinned by SHA-1 only\n", weak);

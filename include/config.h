@@ -58,6 +58,15 @@ struct mfs_source {
 	char **mirrors;        /* NULL-terminated other bases (checked like url,
 				  ending in '/'), tried in order after url; NULL: none */
 	int retries;           /* [source] retries; -1: the [modelfs] one */
+	/* An S3 source: s3_url is its s3://BUCKET/PREFIX/ as configured, and
+	 * url the HTTPS base that became (s3.h); requests to url are signed
+	 * (mirrors are not).  s3_url NULL: not S3. */
+	char *s3_url;
+	char *s3_endpoint;     /* NULL: AWS's for the region */
+	char *s3_region;       /* NULL: MFS_S3_DEFAULT_REGION */
+	bool s3_path_style;
+	char *s3_credentials;  /* shared-credentials file; NULL: the environment */
+	char *s3_profile;      /* NULL: MFS_S3_DEFAULT_PROFILE */
 	char *proxy;           /* [source] proxy: NULL: the environment's
 				  (https_proxy, http_proxy, no_proxy); "": none;
 				  else an http:// or https:// proxy URL */

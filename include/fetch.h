@@ -49,6 +49,12 @@ struct mfs_fetch_req {
 	int (*restart)(void *arg);
 	const char *const *headers;       /* extra request headers ("Name: value"),
 					     NULL-terminated; may be NULL */
+	/* SigV4 signing (S3): libcurl's provider string "aws:amz:REGION:s3"
+	 * and "KEY_ID:SECRET"; an optional session token is sent as
+	 * x-amz-security-token.  NULL: unsigned. */
+	const char *aws_sigv4;
+	const char *aws_userpwd;
+	const char *aws_token;
 	const char *proxy;                /* NULL: the environment's (https_proxy,
 					     http_proxy, all_proxy, no_proxy, as
 					     libcurl reads them); "": none; else

@@ -419,6 +419,30 @@ static void test_sources_keys(void)
 	BAD(SRC "proxy = http://h:99999\n", "t.ini:3:", "bad proxy");
 	BAD("[modelfs]\nproxy = none\n", "t.ini:2:", "proxy");
 
+	cfg = GOOD("[source s]\nurl = s3://bucket-1/zoo\ns3_endpoint = https://127.0.0.1:9000\n"
+		   "s3_path_style = yes\ns3_region = eu-west-1\ns3_credentials = /etc/aws\n"
+		   "s3_profile = ci\n"
+		   "[model m]\nsource = s\npath = m\nurl = m.bin\nsize = 1\nsha256 = " H64 "\n");
+	if (cfg) {
+		CHECK_STR(cfg->sources[0].s3_url, "s3://bucket-1/zoo");
+		CHECK_STR(cfg->sources[0].url, "https://127.0.0.1:9000/bucket-1/zoo/");
+		CHECK_STR(cfg->models[0].url, "https://127.0.0.1:9000/bucket-1/zoo/m.bin");
+		CHECK_STR(cfg->sources[0].s3_profile, "ci");
+	}
+	mfs_config_free(cfg);
+	BAD(SRC "s3_region = eu-west-1\n", "t.ini:3:", "s3_region needs an s3:// url in [source zoo]");
+	BAD("[source s]\nurl = s3://B/\n", "t.ini:2:", "bad bucket name 'B'");
+	BAD("[source s]\nurl = s3://b.c.d/\n", "t.ini:2:", "bad bucket name 'b.c.d'");
+	BAD("[source s]\nurl = s3://bucket/\ns3_region = x y\n", "t.ini:3:", "bad region 'x y'");
+	BAD("[source s]\nurl = s3://bucket/\ns3_endpoint = http://h:9000\n", "t.ini:3:",
+	    "bad s3_endpoint 'http://h:9000'");
+	BAD("[source s]\nurl = s3://bucket/\ns3_endpoint = ftp://h\n", "t.ini:3:", "bad s3_endpoint");
+	BAD("[source s]\nurl = s3://bucket/\ns3_profile = ci\n", "t.ini:3:",
+	    "s3_profile needs s3_credentials");
+	BAD("[source s]\nurl = s3://bucket/\ns3_credentials = aws.ini\n", "t.ini:3:",
+	    "s3_credentials must be an absolute path");
+	BAD("[source s]\nurl = s3://bucket/\ns3_path_style = maybe\n", "t.ini:3:", "bad boolean");
+
 	cfg = GOOD("[modelfs]\nmin_rate = 0\n" SRC);
 	if (cfg)
 		CHECK(cfg->min_rate == 0 && cfg->retries == MFS_DEFAULT_RETRIES);

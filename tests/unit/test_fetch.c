@@ -147,6 +147,40 @@ static void test_http_errors(void)
 	check_status(302, CL_HONEST);
 }
 
+/* An S3 error names its code (and nothing else of the body); a body that
+ * only looks like one, or is too long to keep, gives the bare status. */
+static void check_error_code(const char *body, const char *want)
+{
+	struct resp r = { .status = 403, .body = body, .body_len = strlen(body),
+			  .content_length = CL_HONEST };
+	struct server s;
+	struct sink k;
+	struct mfs_fetch_req req;
+	char url[128], err[256];
+
+	if (start(&s, &r, 1) < 0) { CHECK(!"server"); return; }
+	req_init(&req, &k, url, sizeof(url), &s, "127.0.0.1", "/s3", 1000);
+	CHECK_EQ_INT(run(&s, &req, err, sizeof(err)), -EPROTO);
+	CHECK_STR(err, want);
+	CHECK_EQ_INT(k.calls, 0);
+	free(k.buf);
+}
+
+static void test_s3_error_code(void)
+{
+	static char big[3000];
+
+	check_error_code("<?xml version=\"1.0\"?><Error><Code>SignatureDoesNotMatch</Code>"
+			 "<Message>The request signature we calculated does not match"
+			 "</Message><StringToSign>secret-ish</StringToSign></Error>",
+			 "HTTP 403 (SignatureDoesNotMatch)");
+	check_error_code("<Error><Code>Access Denied; rm -rf</Code></Error>", "HTTP 403");
+	check_error_code("<Error><Code>NoEnd", "HTTP 403");
+	memset(big, 'x', sizeof(big) - 1);
+	memcpy(big + 2000, "<Code>Late</Code>", 17);
+	check_error_code(big, "HTTP 403");
+}
+
 static void check_too_big(long cl, size_t piece)
 {
 	struct resp r = { .status = 200, .body_len = 5000, .content_length = cl,
@@ -618,6 +652,7 @@ int main(void)
 	RUN(test_exact_body);
 	RUN(test_empty_body);
 	RUN(test_http_errors);
+	RUN(test_s3_error_code);
 	RUN(test_too_big_honest_length);
 	RUN(test_too_big_no_length);
 	RUN(test_length_lies_larger);
