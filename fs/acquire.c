@@ -38,6 +38,8 @@ struct trail {
 	int64_t attempt;
 	int64_t resumed_from;
 	bool nocache;              /* this URL again, past a proxy's cache */
+	const char *const *alt;    /* the URLs after url (a parallel download's
+				      parts may go on from them) */
 };
 
 /* A fresh trail: 16 random hex digits. */
@@ -229,14 +231,23 @@ static void audit_all(const struct about *ab, const char *event, int64_t bytes, 
 static void on_retry(void *arg, const struct mfs_download_retry *r)
 {
 	const struct about *ab = arg;
-	char why[512];
+	const char *url = ab->t->url;
+	char why[1024], part[80] = "";
 
-	snprintf(why, sizeof(why), "%s; trying again in %.1f s%s", r->error,
-		 (double)r->delay_ms / 1000, r->resume_from ? " from where it stopped" : "");
+	if (r->part)
+		snprintf(part, sizeof(part), "part %u: ", r->part);
+	if (r->next_url)
+		snprintf(why, sizeof(why), "%s%s; going on from %s", part, r->error, r->next_url);
+	else
+		snprintf(why, sizeof(why), "%s%s; trying again in %.1f s%s", part, r->error,
+			 (double)r->delay_ms / 1000, r->resume_from ? " from where it stopped" : "");
 	ab->t->attempt = r->attempt;
 	ab->t->resumed_from = 0;
+	if (r->url)
+		ab->t->url = r->url;
 	audit_all(ab, "fetch_retry", -1, now_ms() - ab->t0, why);
-	mfs_warn("fetch %s: %s", ab->t->url, why);
+	ab->t->url = url;
+	mfs_warn("fetch %s: %s", r->url ? r->url : url, why);
 }
 
 /* A download into a staging file of its own. */
@@ -281,6 +292,9 @@ static int stage_download(const struct about *ab, const struct mfs_source *src,
 		},
 		.mask = mask,
 		.retries = src->retries >= 0 ? (unsigned)src->retries : cfg->retries,
+		.connections = src->connections > 0 ? (unsigned)src->connections : cfg->connections,
+		.parallel_min = src->parallel_min ? src->parallel_min : cfg->parallel_min,
+		.alt_urls = ab->t->alt,
 		.progress = c->progress ? on_progress : NULL,
 		.progress_arg = &p,
 		.retrying = on_retry,
@@ -315,7 +329,7 @@ static int stage_download(const struct about *ab, const struct mfs_source *src,
 	d.fd = s->fd;
 	rc = mfs_download_run(&d, &s->got, s->err, sizeof(s->err));
 	mfs_s3_creds_wipe(&creds);
-	ab->t->attempt = s->got.attempts > 1 ? s->got.attempts : 0;
+	ab->t->attempt = s->got.attempts > 1 && !s->got.parts ? s->got.attempts : 0;
 	ab->t->resumed_from = (int64_t)s->got.resumed_from;
 	if (rc < 0) {
 		/* At once: on a full disk the partial file is what fills it. */
@@ -359,6 +373,39 @@ static void last_reason(char *why, size_t len, size_t tried, const char *err)
 static bool final(int rc)
 {
 	return rc == -ENOSPC || rc == -ECANCELED;
+}
+
+/* Every URL of `url` of `src` (url, then the mirrors), NULL-terminated;
+ * NULL if out of memory.  Free with free_urls. */
+static char **all_urls(const struct mfs_source *src, const char *url)
+{
+	char *first = NULL;
+	size_t n = mfs_source_url(src, url, 0, &first);
+	char **v = calloc(n + 1, sizeof(*v));
+
+	if (!v || !first) {
+		free(v);
+		free(first);
+		return NULL;
+	}
+	v[0] = first;
+	for (size_t i = 1; i < n; i++) {
+		mfs_source_url(src, url, i, &v[i]);
+		if (!v[i]) {
+			for (size_t j = 0; j < i; j++)
+				free(v[j]);
+			free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+static void free_urls(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
 }
 
 /* After a URL's bytes were refused: whether to ask that URL once more
@@ -432,36 +479,33 @@ int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, siz
 	char object[OBJECT_MAX], err[MFS_STAGING_NAME_MAX + 320] = "no URL";
 	struct trail t;
 	struct about ab = { .c = c, .mis = &mi, .n = 1, .t = &t, .t0 = now_ms() };
-	size_t n = 1, tried = 0;
+	size_t tried = 0;
+	char **urls = all_urls(m->source, m->url);
 	int rc = -EIO;
 
 	object_name(c, mi, object, sizeof(object));
 	trail_init(&t);
+	if (!urls)
+		snprintf(err, sizeof(err), "out of memory");
 	/* The url, then each mirror: a digest mismatch, or a failure the
 	 * retries did not cure, moves on to the next. */
-	for (size_t i = 0; i < n; i++) {
-		char *url = NULL;
+	for (size_t i = 0; urls && urls[i]; i++) {
 		bool stop = false;
 
-		n = mfs_source_url(m->source, m->url, i, &url);
-		if (!url) {
-			snprintf(err, sizeof(err), "out of memory");
-			rc = -EIO;
-			break;
-		}
-		t.url = url;
+		t.url = urls[i];
+		t.alt = (const char *const *)&urls[i + 1];
 		tried++;
 		t.nocache = false;
 		rc = fetch_from(&ab, m, object, err, sizeof(err), &stop);
 		if (rc == -EBADMSG && again_past_cache(m->source, &t))
 			rc = fetch_from(&ab, m, object, err, sizeof(err), &stop);
 		t.url = NULL;
-		free(url);
 		if (rc >= 0) {
 			if (m->weak)
 				mfs_warn("'%s' is verified by SHA-1 only (weak)", m->path);
 			mfs_info("fetched and verified '%s' (%llu bytes, %lld ms)", m->path,
 				 (unsigned long long)m->size, (long long)(now_ms() - ab.t0));
+			free_urls(urls);
 			return rc;
 		}
 		if (stop || final(rc))
@@ -473,6 +517,7 @@ int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, siz
 		last_reason(reason, sizeof(reason), tried, err);
 		tell(why, whylen, reason);
 	}
+	free_urls(urls);
 	return rc == -EBADMSG || rc == -ENOSPC || rc == -ECANCELED ? rc : -EIO;
 }
 
@@ -734,7 +779,8 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 	struct trail t;
 	struct about ab = { .c = c, .mis = todo, .n = n, .t = &t, .t0 = now_ms() };
 	struct staged s;
-	size_t nurls = 1, tried = 0;
+	size_t tried = 0;
+	char **urls = NULL;
 	int rc = -EIO;
 
 	for (size_t i = 0; i < n; i++)
@@ -746,16 +792,14 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 		mfs_err("%s", why);
 		goto out_free;
 	}
-	for (size_t u = 0; u < nurls; u++) {
-		char *url = NULL;
+	urls = all_urls(a->source, a->url);
+	if (!urls)
+		snprintf(why, sizeof(why), "archive '%s': out of memory", a->name);
+	for (size_t u = 0; urls && urls[u]; u++) {
 		bool stop = false;
 
-		nurls = mfs_source_url(a->source, a->url, u, &url);
-		if (!url) {
-			snprintf(why, sizeof(why), "archive '%s': out of memory", a->name);
-			break;
-		}
-		t.url = url;
+		t.url = urls[u];
+		t.alt = (const char *const *)&urls[u + 1];
 		tried++;
 		t.nocache = false;
 		rc = archive_from(&ab, &w, a, object, &lim, &s, fds, n, why, sizeof(why), &stop);
@@ -765,7 +809,6 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 					  &stop);
 		}
 		t.url = NULL;
-		free(url);
 		if (rc == 0 || stop)
 			break;
 		reset_members(&w);
@@ -805,4 +848,5 @@ out_free:
 	tell(refusal, refusallen, why[0] ? reason : "");
 	reset_members(&w);
 	free(w.m);
+	free_urls(urls);
 }

@@ -43,7 +43,7 @@ enum kind { MODELFS, SOURCE, MODEL };
 enum key {
 	K_STORE, K_AUDIT_LOG, K_CONNECT_TIMEOUT, K_LOW_SPEED_LIMIT, K_LOW_SPEED_TIME,
 	K_MAX_FETCHES, K_STORE_MAX, K_QUARANTINE_MAX, K_FAILURE_BACKOFF, K_FAILURE_BACKOFF_MAX,
-	K_METRICS_FILE, K_RETRIES, K_MIN_RATE, K_MIRRORS, K_PROXY,
+	K_METRICS_FILE, K_RETRIES, K_MIN_RATE, K_MIRRORS, K_PROXY, K_CONNECTIONS, K_PARALLEL_MIN,
 	K_S3_ENDPOINT, K_S3_REGION, K_S3_PATH_STYLE, K_S3_CREDENTIALS, K_S3_PROFILE,
 	K_SOURCE, K_PATH, K_URL, K_SIZE, K_SHA1, K_SHA256, K_SHA512,
 	K_CA_FILE, K_ALLOW_HTTP, K_ALLOW_SHA1, K_REDIRECT_HOSTS,
@@ -69,6 +69,8 @@ static const struct {
 	[K_METRICS_FILE] = { "metrics_file", IN(MODELFS), 0 },
 	[K_RETRIES] = { "retries", IN(MODELFS) | IN(SOURCE), 0 },
 	[K_MIN_RATE] = { "min_rate", IN(MODELFS), 0 },
+	[K_CONNECTIONS] = { "connections", IN(MODELFS) | IN(SOURCE), 0 },
+	[K_PARALLEL_MIN] = { "parallel_min", IN(MODELFS) | IN(SOURCE), 0 },
 	[K_MIRRORS] = { "mirrors", IN(SOURCE), 0 },
 	[K_PROXY] = { "proxy", IN(SOURCE), 0 },
 	[K_S3_ENDPOINT] = { "s3_endpoint", IN(SOURCE), 0 },
@@ -595,6 +597,24 @@ static int set_key(struct parser *p, const char *name, const char *value)
 		else
 			cfg->retries = (unsigned)n;
 		return 0;
+	case K_CONNECTIONS:
+		if (parse_count(value, MFS_CONNECTIONS_LIMIT, &n) < 0)
+			return fail(p, p->line, "bad number for connections: '%s' (from 1 to %d)",
+				    value, MFS_CONNECTIONS_LIMIT);
+		if (s->kind == SOURCE)
+			s->src.connections = (int)n;
+		else
+			cfg->connections = (unsigned)n;
+		return 0;
+	case K_PARALLEL_MIN:
+		if (parse_size(value, false, &n) < 0)
+			return fail(p, p->line, "bad size for parallel_min: '%s' (bytes, or a whole "
+				    "number with K, M, G or T: powers of 1024)", value);
+		if (s->kind == SOURCE)
+			s->src.parallel_min = n;
+		else
+			cfg->parallel_min = n;
+		return 0;
 	case K_MIN_RATE:
 		if (parse_size(value, true, &n) < 0)
 			return fail(p, p->line, "bad rate for min_rate: '%s' (bytes per second, or a "
@@ -702,6 +722,7 @@ static int start_section(struct parser *p, const char *open, const char *eol)
 	s->kind = kind;
 	s->line = p->line;
 	s->src.retries = -1;
+	s->src.connections = -1;
 	if (kind == MODELFS) {
 		p->modelfs_line = p->line;
 		s->id = "";
@@ -1349,6 +1370,8 @@ static int parse_text(const char *name, const char *text, size_t len, struct mfs
 	p.cfg->failure_backoff_max = MFS_DEFAULT_FAILURE_BACKOFF_MAX;
 	p.cfg->retries = MFS_DEFAULT_RETRIES;
 	p.cfg->min_rate = MFS_DEFAULT_MIN_RATE;
+	p.cfg->connections = MFS_DEFAULT_CONNECTIONS;
+	p.cfg->parallel_min = MFS_DEFAULT_PARALLEL_MIN;
 	p.cfg->lock_files = true;
 	p.cfg->passthrough = true;
 	if (dup_into(&p, &p.cfg->file, name) < 0)

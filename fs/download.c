@@ -5,11 +5,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "hashwrite.h"
+#include "ranges.h"
 #include "log.h"
 
 struct run {
@@ -69,41 +69,6 @@ static int start_over(void *arg)
 	return begin(arg, true);
 }
 
-/* The wait before try `attempt` + 1: about base << (attempt - 1), at most
- * the cap, with jitter (half of it random); a Retry-After instead, up to
- * the cap. */
-static long delay_ms(const struct mfs_download *d, unsigned attempt, long retry_after)
-{
-	long base = d->base_delay_ms > 0 ? d->base_delay_ms : MFS_DOWNLOAD_BASE_DELAY_MS, ms = base;
-	unsigned short r = 0;
-
-	for (unsigned i = 1; i < attempt && ms < MFS_DOWNLOAD_MAX_DELAY_MS; i++)
-		ms *= 2;
-	if (ms > MFS_DOWNLOAD_MAX_DELAY_MS)
-		ms = MFS_DOWNLOAD_MAX_DELAY_MS;
-	if (retry_after >= 0)
-		return retry_after * 1000 < MFS_DOWNLOAD_MAX_DELAY_MS ? retry_after * 1000
-								 : MFS_DOWNLOAD_MAX_DELAY_MS;
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = (unsigned short)time(NULL);
-	return ms / 2 + (long)((unsigned long)(ms / 2) * r / 65535u);
-}
-
-/* Sleeps `ms`, or less once `cancel` fires.  -ECANCELED then. */
-static int wait_ms(const struct mfs_cancel *cancel, long ms)
-{
-	while (ms > 0) {
-		long step = ms < 20 ? ms : 20;
-		struct timespec ts = { 0, step * 1000000L };
-
-		if (mfs_cancel_fired(cancel))
-			return -ECANCELED;
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
-	return mfs_cancel_fired(cancel) ? -ECANCELED : 0;
-}
-
 int mfs_download_run(const struct mfs_download *d, struct mfs_download_result *out, char *err,
 		     size_t errlen)
 {
@@ -121,6 +86,22 @@ int mfs_download_run(const struct mfs_download *d, struct mfs_download_result *o
 	r.origin = d->fd >= 0 ? lseek(d->fd, 0, SEEK_CUR) : 0;
 	if (r.origin < 0)
 		r.origin = 0;
+	if (d->connections > 1 && d->fd >= 0 && !d->get.size_is_max &&
+	    d->get.size >= d->parallel_min && d->get.size >= d->connections) {
+		rc = mfs_ranges_run(d, out, err, errlen);
+		if (rc != -ERANGE) {
+			out->parts = rc == 0 ? d->connections : 0;
+			return rc;
+		}
+		mfs_info("%s: ranges not honoured; one stream instead", d->get.url);
+		if (ftruncate(d->fd, r.origin) < 0 || lseek(d->fd, r.origin, SEEK_SET) < 0) {
+			rc = -errno;
+			mfs_seterr(err, errlen, "cannot start over: %s",
+				   strerror_r(-rc, msg, sizeof(msg)));
+			return rc;
+		}
+		memset(out, 0, sizeof(*out));
+	}
 	rc = begin(&r, false);
 	if (rc < 0) {
 		mfs_seterr(err, errlen, "cannot start writing and hashing: %s",
@@ -153,14 +134,15 @@ int mfs_download_run(const struct mfs_download *d, struct mfs_download_result *o
 		retry = (struct mfs_download_retry){
 			.attempt = out->attempts,
 			.error = err,
+			.url = req.url,
 			.resume_from = r.have && validator[0] ? r.have : 0,
-			.delay_ms = delay_ms(d, out->attempts, info.retry_after),
+			.delay_ms = mfs_backoff_ms(d->base_delay_ms, out->attempts, info.retry_after),
 		};
 		mfs_debug("fetch %s: try %u failed (%s); again in %ld ms%s", req.url, retry.attempt,
 			  err, retry.delay_ms, retry.resume_from ? ", resuming" : "");
 		if (d->retrying)
 			d->retrying(d->retrying_arg, &retry);
-		if (wait_ms(req.cancel, retry.delay_ms) < 0) {
+		if (mfs_backoff_wait(req.cancel, retry.delay_ms) < 0) {
 			mfs_seterr(err, errlen, "cancelled");
 			rc = -ECANCELED;
 			break;

@@ -44,6 +44,9 @@
 #define MFS_RETRIES_LIMIT 10
 #define MFS_DEFAULT_MIN_RATE 10240       /* bytes/s on average ... */
 #define MFS_MIN_RATE_AFTER 60            /* ... from this many seconds into a transfer */
+#define MFS_DEFAULT_CONNECTIONS 4        /* ranged GETs at once for a large file ... */
+#define MFS_CONNECTIONS_LIMIT 16
+#define MFS_DEFAULT_PARALLEL_MIN (64ULL << 20) /* ... of at least this many bytes */
 
 struct mfs_source {
 	char *name;
@@ -58,6 +61,8 @@ struct mfs_source {
 	char **mirrors;        /* NULL-terminated other bases (checked like url,
 				  ending in '/'), tried in order after url; NULL: none */
 	int retries;           /* [source] retries; -1: the [modelfs] one */
+	int connections;       /* [source] connections; -1: the [modelfs] one */
+	uint64_t parallel_min; /* [source] parallel_min; 0: the [modelfs] one */
 	/* An S3 source: s3_url is its s3://BUCKET/PREFIX/ as configured, and
 	 * url the HTTPS base that became (s3.h); requests to url are signed
 	 * (mirrors are not).  s3_url NULL: not S3. */
@@ -120,6 +125,8 @@ struct mfs_config {
 	unsigned failure_backoff_max; /* ... doubling per failure up to this */
 	unsigned retries;      /* [modelfs] retries, 0-10, default 2 */
 	uint64_t min_rate;     /* [modelfs] min_rate, bytes/s; 0: no check */
+	unsigned connections;  /* [modelfs] connections, 1-16, default 4 */
+	uint64_t parallel_min; /* [modelfs] parallel_min, bytes, default 64M */
 	struct mfs_source *sources;
 	size_t nsources;
 	struct mfs_model *models;

@@ -5,7 +5,7 @@
  *
  * One URL, tried up to 1 + `retries` times while its failures are
  * transient (fetch.h), waiting between tries about base_delay_ms,
- * doubling, at most MFS_DOWNLOAD_MAX_DELAY_MS, with jitter (a server's
+ * doubling, at most 8 s, with jitter (backoff.h) (a server's
  * Retry-After instead, up to that cap).  A body cut after some bytes is
  * resumed where it stopped (Range, If-Range with the cut response's
  * validator): the file and the running hash simply continue, and no
@@ -24,13 +24,15 @@
 #include "digest.h"
 #include "fetch.h"
 
-#define MFS_DOWNLOAD_BASE_DELAY_MS 500
-#define MFS_DOWNLOAD_MAX_DELAY_MS 8000
 
 /* A try failed and another follows (for the audit log). */
 struct mfs_download_retry {
 	unsigned attempt;             /* the one that failed, from 1 */
 	const char *error;            /* why */
+	const char *url;              /* the URL that try asked */
+	unsigned part;                /* of a parallel download, from 1; 0: one stream */
+	const char *next_url;         /* a part moving on to another URL (no
+					 wait, attempt counts from 1 there); NULL */
 	uint64_t resume_from;         /* where the next one asks to start; 0: the
 					 beginning */
 	long delay_ms;                /* the wait before it */
@@ -46,7 +48,14 @@ struct mfs_download {
 					 offset; -1: hashed only, written nowhere */
 	unsigned mask;                /* digests to compute; 0: none */
 	unsigned retries;             /* more tries after a transient failure */
-	long base_delay_ms;           /* 0: MFS_DOWNLOAD_BASE_DELAY_MS */
+	/* Parallel (ranges.h): a body of at least parallel_min bytes (exact
+	 * size, into a file) is fetched as `connections` ranged GETs at
+	 * once; a part that get.url cannot finish goes on from alt_urls
+	 * (NULL-terminated; may be NULL).  connections <= 1: one stream. */
+	unsigned connections;
+	uint64_t parallel_min;
+	const char *const *alt_urls;
+	long base_delay_ms;           /* 0: MFS_BACKOFF_BASE_MS */
 	mfs_fetch_progress progress;  /* may be NULL */
 	void *progress_arg;
 	void (*retrying)(void *arg, const struct mfs_download_retry *r); /* may be NULL */
@@ -60,6 +69,7 @@ struct mfs_download_result {
 	uint64_t resumed_from;        /* where the last try's body began (> 0:
 					 it resumed); 0 otherwise */
 	long status;                  /* the last try's HTTP status; 0: none */
+	unsigned parts;               /* ranged GETs it took at once; 0: one stream */
 };
 
 /* Performs `d` (needs mfs_fetch_global_init).  Returns 0 once the whole

@@ -47,6 +47,12 @@ struct mfs_fetch_req {
 	uint64_t offset;
 	const char *if_range;
 	int (*restart)(void *arg);
+	/* A part (parallel downloads): > 0 asks for bytes [offset,
+	 * range_end) only, which a 206 must cover exactly (its Content-Range
+	 * naming the whole file's length as `size`, or '*'); a 200 is then
+	 * taken only with a `restart` (the whole body, as above), else
+	 * refused: -EPROTO "ranges not honoured".  If-Range applies too. */
+	uint64_t range_end;
 	const char *const *headers;       /* extra request headers ("Name: value"),
 					     NULL-terminated; may be NULL */
 	/* SigV4 signing (S3): libcurl's provider string "aws:amz:REGION:s3"
@@ -105,8 +111,9 @@ void mfs_fetch_global_cleanup(void);
  * `err` (e.g. "HTTP 404", "body larger than 123 bytes", "redirect to
  * http://x refused", curl's message):
  *   -EFBIG     body longer than size
- *   -EPROTO    body shorter than size, an HTTP error status, or a 206 that
- *              does not continue at `offset`
+ *   -EPROTO    body shorter than size (or the range), an HTTP error status,
+ *              a 206 that is not for the range asked or of a file of
+ *              another size, a 200 to a part without a restart
  *   -EPERM     a redirect to a disallowed scheme or host, or too many
  *   -ECANCELED `cancel` fired
  *   -ETIMEDOUT connect timeout, low-speed abort, or below min_rate

@@ -5,7 +5,7 @@
               [--rules JSON] [--no-ranges] [--ready FILE]
 
 Serves files under DIR with GET (HTTPS when --cert is given).  It answers
-Range: bytes=N- (206, Content-Range) and If-Range (a strong ETag or the
+Range: bytes=N- and bytes=N-M (206, Content-Range) and If-Range (a strong ETag or the
 Last-Modified date; on mismatch the whole body, 200), unless --no-ranges.
 
 --rules is a JSON object {"/uri": [ACTION, ...]}: each request for that URI
@@ -25,8 +25,9 @@ normally.  An ACTION is an object:
                                           that changed between requests)
 
 Each request appends one line to FILE when it ends:
-    METHOD URI STATUS BYTES_SENT RANGE IF_RANGE CACHE_CONTROL EPOCH_MS
-with "-" for a missing header.  --ready FILE is written once listening.
+    METHOD URI STATUS BYTES_SENT RANGE IF_RANGE CACHE_CONTROL EPOCH_MS AUTH
+with "-" for a missing header (AUTH: "auth" if an Authorization header
+came, never its value).  --ready FILE is written once listening.
 """
 import argparse
 import email.utils
@@ -64,12 +65,13 @@ def main():
 
         def record(self, status, sent):
             h = self.headers
-            line = "%s %s %d %d %s %s %s %d\n" % (
+            line = "%s %s %d %d %s %s %s %d %s\n" % (
                 self.command, self.path, status, sent,
                 (h.get("Range") or "-").replace(" ", ""),
                 (h.get("If-Range") or "-").replace(" ", "_"),
                 (h.get("Cache-Control") or "-").replace(" ", ""),
-                int(time.time() * 1000))
+                int(time.time() * 1000),
+                "auth" if h.get("Authorization") else "-")
             with LOCK, open(a.log, "a") as f:
                 f.write(line)
 
@@ -103,12 +105,17 @@ def main():
             st = os.stat(full)
             etag = act.get("etag") or '"%s"' % hashlib.sha256(body).hexdigest()[:16]
             lastmod = email.utils.formatdate(st.st_mtime, usegmt=True)
-            start = 0
+            start, end = 0, len(body)
+            ranged = False
             rng = self.headers.get("Range")
-            if rng and not a.no_ranges and rng.startswith("bytes=") and rng.endswith("-"):
+            if rng and not a.no_ranges and rng.startswith("bytes=") and "-" in rng:
                 ir = self.headers.get("If-Range")
                 if ir is None or ir == etag or ir == lastmod:
-                    start = int(rng[6:-1])
+                    first, last = rng[6:].split("-", 1)
+                    start = int(first)
+                    if last:
+                        end = min(int(last) + 1, len(body))
+                    ranged = True
             if start > len(body):
                 self.send_response(416)
                 self.send_header("Content-Range", "bytes */%d" % len(body))
@@ -116,18 +123,18 @@ def main():
                 self.end_headers()
                 self.record(416, 0)
                 return
-            status = 206 if start else 200
+            status = 206 if ranged else 200
             self.send_response(status)
-            self.send_header("Content-Length", str(len(body) - start))
+            self.send_header("Content-Length", str(end - start))
             self.send_header("ETag", etag)
             self.send_header("Last-Modified", lastmod)
             if not a.no_ranges:
                 self.send_header("Accept-Ranges", "bytes")
-            if start:
+            if ranged:
                 self.send_header("Content-Range",
-                                 "bytes %d-%d/%d" % (start, len(body) - 1, len(body)))
+                                 "bytes %d-%d/%d" % (start, end - 1, len(body)))
             self.end_headers()
-            data = body[start:]
+            data = body[start:end]
             sent = 0
             try:
                 if "cut" in act:

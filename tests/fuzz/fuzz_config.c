@@ -161,6 +161,10 @@ static void check_source(const struct mfs_source *s)
 	}
 	if (s->retries > MFS_RETRIES_LIMIT)
 		broken("source retries over the limit", s->name);
+	if (s->connections == 0 || s->connections > MFS_CONNECTIONS_LIMIT)
+		broken("source connections out of bounds", s->name);
+	if (s->s3_url && strncmp(s->url, "http", 4) != 0)
+		broken("s3 source without an http(s) base", s->url);
 }
 
 static void check_model(const struct mfs_config *cfg, const struct mfs_model *m)
@@ -228,6 +232,8 @@ static void check_config(const struct mfs_config *cfg)
 		broken("config", "a timeout or speed limit <= 0");
 	if (cfg->retries > MFS_RETRIES_LIMIT)
 		broken("config", "retries over the limit");
+	if (cfg->connections < 1 || cfg->connections > MFS_CONNECTIONS_LIMIT || !cfg->parallel_min)
+		broken("config", "connections or parallel_min out of bounds");
 	for (size_t i = 0; i < cfg->nsources; i++)
 		check_source(&cfg->sources[i]);
 	for (size_t i = 0; i < cfg->narchives; i++)

@@ -443,6 +443,26 @@ static void test_sources_keys(void)
 	    "s3_credentials must be an absolute path");
 	BAD("[source s]\nurl = s3://bucket/\ns3_path_style = maybe\n", "t.ini:3:", "bad boolean");
 
+	cfg = GOOD("[modelfs]\nconnections = 8\nparallel_min = 16M\n"
+		   "[source a]\nurl = https://a/\nconnections = 1\nparallel_min = 1G\n"
+		   "[source b]\nurl = https://b/\n");
+	if (cfg) {
+		CHECK(cfg->connections == 8 && cfg->parallel_min == 16ULL << 20);
+		CHECK(cfg->sources[0].connections == 1 && cfg->sources[0].parallel_min == 1ULL << 30);
+		CHECK(cfg->sources[1].connections == -1 && cfg->sources[1].parallel_min == 0);
+	}
+	mfs_config_free(cfg);
+	cfg = GOOD(SRC);
+	if (cfg)
+		CHECK(cfg->connections == MFS_DEFAULT_CONNECTIONS &&
+		      cfg->parallel_min == MFS_DEFAULT_PARALLEL_MIN);
+	mfs_config_free(cfg);
+	BAD("[modelfs]\nconnections = 0\n", "t.ini:2:", "bad number for connections: '0' (from 1 to 16)");
+	BAD("[modelfs]\nconnections = 17\n", "t.ini:2:", "bad number for connections");
+	BAD(SRC "connections = many\n", "t.ini:3:", "bad number for connections");
+	BAD("[modelfs]\nparallel_min = 0\n", "t.ini:2:", "bad size for parallel_min: '0'");
+	BAD(SRC "parallel_min = 5Q\n", "t.ini:3:", "bad size for parallel_min");
+
 	cfg = GOOD("[modelfs]\nmin_rate = 0\n" SRC);
 	if (cfg)
 		CHECK(cfg->min_rate == 0 && cfg->retries == MFS_DEFAULT_RETRIES);
