@@ -627,6 +627,79 @@ static void test_proxied(void)
 	unsetenv("https_proxy");
 }
 
+/* A part of a parallel download: Range bytes=A-B, and the 206 must be for
+ * exactly those bytes of a file of the expected size. */
+static int run_part(const struct resp *r, uint64_t off, uint64_t end, char *err, size_t errlen,
+		    struct sink *k, char *head, size_t headlen)
+{
+	struct server s;
+	struct mfs_fetch_req req;
+	char url[128];
+	int rc;
+
+	if (start(&s, r, 1) < 0) { CHECK(!"server"); return -999; }
+	req_init(&req, k, url, sizeof(url), &s, "127.0.0.1", "/part", 10000);
+	req.offset = off;
+	req.range_end = end;
+	req.if_range = "\"v1\"";
+	rc = run(&s, &req, err, errlen);
+	snprintf(head, headlen, "%s", s.head[0]);
+	return rc;
+}
+
+static void test_range_part(void)
+{
+	struct resp ok = { .status = 206, .body_len = 3000, .body_off = 2000,
+			   .content_length = CL_HONEST,
+			   .headers = "Content-Range: bytes 2000-4999/10000\r\n" };
+	struct resp wrong_end = ok, wrong_total = ok, star = ok, whole = { .status = 200,
+		.body_len = 10000, .content_length = CL_HONEST }, short_part = ok;
+	struct sink k;
+	char err[256], head[HEAD_MAX];
+
+	CHECK_EQ_INT(run_part(&ok, 2000, 5000, err, sizeof(err), &k, head, sizeof(head)), 0);
+	CHECK(strstr(head, "Range: bytes=2000-4999\r\n") != NULL);
+	CHECK(strstr(head, "If-Range: \"v1\"\r\n") != NULL);
+	CHECK_EQ_INT(k.len, 3000);
+	free(k.buf);
+
+	/* from byte 0 too (the first part) */
+	ok.body_off = 0;
+	ok.headers = "Content-Range: bytes 0-2999/10000\r\n";
+	CHECK_EQ_INT(run_part(&ok, 0, 3000, err, sizeof(err), &k, head, sizeof(head)), 0);
+	CHECK(strstr(head, "Range: bytes=0-2999\r\n") != NULL);
+	free(k.buf);
+
+	wrong_end.headers = "Content-Range: bytes 2000-5999/10000\r\n";
+	CHECK_EQ_INT(run_part(&wrong_end, 2000, 5000, err, sizeof(err), &k, head,
+			      sizeof(head)), -EPROTO);
+	CHECK_STR(err, "HTTP 206 not for bytes 2000-4999 (bytes 2000-5999/10000)");
+	CHECK_EQ_INT(k.calls, 0);
+	free(k.buf);
+
+	wrong_total.headers = "Content-Range: bytes 2000-4999/20000\r\n";
+	CHECK_EQ_INT(run_part(&wrong_total, 2000, 5000, err, sizeof(err), &k, head,
+			      sizeof(head)), -EPROTO);
+	CHECK_STR(err, "HTTP 206 of a file of another size (bytes 2000-4999/20000)");
+	free(k.buf);
+
+	star.headers = "Content-Range: bytes 2000-4999/*\r\n";
+	CHECK_EQ_INT(run_part(&star, 2000, 5000, err, sizeof(err), &k, head, sizeof(head)), 0);
+	free(k.buf);
+
+	CHECK_EQ_INT(run_part(&whole, 2000, 5000, err, sizeof(err), &k, head, sizeof(head)),
+		     -EPROTO);
+	CHECK_STR(err, "HTTP 200 to a range request: ranges not honoured");
+	CHECK_EQ_INT(k.calls, 0);
+	free(k.buf);
+
+	short_part.cut_after = 1000;
+	CHECK_EQ_INT(run_part(&short_part, 2000, 5000, err, sizeof(err), &k, head,
+			      sizeof(head)), -EPROTO);
+	CHECK(strstr(err, "got 3000 of 5000 bytes") != NULL);
+	free(k.buf);
+}
+
 static void test_sink_error(void)
 {
 	struct resp r = { .status = 200, .body_len = 4000, .content_length = CL_HONEST,
@@ -670,6 +743,7 @@ int main(void)
 	RUN(test_redirect_scheme_refused);
 	RUN(test_redirect_limit);
 	RUN(test_sink_error);
+	RUN(test_range_part);
 	RUN(test_proxied);
 	mfs_fetch_global_cleanup();
 	return unit_done();
