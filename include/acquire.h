@@ -40,16 +40,25 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi);
 
 /* Downloads plain model `mi` (no archive) into staging/, hashing as it
  * streams; on a match commits it into objects/ and returns the fd the
- * bytes were hashed through (fetch_start, fetch_ok, verify_ok).  On a
- * failure, audited as fetch_failed or verify_failed (bytes to
- * quarantine/, which is then trimmed to quarantine_max, audited as
- * quarantine_drop), the reason goes to `why` (may be NULL) and it
- * returns -EBADMSG (the bytes did not match the pin), -ENOSPC (the
- * store's disk is full: the partial file is gone already), -ECANCELED
- * (the cancel fired) or -EIO (any other failure). */
+ * bytes were hashed through (fetch_start, fetch_ok, verify_ok).
+ *
+ * URLs: the model's url, then the same path under each of its source's
+ * mirrors, in order.  Each URL is tried, retried and resumed as download.h
+ * says (each retry audited as fetch_retry), its failure audited as
+ * fetch_failed or verify_failed (bytes to quarantine/, which is then
+ * trimmed to quarantine_max, audited as quarantine_drop), and then the
+ * next URL; bytes refused when they may have come through a proxy are
+ * asked for once more from that URL with Cache-Control: no-cache.  An
+ * S3 source's own URLs are signed (s3.h).  Every event of the call
+ * shares one open_id.  Once every URL failed, the reason goes to `why`
+ * (may be NULL; "N URLs failed; the last: ...") and it returns -EBADMSG
+ * (the last URL's bytes did not match the pin), -ENOSPC (the store's
+ * disk is full: the partial file is gone already; no further URL),
+ * -ECANCELED (the cancel fired) or -EIO (any other failure). */
 int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, size_t whylen);
 
-/* Downloads archive `a` once (checking archive_size/archive_sha* if
+/* Downloads archive `a` once (from its url or, as for a plain model, each
+ * mirror in turn; checking archive_size/archive_sha* if
  * pinned), walks it as hostile input and verifies each member in `todo`
  * (indices into cfg->models, all members of `a`, each at most once).
  * Members are committed only if the whole walk succeeded: then fds[i] is
