@@ -401,6 +401,14 @@ static char **all_urls(const struct mfs_source *src, const char *url)
 	return v;
 }
 
+/* The trail of URL i of `urls` (all_urls), from its first try. */
+static void trail_at(struct trail *t, char **urls, size_t i)
+{
+	t->url = urls[i];
+	t->alt = (const char *const *)&urls[i + 1];
+	t->nocache = false;
+}
+
 static void free_urls(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)
@@ -492,10 +500,8 @@ int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, siz
 	for (size_t i = 0; urls && urls[i]; i++) {
 		bool stop = false;
 
-		t.url = urls[i];
-		t.alt = (const char *const *)&urls[i + 1];
+		trail_at(&t, urls, i);
 		tried++;
-		t.nocache = false;
 		rc = fetch_from(&ab, m, object, err, sizeof(err), &stop);
 		if (rc == -EBADMSG && again_past_cache(m->source, &t))
 			rc = fetch_from(&ab, m, object, err, sizeof(err), &stop);
@@ -798,10 +804,8 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 	for (size_t u = 0; urls && urls[u]; u++) {
 		bool stop = false;
 
-		t.url = urls[u];
-		t.alt = (const char *const *)&urls[u + 1];
+		trail_at(&t, urls, u);
 		tried++;
-		t.nocache = false;
 		rc = archive_from(&ab, &w, a, object, &lim, &s, fds, n, why, sizeof(why), &stop);
 		if (rc == -EBADMSG && again_past_cache(a->source, &t)) {
 			reset_members(&w);
