@@ -5,7 +5,7 @@
 # BUILD=DIR puts a build elsewhere (default build/ or build-san/).
 
 CC      ?= cc
-PKGS    := fuse3 libcurl openssl inih libarchive
+PKGS    := fuse3 libcurl openssl inih libarchive jansson
 SANITIZE ?=
 
 ifeq ($(SANITIZE),)

@@ -854,6 +854,25 @@ static int check_archive_keys(struct parser *p, const struct section *s)
 	int k;
 
 	if (!kl[K_ARCHIVE]) {
+		const char *u = s->model.url;
+		size_t ulen = u ? strlen(u) : 0;
+
+		/* A folder of plain files: each file line is fetched from
+		 * url + its name. */
+		if (kl[K_FILE] && ulen && u[ulen - 1] == '/') {
+			k = first_key(s, per_file, sizeof(per_file) / sizeof(per_file[0]));
+			if (k >= 0)
+				return fail(p, kl[k], "'%s' does not go with 'file' lines in [%s]: "
+					    "each file line has its own size and digests",
+					    keys[k].name, s->label);
+			if (kl[K_MEMBER_PREFIX])
+				return fail(p, kl[K_MEMBER_PREFIX], "'member_prefix' needs archive = "
+					    "zip in [%s]", s->label);
+			return 0;
+		}
+		if (kl[K_FILE])
+			return fail(p, kl[K_FILE], "'file' needs archive = zip in [%s], or a url "
+				    "ending in '/' (a folder of files)", s->label);
 		k = first_key(s, need_archive, sizeof(need_archive) / sizeof(need_archive[0]));
 		if (k >= 0)
 			return fail(p, kl[k], "'%s' needs archive = zip in [%s]", keys[k].name, s->label);
@@ -1084,25 +1103,52 @@ static int check_sha1(struct parser *p, const struct section *s)
 		    s->source->label);
 }
 
-/* A directory model's files get their mount path, member name, and the
- * section's name and url. */
+/* A file name as a URL path: unreserved characters and '/' as they are,
+ * anything else %-encoded.  NULL if out of memory. */
+static char *escape_path(const char *name)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = malloc(3 * strlen(name) + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+		if (isalnum(*c) || strchr("-._~/", *c)) {
+			*o++ = (char)*c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*c >> 4];
+			*o++ = hex[*c & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* A directory model's files get their mount path, the section's name,
+ * and their url: in a zip, the zip's (and their member name); in a
+ * folder, the folder's url + their name. */
 static int complete_files(struct parser *p, struct section *s)
 {
 	const char *prefix = s->member_prefix ? s->member_prefix : "";
+
+	bool folder = !s->key_line[K_ARCHIVE];
 
 	for (size_t i = 0; i < s->nfiles; i++) {
 		struct mfs_model *f = &s->files[i];
 		/* path and member stay valid: the parser caps a line far below
 		 * what mfs_mountpath_check allows */
 		char *path = join(s->model.path, "/", f->path);
-		char *member = join(prefix, "", f->path);
+		char *member = folder ? NULL : join(prefix, "", f->path);
+		char *esc = folder ? escape_path(f->path) : NULL;
 
+		f->url = folder ? (esc ? join(s->model.url, "", esc) : NULL) : strdup(s->model.url);
+		free(esc);
 		free(f->path);
 		f->path = path;
 		f->member = member;
 		f->name = strdup(s->id);
-		f->url = strdup(s->model.url);
-		if (!path || !member || !f->name || !f->url)
+		if (!path || (!folder && !member) || !f->name || !f->url)
 			return nomem(p);
 	}
 	return 0;
@@ -1263,11 +1309,12 @@ static int move_out(struct parser *p, size_t nsrcs, size_t nmodels, size_t narch
 			cfg->models[cfg->nmodels++] = s->model;
 			memset(&s->model, 0, sizeof(s->model));
 		}
-		/* file lines come with an archive: check_archive_keys */
+		/* file lines: members of an archive, or a folder's files */
 		for (size_t j = 0; j < s->nfiles; j++) {
 			s->files[j].source = src;
 			s->files[j].archive = a;
-			a->members[a->nmembers++] = cfg->nmodels;
+			if (a)
+				a->members[a->nmembers++] = cfg->nmodels;
 			cfg->models[cfg->nmodels++] = s->files[j];
 			memset(&s->files[j], 0, sizeof(s->files[j]));
 		}

@@ -1127,6 +1127,37 @@ static void test_archive_max_size(void)
 	mfs_config_free(cfg);
 }
 
+/* A folder of plain files (issue 13 §2): url ending in '/', file lines
+ * without archive, each fetched from url + NAME (escaped). */
+static void test_folder_model(void)
+{
+	struct mfs_config *cfg = GOOD(SRC "[model bert]\nsource = zoo\npath = nlp/bert\n"
+				      "url = bert-base/\n" FILE_LINE("config.json")
+				      FILE_LINE("sub/model+1.bin"));
+
+	if (cfg) {
+		CHECK(cfg->nmodels == 2 && cfg->narchives == 0);
+		CHECK_STR(cfg->models[0].path, "nlp/bert/config.json");
+		CHECK_STR(cfg->models[0].url, "https://models.example.com/zoo/bert-base/config.json");
+		CHECK_STR(cfg->models[1].path, "nlp/bert/sub/model+1.bin");
+		CHECK_STR(cfg->models[1].url,
+			  "https://models.example.com/zoo/bert-base/sub/model%2B1.bin");
+		CHECK(cfg->models[0].archive == NULL && cfg->models[0].member == NULL);
+		CHECK(mfs_config_find(cfg, "nlp/bert/sub/model+1.bin") == &cfg->models[1]);
+	}
+	mfs_config_free(cfg);
+	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = d\n" FILE_LINE("x"), "t.ini:7:",
+	    "'file' needs archive = zip in [model m], or a url ending in '/'");
+	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = d/\n" FILE_LINE("x") "size = 1\n",
+	    "t.ini:8:", "'size' does not go with 'file' lines in [model m]");
+	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = d/\n" FILE_LINE("x")
+	    "member_prefix = a/\n", "t.ini:8:", "'member_prefix' needs archive = zip");
+	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = d/\nfile = x 1\n", "t.ini:7:",
+	    "bad file 'x 1'");
+	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = d/\n" FILE_LINE("../x"), "t.ini:7:",
+	    "bad file name '../x'");
+}
+
 static void test_bad_archive_keys(void)
 {
 	static const struct { const char *line, *name; } need_archive[] = {
@@ -1417,6 +1448,7 @@ int main(void)
 	RUN(test_bad_sections);
 	RUN(test_bad_keys);
 	RUN(test_bad_values);
+	RUN(test_folder_model);
 	RUN(test_sources_keys);
 	RUN(test_bad_paths);
 	RUN(test_check_path);
