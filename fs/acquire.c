@@ -97,9 +97,19 @@ static bool judge(const struct mfs_digests *want, uint64_t want_size,
 	return ok && bytes == want_size;
 }
 
+const struct mfs_digests *mfs_acquire_want(const struct mfs_acquire_ctx *c, size_t mi)
+{
+	return c->want ? c->want(c->want_arg, mi) : &c->cfg->models[mi].digests;
+}
+
+/* The object model `mi` is stored as ("" for a signed model not resolved
+ * yet: no object matches it). */
 static void object_name(const struct mfs_acquire_ctx *c, size_t mi, char *buf, size_t len)
 {
-	mfs_store_object_name(&c->cfg->models[mi].digests, buf, len);
+	const struct mfs_digests *d = mfs_acquire_want(c, mi);
+	static const struct mfs_digests none;
+
+	mfs_store_object_name(d ? d : &none, buf, len);
 }
 
 static void quarantine_dropped(void *arg, const char *name, uint64_t bytes)
@@ -131,15 +141,19 @@ static void trim_quarantine(const struct mfs_acquire_ctx *c)
 int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 {
 	const struct mfs_model *m = &c->cfg->models[mi];
+	const struct mfs_digests *want = mfs_acquire_want(c, mi);
 	char object[OBJECT_MAX];
 	struct mfs_digests got = { 0 };
 	struct hexpair hx;
-	enum mfs_algo algo = mfs_algo_strongest(m->digests.mask);
+	enum mfs_algo algo;
 	uint64_t bytes = 0;
 	int64_t t0 = now_ms();
 	char err[128] = "";
 	int fd, rc;
 
+	if (!want || !want->mask)
+		return -ENOENT;
+	algo = mfs_algo_strongest(want->mask);
 	object_name(c, mi, object, sizeof(object));
 	fd = mfs_store_open_object(c->store, object);
 	if (fd == -ENOENT)
@@ -147,7 +161,7 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 	if (fd < 0) {
 		snprintf(err, sizeof(err), "cannot open stored object: %s", strerror(-fd));
 	} else {
-		rc = mfs_digest_fd(fd, m->digests.mask, c->cancel, &got, &bytes);
+		rc = mfs_digest_fd(fd, want->mask, c->cancel, &got, &bytes);
 		if (rc == -ECANCELED) {
 			/* A stop, not a fault of the object. */
 			close(fd);
@@ -155,17 +169,28 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 		}
 		if (rc < 0)
 			snprintf(err, sizeof(err), "cannot hash stored object: %s", strerror(-rc));
-		else if (judge(&m->digests, m->size, &got, bytes, &algo, &hx)) {
+		else if (judge(want, m->size, &got, bytes, &algo, &hx)) {
 			audit(c, m, "verify_ok", algo, &hx, (int64_t)bytes, now_ms() - t0, NULL, NULL);
 			mfs_info("verified '%s' from the store", m->path);
 			return fd;
+		} else if (mfs_digests_match(want, &got, &algo)) {
+			/* The object is what its name says; the model's size is
+			 * what is wrong.  Another model may use the object. */
+			snprintf(err, sizeof(err), "the stored object has %llu bytes, the model's "
+				 "size says %llu", (unsigned long long)bytes,
+				 (unsigned long long)m->size);
+			audit(c, m, "verify_failed", algo, &hx, (int64_t)bytes, now_ms() - t0, err,
+			      NULL);
+			mfs_err("'%s': %s", m->path, err);
+			close(fd);
+			return -EBADMSG;
 		} else if (bytes != m->size)
 			snprintf(err, sizeof(err), "size %llu, expected %llu",
 				 (unsigned long long)bytes, (unsigned long long)m->size);
 		else
 			snprintf(err, sizeof(err), "%s mismatch", mfs_algo_name(algo));
 	}
-	judge(&m->digests, m->size, &got, bytes, &algo, &hx);
+	judge(want, m->size, &got, bytes, &algo, &hx);
 	audit(c, m, "store_corrupt", algo, &hx, (int64_t)bytes, now_ms() - t0, err, NULL);
 	mfs_warn("stored object for '%s' is corrupt (%s); quarantined, fetching again",
 		 m->path, err);
@@ -295,7 +320,8 @@ static int stage_download(const struct about *ab, const struct mfs_source *src,
 		.connections = src->connections > 0 ? (unsigned)src->connections : cfg->connections,
 		.parallel_min = src->parallel_min ? src->parallel_min : cfg->parallel_min,
 		.alt_urls = ab->t->alt,
-		.progress = c->progress ? on_progress : NULL,
+		/* (a bundle is no model's transfer: ab->n == 0) */
+		.progress = c->progress && ab->n ? on_progress : NULL,
 		.progress_arg = &p,
 		.retrying = on_retry,
 		.retrying_arg = (void *)ab,
@@ -437,6 +463,7 @@ static int fetch_from(const struct about *ab, const struct mfs_model *m, const c
 		      char *err, size_t errlen, bool *stop)
 {
 	const struct mfs_acquire_ctx *c = ab->c;
+	const struct mfs_digests *want = mfs_acquire_want(c, ab->mis[0]);
 	char note[MFS_STAGING_NAME_MAX + 32];
 	struct staged s;
 	struct hexpair hx;
@@ -446,7 +473,7 @@ static int fetch_from(const struct about *ab, const struct mfs_model *m, const c
 	ab->t->attempt = 0;
 	ab->t->resumed_from = 0;
 	audit(c, m, "fetch_start", 0, NULL, (int64_t)m->size, -1, NULL, ab->t);
-	rc = stage_download(ab, m->source, ab->t->url, m->size, false, m->digests.mask, object, &s);
+	rc = stage_download(ab, m->source, ab->t->url, m->size, false, want->mask, object, &s);
 	if (rc < 0) {
 		audit(c, m, "fetch_failed", 0, NULL, (int64_t)s.got.bytes, now_ms() - ab->t0, s.err,
 		      ab->t);
@@ -455,7 +482,7 @@ static int fetch_from(const struct about *ab, const struct mfs_model *m, const c
 		return rc;
 	}
 	audit(c, m, "fetch_ok", 0, NULL, (int64_t)s.got.bytes, now_ms() - ab->t0, NULL, ab->t);
-	if (!judge(&m->digests, m->size, &s.got.digests, s.got.bytes, &algo, &hx)) {
+	if (!judge(want, m->size, &s.got.digests, s.got.bytes, &algo, &hx)) {
 		quarantine(c, s.name, object, note, sizeof(note));
 		snprintf(err, errlen, "%s mismatch; %s", mfs_algo_name(algo), note);
 		audit(c, m, "verify_failed", algo, &hx, (int64_t)s.got.bytes, now_ms() - ab->t0, err,
@@ -493,6 +520,13 @@ int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, siz
 
 	object_name(c, mi, object, sizeof(object));
 	trail_init(&t);
+	if (!mfs_acquire_want(c, mi) || !mfs_acquire_want(c, mi)->mask) {
+		/* (The scheduler resolves a signed model first.) */
+		free_urls(urls);
+		tell(why, whylen, "no digest to verify against: the model's signature was not "
+		     "verified");
+		return -EIO;
+	}
 	if (!urls)
 		snprintf(err, sizeof(err), "out of memory");
 	/* The url, then each mirror: a digest mismatch, or a failure the
@@ -525,6 +559,56 @@ int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, siz
 	}
 	free_urls(urls);
 	return rc == -EBADMSG || rc == -ENOSPC || rc == -ECANCELED ? rc : -EIO;
+}
+
+int mfs_acquire_bytes(const struct mfs_acquire_ctx *c, const struct mfs_source *src,
+		      const char *url, size_t max, void **out, size_t *len, char *why,
+		      size_t whylen)
+{
+	char **urls = all_urls(src, url);
+	char err[320] = "no URL";
+	struct trail t;
+	struct about ab = { .c = c, .n = 0, .t = &t, .t0 = now_ms() };
+	size_t tried = 0;
+	int rc = -EIO;
+
+	*out = NULL;
+	*len = 0;
+	trail_init(&t);
+	if (!urls)
+		snprintf(err, sizeof(err), "out of memory");
+	for (size_t i = 0; urls && urls[i]; i++) {
+		struct staged s;
+		char *buf;
+		ssize_t n;
+
+		trail_at(&t, urls, i);
+		tried++;
+		rc = stage_download(&ab, src, urls[i], max, true, 0, "bundle", &s);
+		if (rc < 0) {
+			snprintf(err, sizeof(err), "%s: %s", urls[i], s.err);
+			if (final(rc))
+				break;
+			continue;
+		}
+		buf = malloc(s.got.bytes ? s.got.bytes : 1);
+		n = buf ? pread(s.fd, buf, s.got.bytes, 0) : -1;
+		mfs_store_discard(c->store, s.name);
+		close(s.fd);
+		if (n < 0 || (uint64_t)n != s.got.bytes) {
+			free(buf);
+			snprintf(err, sizeof(err), "%s: cannot read the download back", urls[i]);
+			rc = -EIO;
+			continue;
+		}
+		*out = buf;
+		*len = (size_t)n;
+		free_urls(urls);
+		return 0;
+	}
+	free_urls(urls);
+	last_reason(why, whylen, tried, err);
+	return rc == -ENOSPC || rc == -ECANCELED ? rc : -EIO;
 }
 
 /* One listed member of the archive being walked. */
@@ -569,7 +653,7 @@ static int on_entry(void *arg, const char *name, int64_t size, struct mfs_unpack
 		if (mb->fd < 0)
 			return mb->fd;
 		um->fd = mb->fd;
-		um->mask = m->digests.mask;
+		um->mask = mfs_acquire_want(w->c, mb->mi)->mask;
 	}
 	return (int)(mb - w->m);
 }
@@ -584,7 +668,7 @@ static int on_end(void *arg, int id, uint64_t bytes, const struct mfs_digests *g
 	if (mb->todo < 0)
 		return 0;
 	mb->ended = true;
-	mb->ok = judge(&m->digests, m->size, got, bytes, &mb->algo, &mb->hx);
+	mb->ok = judge(mfs_acquire_want(w->c, mb->mi), m->size, got, bytes, &mb->algo, &mb->hx);
 	return 0;
 }
 

@@ -199,7 +199,7 @@ int mfs_audit_write(struct mfs_audit *a, const struct mfs_audit_event *ev)
 	/* {"ts":"...", four numbers, "}\n" and NUL fit in 192 bytes. */
 	cap = 192 + str_room(ev->event) + str_room(ev->path) + str_room(ev->url) +
 	      str_room(ev->algo) + str_room(ev->expected) + str_room(ev->actual) +
-	      str_room(ev->open_id) + str_room(ev->error);
+	      str_room(ev->open_id) + str_room(ev->signer) + str_room(ev->error);
 	if (clock_gettime(CLOCK_REALTIME, &now) < 0 || !gmtime_r(&now.tv_sec, &tm) ||
 	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
 		rc = -EOVERFLOW;
@@ -224,6 +224,7 @@ int mfs_audit_write(struct mfs_audit *a, const struct mfs_audit_event *ev)
 	len = put_str(buf, cap, len, "open_id", ev->open_id);
 	len = put_num(buf, cap, len, "attempt", ev->attempt > 0 ? ev->attempt : -1);
 	len = put_num(buf, cap, len, "resumed_from", ev->resumed_from > 0 ? ev->resumed_from : -1);
+	len = put_str(buf, cap, len, "signer", ev->signer);
 	len = put_str(buf, cap, len, "error", ev->error);
 	buf[len++] = '}';
 	buf[len++] = '\n';

@@ -57,6 +57,29 @@ static int link_children(struct mfs_catalog *cat)
 	return 0;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return !a == !b && (!a || !strcmp(a, b));
+}
+
+/* The same bundle under the same trust. */
+static bool same_signature(const struct mfs_signature *a, const struct mfs_signature *b)
+{
+	size_t i = 0;
+
+	if (!a || !b)
+		return !a && !b;
+	if (strcmp(a->url, b->url) || !same_str(a->certificate_chain, b->certificate_chain) ||
+	    !same_str(a->certificate_identity, b->certificate_identity) ||
+	    !a->public_keys != !b->public_keys)
+		return false;
+	for (; a->public_keys && a->public_keys[i] && b->public_keys[i]; i++) {
+		if (strcmp(a->public_keys[i], b->public_keys[i]))
+			return false;
+	}
+	return !a->public_keys || (!a->public_keys[i] && !b->public_keys[i]);
+}
+
 /* The same model for the mount: same path, same bytes (size and pins)
  * from the same place (url, archive and member). */
 static bool same_model(const struct mfs_model *a, const struct mfs_model *b)
@@ -65,6 +88,10 @@ static bool same_model(const struct mfs_model *a, const struct mfs_model *b)
 
 	if (strcmp(a->path, b->path) || strcmp(a->url, b->url) || a->size != b->size ||
 	    memcmp(&a->digests, &b->digests, sizeof(a->digests)) || !x != !y)
+		return false;
+	if (!same_signature(a->signature, b->signature) ||
+	    !a->signed_name != !b->signed_name ||
+	    (a->signed_name && strcmp(a->signed_name, b->signed_name)))
 		return false;
 	if (x && (strcmp(x->url, y->url) || x->size != y->size ||
 		  memcmp(&x->digests, &y->digests, sizeof(x->digests)) ||

@@ -49,7 +49,8 @@ enum key {
 	K_CA_FILE, K_ALLOW_HTTP, K_ALLOW_SHA1, K_REDIRECT_HOSTS,
 	K_LOCK_FILES,
 	K_PASSTHROUGH, K_ARCHIVE, K_MEMBER, K_MEMBER_PREFIX, K_FILE, K_ARCHIVE_SIZE,
-	K_ARCHIVE_SHA1, K_ARCHIVE_SHA256, K_ARCHIVE_SHA512, NKEYS
+	K_ARCHIVE_SHA1, K_ARCHIVE_SHA256, K_ARCHIVE_SHA512,
+	K_SIGNATURE, K_PUBLIC_KEY, K_CERTIFICATE_CHAIN, K_CERTIFICATE_IDENTITY, NKEYS
 };
 
 static const struct {
@@ -99,6 +100,11 @@ static const struct {
 	[K_ARCHIVE_SHA1] = { "archive_sha1", IN(MODEL), 0 },
 	[K_ARCHIVE_SHA256] = { "archive_sha256", IN(MODEL), 0 },
 	[K_ARCHIVE_SHA512] = { "archive_sha512", IN(MODEL), 0 },
+	[K_SIGNATURE] = { "signature", IN(MODEL), 0 },
+	/* repeats: each line one more trusted key (rotation) */
+	[K_PUBLIC_KEY] = { "public_key", IN(SOURCE) | IN(MODEL), 0 },
+	[K_CERTIFICATE_CHAIN] = { "certificate_chain", IN(SOURCE) | IN(MODEL), 0 },
+	[K_CERTIFICATE_IDENTITY] = { "certificate_identity", IN(SOURCE) | IN(MODEL), 0 },
 };
 
 static const char *const kind_names[] = { "modelfs", "source", "model" };
@@ -117,6 +123,7 @@ struct section {
 				     until check_model makes it path/NAME */
 	size_t nfiles, capfiles;
 	char *member_prefix;      /* MODEL */
+	struct mfs_signature sig; /* MODEL: signature, and its trust if set here */
 	struct mfs_archive archive; /* MODEL with archive = zip */
 	char *source_name;        /* MODEL */
 	bool allow_sha1;          /* MODEL */
@@ -188,6 +195,13 @@ static int dup_into(struct parser *p, char **dst, const char *value)
 	return *dst ? 0 : nomem(p);
 }
 
+static void free_list(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void free_source(struct mfs_source *s)
 {
 	free(s->name);
@@ -201,6 +215,9 @@ static void free_source(struct mfs_source *s)
 		free(*m);
 	free(s->mirrors);
 	free(s->proxy);
+	free_list(s->public_keys);
+	free(s->certificate_chain);
+	free(s->certificate_identity);
 	free(s->s3_url);
 	free(s->s3_endpoint);
 	free(s->s3_region);
@@ -214,6 +231,18 @@ static void free_model(struct mfs_model *m)
 	free(m->path);
 	free(m->url);
 	free(m->member);
+	free(m->signed_name);
+}
+
+static void free_signature(struct mfs_signature *g)
+{
+	free(g->name);
+	free(g->url);
+	free_list(g->public_keys);
+	free(g->certificate_chain);
+	free(g->certificate_identity);
+	free(g->path);
+	free(g->members);
 }
 
 static void free_archive(struct mfs_archive *a)
@@ -314,6 +343,41 @@ static int split_words(struct parser *p, const char *value, char ***out)
 	return 0;
 }
 
+/* A trust file: an absolute path this process can read now. */
+static int readable_file(struct parser *p, const char *key, const char *value)
+{
+	if (*value != '/')
+		return fail(p, p->line, "%s must be an absolute path", key);
+	if (access(value, R_OK) < 0)
+		return fail(p, p->line, "%s '%s' is not readable: %s", key, value, strerror(errno));
+	return 0;
+}
+
+/* Appends a copy of `value` to the NULL-terminated `list`.  -ENOMEM. */
+static int add_trust_copy(char ***list, const char *value)
+{
+	size_t n = 0;
+	char **v;
+
+	while (*list && (*list)[n])
+		n++;
+	v = realloc(*list, (n + 2) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*list = v;
+	v[n] = strdup(value);
+	v[n + 1] = NULL;
+	return v[n] ? 0 : -ENOMEM;
+}
+
+/* One more public_key line: appended to the NULL-terminated list. */
+static int add_trust_file(struct parser *p, const char *key, const char *value, char ***list)
+{
+	if (readable_file(p, key, value) < 0)
+		return p->rc;
+	return add_trust_copy(list, value) < 0 ? nomem(p) : 0;
+}
+
 /* proxy: "none" (kept as ""), or an http:// or https:// URL with a host,
  * an optional port and no credentials (they would sit in a config file
  * that is no secret). */
@@ -412,7 +476,8 @@ static int add_file(struct parser *p, struct section *s, const char *value)
 	name = strtok_r(copy, " \t", &save);
 	size = strtok_r(NULL, " \t", &save);
 	tok = strtok_r(NULL, " \t", &save);
-	if (!tok) {
+	/* (A signed model's files may name no digest: check_required.) */
+	if (!size) {
 		rc = fail(p, p->line, "bad file '%s': expected NAME SIZE ALGO:HEX [ALGO:HEX...]", value);
 		goto out_free_copy;
 	}
@@ -495,7 +560,7 @@ static int set_key(struct parser *p, const char *name, const char *value)
 	}
 	if (k == NKEYS)
 		return fail(p, p->line, "unknown key '%s' in [%s]", name, s->label);
-	if (s->key_line[k] && k != K_FILE)
+	if (s->key_line[k] && k != K_FILE && k != K_PUBLIC_KEY)
 		return fail(p, p->line, "duplicate key '%s' in [%s] (first at line %d)", name,
 			    s->label, s->key_line[k]);
 	if (!s->key_line[k])
@@ -634,6 +699,19 @@ static int set_key(struct parser *p, const char *name, const char *value)
 		if (mfs_mountpath_check(value, &why) < 0)
 			return fail(p, p->line, "bad member '%s': %s", value, why);
 		return dup_into(p, &s->model.member, value);
+	case K_SIGNATURE:
+		return dup_into(p, &s->sig.url, value);
+	case K_PUBLIC_KEY:
+		return add_trust_file(p, "public_key", value,
+				      s->kind == SOURCE ? &s->src.public_keys : &s->sig.public_keys);
+	case K_CERTIFICATE_CHAIN:
+		if (readable_file(p, "certificate_chain", value) < 0)
+			return p->rc;
+		return dup_into(p, s->kind == SOURCE ? &s->src.certificate_chain :
+				    &s->sig.certificate_chain, value);
+	case K_CERTIFICATE_IDENTITY:
+		return dup_into(p, s->kind == SOURCE ? &s->src.certificate_identity :
+				    &s->sig.certificate_identity, value);
 	case K_MEMBER_PREFIX:
 		return set_member_prefix(p, s, value);
 	case K_FILE:
@@ -900,6 +978,29 @@ static int check_archive_keys(struct parser *p, const struct section *s)
 	return 0;
 }
 
+/* Which signing keys go together.  The trust keys of a model need its
+ * `signature`; a signed model is a folder (file lines) or one file, never
+ * a zip. */
+static int check_signature_keys(struct parser *p, const struct section *s)
+{
+	static const enum key trust[] = { K_PUBLIC_KEY, K_CERTIFICATE_CHAIN,
+					   K_CERTIFICATE_IDENTITY };
+	const int *kl = s->key_line;
+	int k;
+
+	if (!kl[K_SIGNATURE]) {
+		k = first_key(s, trust, sizeof(trust) / sizeof(trust[0]));
+		if (k >= 0)
+			return fail(p, kl[k], "'%s' needs 'signature' in [%s] (or goes in the "
+				    "[source])", keys[k].name, s->label);
+		return 0;
+	}
+	if (kl[K_ARCHIVE])
+		return fail(p, kl[K_SIGNATURE], "'signature' does not go with archive = zip in "
+			    "[%s]: a signed model is a folder of files or one file", s->label);
+	return 0;
+}
+
 static int check_required(struct parser *p, const struct section *s)
 {
 	for (int k = 0; k < NKEYS; k++) {
@@ -908,14 +1009,22 @@ static int check_required(struct parser *p, const struct section *s)
 	}
 	if (s->kind != MODEL)
 		return 0;
-	if (check_archive_keys(p, s) < 0)
+	if (check_archive_keys(p, s) < 0 || check_signature_keys(p, s) < 0)
 		return p->rc;
-	/* with file lines, size and digests come per file */
-	if (s->nfiles)
+	/* with file lines, size and digests come per file; a signed model's
+	 * digests come from its bundle (and may be pinned too) */
+	if (s->nfiles) {
+		for (size_t i = 0; i < s->nfiles && !s->key_line[K_SIGNATURE]; i++) {
+			if (!s->files[i].digests.mask)
+				return fail(p, s->files[i].line, "bad file '%s': no digest (expected "
+					    "NAME SIZE ALGO:HEX [ALGO:HEX...]; only a signed model's "
+					    "files may leave it out)", s->files[i].path);
+		}
 		return 0;
+	}
 	if (!s->key_line[K_SIZE])
 		return fail(p, s->line, "missing required key 'size' in [%s]", s->label);
-	if (!s->model.digests.mask)
+	if (!s->model.digests.mask && !s->key_line[K_SIGNATURE])
 		return fail(p, s->line, "missing required key 'sha256' or 'sha512' in [%s]", s->label);
 	return 0;
 }
@@ -1154,6 +1263,63 @@ static int complete_files(struct parser *p, struct section *s)
 	return 0;
 }
 
+/* A signed model's bundle url, resolved like a model url, and its trust:
+ * each of the model's own keys replaces the source's. */
+static int complete_signature(struct parser *p, struct section *s, const struct section *src_sec)
+{
+	const struct mfs_source *src = &src_sec->src;
+	struct mfs_signature *g = &s->sig;
+	enum mfs_url_reason why;
+	char *abs;
+	int rc = mfs_url_resolve(src->url, src->allow_http, g->url, &abs, &why);
+
+	if (rc == -EINVAL)
+		return fail(p, s->key_line[K_SIGNATURE], "bad signature url '%s': %s", g->url,
+			    mfs_url_reason_str(why));
+	if (rc < 0)
+		return nomem(p);
+	free(g->url);
+	g->url = abs;
+	if (!s->key_line[K_PUBLIC_KEY] && src->public_keys) {
+		for (size_t i = 0; src->public_keys[i]; i++) {
+			if (add_trust_copy(&g->public_keys, src->public_keys[i]) < 0)
+				return nomem(p);
+		}
+	}
+	if (!g->certificate_chain && src->certificate_chain &&
+	    !(g->certificate_chain = strdup(src->certificate_chain)))
+		return nomem(p);
+	if (!g->certificate_identity && src->certificate_identity &&
+	    !(g->certificate_identity = strdup(src->certificate_identity)))
+		return nomem(p);
+	if (!g->public_keys && !g->certificate_chain)
+		return fail(p, s->key_line[K_SIGNATURE], "'signature' needs public_key or "
+			    "certificate_chain in [%s] or [%s]", s->label, src_sec->label);
+	g->folder = s->nfiles > 0;
+	g->line = s->line;
+	if (!(g->name = strdup(s->id)) || !(g->path = strdup(s->model.path)))
+		return nomem(p);
+	/* Each file's name in the bundle: a folder's file NAME, or the last
+	 * segment of a single file's url (the OMS spec's form; model_signing
+	 * writes "." for it, which matches too). */
+	if (g->folder) {
+		size_t dir = strlen(s->model.path) + 1;
+
+		for (size_t i = 0; i < s->nfiles; i++) {
+			if (!(s->files[i].signed_name = strdup(s->files[i].path + dir)))
+				return nomem(p);
+		}
+	} else {
+		const char *u = s->model.url, *q = u + strcspn(u, "?"), *b = q;
+
+		while (b > u && b[-1] != '/')
+			b--;
+		if (!(s->model.signed_name = strndup(b, (size_t)(q - b))))
+			return nomem(p);
+	}
+	return 0;
+}
+
 /* `srcs` sorted by id. */
 static int check_model(struct parser *p, struct section *s, struct section **srcs, size_t nsrcs)
 {
@@ -1172,6 +1338,8 @@ static int check_model(struct parser *p, struct section *s, struct section **src
 		return rc;
 	s->model.weak = s->model.digests.mask == MFS_ALGO_BIT(MFS_SHA1);
 	if (complete_files(p, s) < 0)
+		return p->rc;
+	if (s->key_line[K_SIGNATURE] && complete_signature(p, s, *hit) < 0)
 		return p->rc;
 	if (s->key_line[K_ARCHIVE]) {
 		s->archive.name = strdup(s->id);
@@ -1266,12 +1434,17 @@ static uint64_t archive_max_size(const struct mfs_config *cfg, const struct mfs_
 static int move_out(struct parser *p, size_t nsrcs, size_t nmodels, size_t narchives)
 {
 	struct mfs_config *cfg = p->cfg;
+	size_t nsigs = 0;
 
 	if (nsrcs && !(cfg->sources = calloc(nsrcs, sizeof(*cfg->sources))))
 		return nomem(p);
 	if (nmodels && !(cfg->models = calloc(nmodels, sizeof(*cfg->models))))
 		return nomem(p);
 	if (narchives && !(cfg->archives = calloc(narchives, sizeof(*cfg->archives))))
+		return nomem(p);
+	for (size_t i = 0; i < p->nsecs; i++)
+		nsigs += p->secs[i].kind == MODEL && p->secs[i].key_line[K_SIGNATURE];
+	if (nsigs && !(cfg->signatures = calloc(nsigs, sizeof(*cfg->signatures))))
 		return nomem(p);
 	for (size_t i = 0; i < p->nsecs; i++) {
 		struct section *s = &p->secs[i];
@@ -1287,10 +1460,21 @@ static int move_out(struct parser *p, size_t nsrcs, size_t nmodels, size_t narch
 		struct section *s = &p->secs[i];
 		const struct mfs_source *src;
 		struct mfs_archive *a = NULL;
+		struct mfs_signature *g;
 
 		if (s->kind != MODEL)
 			continue;
 		src = &cfg->sources[s->source->index];
+		g = NULL;
+		if (s->key_line[K_SIGNATURE]) {
+			g = &cfg->signatures[cfg->nsignatures++];
+			*g = s->sig;
+			memset(&s->sig, 0, sizeof(s->sig));
+			g->source = src;
+			g->members = malloc((s->nfiles ? s->nfiles : 1) * sizeof(*g->members));
+			if (!g->members)
+				return nomem(p);
+		}
 		if (s->key_line[K_ARCHIVE]) {
 			a = &cfg->archives[cfg->narchives++];
 			*a = s->archive;
@@ -1304,8 +1488,11 @@ static int move_out(struct parser *p, size_t nsrcs, size_t nmodels, size_t narch
 			s->model.source = src;
 			s->model.line = s->line;
 			s->model.archive = a;
+			s->model.signature = g;
 			if (a)
 				a->members[a->nmembers++] = cfg->nmodels;
+			if (g)
+				g->members[g->nmembers++] = cfg->nmodels;
 			cfg->models[cfg->nmodels++] = s->model;
 			memset(&s->model, 0, sizeof(s->model));
 		}
@@ -1313,8 +1500,11 @@ static int move_out(struct parser *p, size_t nsrcs, size_t nmodels, size_t narch
 		for (size_t j = 0; j < s->nfiles; j++) {
 			s->files[j].source = src;
 			s->files[j].archive = a;
+			s->files[j].signature = g;
 			if (a)
 				a->members[a->nmembers++] = cfg->nmodels;
+			if (g)
+				g->members[g->nmembers++] = cfg->nmodels;
 			cfg->models[cfg->nmodels++] = s->files[j];
 			memset(&s->files[j], 0, sizeof(s->files[j]));
 		}
@@ -1445,6 +1635,7 @@ out_free_secs:
 		free(p.secs[i].files);
 		free(p.secs[i].member_prefix);
 		free_archive(&p.secs[i].archive);
+		free_signature(&p.secs[i].sig);
 	}
 	free(p.secs);
 	if (p.rc) {
@@ -1530,6 +1721,9 @@ void mfs_config_free(struct mfs_config *cfg)
 		free_model(&cfg->models[i]);
 	for (size_t i = 0; i < cfg->narchives; i++)
 		free_archive(&cfg->archives[i]);
+	for (size_t i = 0; i < cfg->nsignatures; i++)
+		free_signature(&cfg->signatures[i]);
+	free(cfg->signatures);
 	free(cfg->sources);
 	free(cfg->models);
 	free(cfg->archives);

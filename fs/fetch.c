@@ -31,6 +31,7 @@ struct xfer {
 	bool too_slow;   /* aborted below min_rate */
 	uint64_t start;  /* where the body given to the sink starts */
 	uint64_t limit;  /* where it must end: the size, or a range's end */
+	int64_t length;  /* a HEAD's Content-Length; -1: none */
 	uint64_t total;  /* bytes given to the sink */
 	uint64_t reported;
 	struct timespec t0;
@@ -392,6 +393,14 @@ static int get_one(struct xfer *x, const char *url, char *errbuf, const char **l
 	 * size (a tiny model behind a redirect page). */
 	if (res != CURLE_OK && (x->status < 200 || is_2xx(x->status)))
 		return curl_failed(x, res, errbuf);
+	if (is_2xx(x->status) && x->req->head) {
+		curl_off_t cl = -1;
+
+		if (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) != CURLE_OK)
+			cl = -1;
+		x->length = (int64_t)cl;
+		return 0;
+	}
 	if (is_2xx(x->status)) {
 		/* (An empty body never reached on_body.) */
 		if (!x->begun && (x->rc = body_begins(x)) < 0)
@@ -511,6 +520,8 @@ static int setup(struct xfer *x, struct curl_slist **headers, char *errbuf)
 	if (!res) res = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	if (!res && req->ca_file)
 		res = curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
+	if (!res && req->head)
+		res = curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	if (!res && req->aws_sigv4) {
 		res = curl_easy_setopt(h, CURLOPT_AWS_SIGV4, req->aws_sigv4);
 		if (!res) res = curl_easy_setopt(h, CURLOPT_USERPWD, req->aws_userpwd);
@@ -623,7 +634,8 @@ static long retry_after(struct xfer *x)
 int mfs_fetch(const struct mfs_fetch_req *req, struct mfs_fetch_info *info, char *err,
 	      size_t errlen)
 {
-	struct xfer x = { .req = req, .limit = req->size, .err = err, .errlen = errlen };
+	struct xfer x = { .req = req, .limit = req->size, .length = -1, .err = err,
+			  .errlen = errlen };
 	struct curl_slist *headers = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	int max = req->max_redirects ? req->max_redirects : MFS_FETCH_MAX_REDIRECTS;
@@ -632,8 +644,9 @@ int mfs_fetch(const struct mfs_fetch_req *req, struct mfs_fetch_info *info, char
 
 	mfs_seterr(err, errlen, "%s", "");
 	if (info)
-		*info = (struct mfs_fetch_info){ .retry_after = -1 };
-	if (!req->url || !req->sink || req->size > INT64_MAX || req->offset > req->size ||
+		*info = (struct mfs_fetch_info){ .retry_after = -1, .length = -1 };
+	if (!req->url || (!req->sink && !req->head) || req->size > INT64_MAX ||
+	    req->offset > req->size ||
 	    (req->range_end && (req->range_end <= req->offset || req->range_end > req->size))) {
 		mfs_seterr(err, errlen, "bad fetch request");
 		return -EINVAL;
@@ -682,6 +695,7 @@ int mfs_fetch(const struct mfs_fetch_req *req, struct mfs_fetch_info *info, char
 		info->transient = rc < 0 && x.transient && !x.too_slow && rc != -ECANCELED;
 		info->retry_after = x.status ? retry_after(&x) : -1;
 		memcpy(info->validator, x.validator, sizeof(info->validator));
+		info->length = x.length;
 	}
 out_cleanup_curl:
 	curl_easy_cleanup(x.curl);

@@ -29,7 +29,9 @@
 #include "fetch.h"
 #include "log.h"
 #include "pin.h"
+#include "pin_signed.h"
 #include "scheduler.h"
+#include "signature.h"
 #include "status.h"
 #include "store.h"
 #include "url.h"
@@ -43,6 +45,9 @@ static void usage(FILE *f)
 		"       modelfsctl status MOUNTPOINT [--json]\n"
 		"       modelfsctl pin URL --path MOUNTPATH [--source NAME] [--ca-file F]\n"
 		"                  [--allow-http] [--sha1] [--max-size BYTES] [--proxy URL|none]\n"
+		"       modelfsctl pin --signature URL --path MOUNTPATH [--source NAME]\n"
+		"                  (--public-key F... | --certificate-chain F [--certificate-identity I])\n"
+		"                  [--ca-file F] [--allow-http] [--proxy URL|none]\n"
 		"                  [--archive zip [--member M | --member-prefix P]]\n"
 		"check  validates CONFIG and prints a summary (exit 2 on an error)\n"
 		"fetch  downloads and verifies the models at PATHs (all if none) into\n"
@@ -55,7 +60,9 @@ static void usage(FILE *f)
 		"       if any model failed\n"
 		"pin    downloads URL once, hashes it (a zip: each member) and prints a\n"
 		"       config section to review and paste; changes nothing else.\n"
-		"       Exit 1 if the download or the archive failed.  Without\n"
+		"       Exit 1 if the download or the archive failed.  With --signature:\n"
+		"       verifies the bundle, sizes its files with HEAD (no weights\n"
+		"       downloaded) and prints a signed model's section.  Without\n"
 		"       --proxy, https_proxy / http_proxy / no_proxy apply\n");
 }
 
@@ -435,6 +442,21 @@ static void verify_line(const char *what, const struct mfs_model *m, long long b
 	fflush(stdout);
 }
 
+struct verify_wants {
+	const struct mfs_config *cfg;
+	const struct mfs_digests *signed_d;
+	const bool *signed_ok;
+};
+
+static const struct mfs_digests *verify_want(void *arg, size_t mi)
+{
+	const struct verify_wants *v = arg;
+
+	if (!v->cfg->models[mi].signature)
+		return &v->cfg->models[mi].digests;
+	return v->signed_ok[mi] ? &v->signed_d[mi] : NULL;
+}
+
 /* Scrub: re-hashes the stored object of every wanted model through
  * acquire (no network, nothing fetched), which quarantines and audits a
  * corrupt one; a running daemon that served it verifies again on the
@@ -447,7 +469,8 @@ static int cmd_verify(const char *file, char **paths, int npaths)
 	struct mfs_audit *audit = NULL;
 	struct mfs_acquire_ctx ac = { 0 };
 	size_t good = 0, corrupt = 0, absent = 0, selected = 0;
-	bool *want, have_store = true;
+	bool *want, have_store = true, *signed_ok = NULL;
+	struct mfs_digests *signed_d = NULL;
 	struct stat sb;
 	char note[PATH_MAX + 64];
 	int rc, status = 2;
@@ -478,6 +501,34 @@ static int cmd_verify(const char *file, char **paths, int npaths)
 		}
 		ac = (struct mfs_acquire_ctx){ .cfg = cfg, .store = &store, .audit = audit };
 	}
+	/* A signed model's digests come from its kept bundle, verified again
+	 * here with no network. */
+	signed_ok = calloc(cfg->nmodels + 1, sizeof(*signed_ok));
+	signed_d = calloc(cfg->nmodels + 1, sizeof(*signed_d));
+	if (!signed_ok || !signed_d) {
+		fprintf(stderr, "modelfsctl: out of memory\n");
+		goto out_close_audit;
+	}
+	for (size_t g = 0; g < cfg->nsignatures && have_store; g++) {
+		const struct mfs_signature *sg = &cfg->signatures[g];
+		struct mfs_digests *d = calloc(sg->nmembers, sizeof(*d));
+		bool any = false;
+		char why[512];
+
+		for (size_t k = 0; k < sg->nmembers; k++)
+			any |= want[sg->members[k]];
+		if (any && d && mfs_signature_resolve(&ac, sg, false, d, why, sizeof(why)) == 0) {
+			for (size_t k = 0; k < sg->nmembers; k++) {
+				signed_d[sg->members[k]] = d[k];
+				signed_ok[sg->members[k]] = true;
+			}
+		} else if (any && d) {
+			printf("%-8s %s  signature: %s\n", "unsigned", sg->path, why);
+		}
+		free(d);
+	}
+	ac.want = verify_want;
+	ac.want_arg = &(struct verify_wants){ cfg, signed_d, signed_ok };
 	for (size_t i = 0; i < cfg->nmodels; i++) {
 		const struct mfs_model *m = &cfg->models[i];
 		char object[MFS_STORE_OBJECT_NAME_MAX];
@@ -487,13 +538,19 @@ static int cmd_verify(const char *file, char **paths, int npaths)
 
 		if (!want[i])
 			continue;
+		if (m->signature && !signed_ok[i]) {
+			absent++;
+			printf("%-8s %s  signed, and no kept bundle verifies (not fetched yet?)\n",
+			       "absent", m->path);
+			continue;
+		}
 		/* No object is "absent", not corrupt: look first.  Hold what was
 		 * there, so that one gone by the time acquire looks is judged
 		 * by what happened to it: moved to quarantine/ (still linked:
 		 * found corrupt, by acquire or by the daemon) or removed
 		 * (evicted: no link left).  This also covers an acquire that
 		 * says -ENOENT, not -EBADMSG, for an object it quarantined. */
-		mfs_store_object_name(&m->digests, object, sizeof(object));
+		mfs_store_object_name(mfs_acquire_want(&ac, i), object, sizeof(object));
 		if (have_store)
 			held = mfs_store_open_object(&store, object);
 		if (held >= 0 && fstat(held, &sb) == 0)
@@ -527,6 +584,9 @@ static int cmd_verify(const char *file, char **paths, int npaths)
 	printf("%zu of %zu models verified, %zu corrupt, %zu absent\n", good, selected, corrupt,
 	       absent);
 	status = corrupt ? 1 : 0;
+out_close_audit:
+	free(signed_ok);
+	free(signed_d);
 	mfs_audit_close(audit);
 out_release_store:
 	mfs_store_release(&store);
@@ -672,6 +732,57 @@ out_free:
 	return status;
 }
 
+static void pin_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* pin --signature: the options it shares with pin, then the bundle. */
+static int pin_signed(const struct mfs_pin_opts *o, struct mfs_pin_signed_opts *sig,
+		      const char **keys, size_t nkeys, int extra)
+{
+	char err[1024], *text = NULL;
+	int rc, status = 1;
+
+	if (extra) {
+		pin_fail("--signature takes no other URL");
+		return 2;
+	}
+	if (o->zip || o->member || o->member_prefix || o->sha1 || o->max_size) {
+		pin_fail("--archive, --member, --member-prefix, --sha1 and --max-size do not go "
+			 "with --signature");
+		return 2;
+	}
+	if (!nkeys && !sig->certificate_chain) {
+		pin_fail("--signature needs --public-key or --certificate-chain");
+		return 2;
+	}
+	if (sig->certificate_identity && !sig->certificate_chain) {
+		pin_fail("--certificate-identity goes with --certificate-chain");
+		return 2;
+	}
+	sig->path = o->path;
+	sig->source = o->source;
+	sig->ca_file = o->ca_file;
+	sig->proxy = o->proxy;
+	sig->allow_http = o->allow_http;
+	sig->public_keys = nkeys ? keys : NULL;
+	if (mfs_fetch_global_init() < 0) {
+		pin_fail("cannot initialise libcurl");
+		return 1;
+	}
+	rc = mfs_pin_signed_run(sig, &text, err, sizeof(err));
+	if (rc == -EINVAL && !text && strncmp(err, "bad --", 6) == 0)
+		status = 2;
+	if (rc < 0) {
+		pin_fail("%s", err);
+	} else if (fputs(text, stdout) == EOF || fflush(stdout) == EOF) {
+		pin_fail("cannot write the section: %s", strerror(errno));
+	} else {
+		status = 0;
+	}
+	free(text);
+	mfs_fetch_global_cleanup();
+	return status;
+}
+
 /* A proxy URL as the config's proxy key takes it (config.h). */
 static bool proxy_ok(const char *url)
 {
@@ -720,10 +831,17 @@ static int cmd_pin(int argc, char **argv)
 		{ "member", required_argument, NULL, 'M' },
 		{ "member-prefix", required_argument, NULL, 'P' },
 		{ "proxy", required_argument, NULL, 'X' },
+		{ "signature", required_argument, NULL, 'S' },
+		{ "public-key", required_argument, NULL, 'K' },
+		{ "certificate-chain", required_argument, NULL, 'C' },
+		{ "certificate-identity", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mfs_pin_opts o = { 0 };
+	struct mfs_pin_signed_opts sig = { 0 };
+	const char *keys[17] = { NULL };
+	size_t nkeys = 0;
 	struct mfs_pin_result r;
 	char err[1024], *text = NULL, *end;
 	double start = now_s();
@@ -752,6 +870,16 @@ static int cmd_pin(int argc, char **argv)
 				o.proxy = optarg;
 			}
 			break;
+		case 'S': sig.signature = optarg; break;
+		case 'K':
+			if (nkeys == sizeof(keys) / sizeof(keys[0]) - 1) {
+				pin_fail("at most %zu --public-key", nkeys);
+				return 2;
+			}
+			keys[nkeys++] = optarg;
+			break;
+		case 'C': sig.certificate_chain = optarg; break;
+		case 'I': sig.certificate_identity = optarg; break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -777,6 +905,13 @@ static int cmd_pin(int argc, char **argv)
 			pin_fail("unknown option '%s'", argv[optind - 1]);
 			return 2;
 		}
+	}
+	if (sig.signature)
+		return pin_signed(&o, &sig, keys, nkeys, argc - optind);
+	if (nkeys || sig.certificate_chain || sig.certificate_identity) {
+		pin_fail("--public-key, --certificate-chain and --certificate-identity go with "
+			 "--signature");
+		return 2;
 	}
 	if (argc - optind != 1) {
 		pin_fail(argc == optind ? "a URL is required" : "exactly one URL, please");

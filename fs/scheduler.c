@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "quota.h"
+#include "signature.h"
 #include "workpool.h"
 
 /* A model's opens are noted in the store at most once a second: recency
@@ -79,6 +80,19 @@ struct entry {
 	unsigned fails;    /* failed downloads in a row */
 	time_t retry_at;   /* until then opens fail at once; 0: none */
 	char error[256];   /* the last failure's reason; "" after a success */
+	/* What its bytes must match: the config's pins, or for a signed
+	 * model the signed digests, NULL until its bundle verified. */
+	const struct mfs_digests *want;
+};
+
+/* A signed model's gate (signature.h), once per scheduler. */
+struct sigrun {
+	pthread_mutex_t lock;      /* one resolution at a time */
+	bool ok;                   /* digests[] hold the signed digests */
+	unsigned tries;            /* resolutions finished, for those who waited */
+	int rc;                    /* the last one's result */
+	char why[512];             /* ... and its reason */
+	struct mfs_digests *digests; /* one per member of the signature */
 };
 
 struct mfs_sched {
@@ -100,6 +114,7 @@ struct mfs_sched {
 	bool (*also_held)(void *arg, const char *object);
 	void *also_held_arg;
 	bool retired;                      /* no evictions: a newer one does them */
+	struct sigrun *sig;                /* one per cfg->signatures */
 };
 
 #define GROUP_OF(j) ((struct group *)((char *)(j) - offsetof(struct group, job)))
@@ -158,6 +173,12 @@ static int fail_key(struct entry *e, const struct mfs_model *m)
 	if (rc < 0)
 		return rc;
 	mfs_hasher_update(h, url, strlen(url) + 1);
+	/* A signed model's bundle and section too: the same file signed in
+	 * another bundle, or trusted otherwise, is not held back by it. */
+	if (m->signature) {
+		mfs_hasher_update(h, m->signature->url, strlen(m->signature->url) + 1);
+		mfs_hasher_update(h, m->signature->name, strlen(m->signature->name) + 1);
+	}
 	/* An archive's own pins too: a wrong one fails only its models. */
 	if (m->archive) {
 		mfs_hasher_update(h, &m->archive->size, sizeof(m->archive->size));
@@ -168,8 +189,28 @@ static int fail_key(struct entry *e, const struct mfs_model *m)
 	if (rc < 0)
 		return rc;
 	mfs_hex_encode(d.d[MFS_SHA256], 8, hex);
-	snprintf(e->fail_key, sizeof(e->fail_key), "%s.%s", e->object, hex);
+	/* (A signed model's object is known once its bundle verified.) */
+	snprintf(e->fail_key, sizeof(e->fail_key), "%s.%s", e->object[0] ? e->object : "signed",
+		 hex);
 	return 0;
+}
+
+static const struct mfs_digests *entry_want(void *arg, size_t mi)
+{
+	struct mfs_sched *s = arg;
+
+	return s->e[mi].want;
+}
+
+static void free_sigs(struct mfs_sched *s)
+{
+	for (size_t g = 0; s->sig && g < s->o.cfg->nsignatures; g++) {
+		if (s->sig[g].digests)
+			pthread_mutex_destroy(&s->sig[g].lock);
+		free(s->sig[g].digests);
+	}
+	free(s->sig);
+	s->sig = NULL;
 }
 
 int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
@@ -208,11 +249,22 @@ int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
 		for (size_t i = 0; i < gr->nmembers; i++)
 			s->e[gr->members[i]].group = gr;
 	}
+	s->sig = calloc(cfg->nsignatures ? cfg->nsignatures : 1, sizeof(*s->sig));
+	if (!s->sig)
+		goto out_free;
+	for (size_t g = 0; g < cfg->nsignatures; g++) {
+		s->sig[g].digests = calloc(cfg->signatures[g].nmembers + 1,
+					   sizeof(*s->sig[g].digests));
+		if (!s->sig[g].digests)
+			goto out_free;
+		pthread_mutex_init(&s->sig[g].lock, NULL);
+	}
 	for (size_t i = 0; i < cfg->nmodels; i++) {
 		s->e[i].fd = -1;
 		s->e[i].self = i;
-		mfs_store_object_name(&cfg->models[i].digests, s->e[i].object,
-				      sizeof(s->e[i].object));
+		s->e[i].want = cfg->models[i].signature ? NULL : &cfg->models[i].digests;
+		if (s->e[i].want)
+			mfs_store_object_name(s->e[i].want, s->e[i].object, sizeof(s->e[i].object));
 		rc = fail_key(&s->e[i], &cfg->models[i]);
 		if (rc < 0)
 			goto out_free;
@@ -233,6 +285,7 @@ int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
 		.cfg = cfg, .store = opts->store, .audit = opts->audit, .fsync = opts->fsync,
 		.progress = sched_progress, .progress_arg = s,
 		.cancel = &s->stop,
+		.want = entry_want, .want_arg = s,
 	};
 	mfs_quota_init(&s->quota, opts->store, cfg->store_max);
 	pthread_mutex_init(&s->lock, NULL);
@@ -243,6 +296,7 @@ int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
 out_free:
 	mfs_workpool_free(s->fetch_pool);
 	mfs_workpool_free(s->hash_pool);
+	free_sigs(s);
 	free(s->scratch_answers);
 	free(s->scratch_fds);
 	free(s->scratch);
@@ -278,6 +332,7 @@ void mfs_sched_free(struct mfs_sched *s)
 	mfs_cancel_release(&s->stop);
 	mfs_quota_release(&s->quota);
 	pthread_mutex_destroy(&s->lock);
+	free_sigs(s);
 	free(s->scratch_answers);
 	free(s->scratch_fds);
 	free(s->scratch);
@@ -486,6 +541,56 @@ static void settle_and_answer(struct mfs_sched *s, struct group *gr, const size_
 
 /* Hash pool: verifies the group's unverified members from the store;
  * what is not there (or was corrupt) goes on to the fetch pool. */
+/* Not under s->lock: resolves signed model `g` once for this scheduler
+ * (signature.h), then names its members' objects and their digests.
+ * Concurrent callers wait for the one that resolves; one that waited
+ * through a failure gets that failure rather than trying again at once
+ * (the back-off then holds the next opens).  0 or -errno, `why`. */
+static int gate(struct mfs_sched *s, const struct mfs_signature *g, char *why, size_t whylen)
+{
+	const struct mfs_config *cfg = s->o.cfg;
+	struct sigrun *r = &s->sig[g - cfg->signatures];
+	unsigned seen;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	seen = r->tries;
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&r->lock);
+	if (r->ok) {
+		pthread_mutex_unlock(&r->lock);
+		return 0;
+	}
+	if (r->tries != seen) {
+		snprintf(why, whylen, "%s", r->why);
+		rc = r->rc;
+		pthread_mutex_unlock(&r->lock);
+		return rc;
+	}
+	rc = mfs_signature_resolve(&s->ac, g, true, r->digests, r->why, sizeof(r->why));
+	pthread_mutex_lock(&s->lock);
+	r->rc = rc;
+	r->tries++;
+	if (rc == 0) {
+		r->ok = true;
+		for (size_t k = 0; k < g->nmembers; k++) {
+			struct entry *e = &s->e[g->members[k]];
+			char old[sizeof(e->fail_key)];
+
+			snprintf(old, sizeof(old), "%s", e->fail_key);
+			e->want = &r->digests[k];
+			mfs_store_object_name(e->want, e->object, sizeof(e->object));
+			if (fail_key(e, &cfg->models[g->members[k]]) == 0 && strcmp(old, e->fail_key))
+				mfs_store_clear_failure(s->o.store, old);
+			e->fail_loaded = false;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	snprintf(why, whylen, "%s", r->why);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
 static void hash_round(struct mfs_sched *s, struct group *gr)
 {
 	size_t n = 0, nok = 0;
@@ -497,6 +602,24 @@ static void hash_round(struct mfs_sched *s, struct group *gr)
 	}
 	gr->phase = HASHING;
 	pthread_mutex_unlock(&s->lock);
+	if (n && !gr->archive && !s->e[gr->todo[0]].want) {
+		char why[512];
+		int rc = gate(s, s->o.cfg->models[gr->todo[0]].signature, why, sizeof(why));
+
+		if (rc < 0) {
+			const struct mfs_signature *g = s->o.cfg->models[gr->todo[0]].signature;
+
+			/* Every file of the model backs off, not only this one:
+			 * the bundle is theirs too. */
+			pthread_mutex_lock(&s->lock);
+			for (size_t k = 0; k < g->nmembers && rc != -ECANCELED; k++) {
+				if (!s->e[g->members[k]].verified)
+					note_outcome(s, g->members[k], -EIO, why);
+			}
+			fail_all(s, gr, rc == -ECANCELED ? rc : -EIO);
+			return;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		int fd = mfs_acquire_stored(&s->ac, gr->todo[i]);
 

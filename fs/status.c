@@ -45,6 +45,10 @@ ssize_t mfs_status_get(const struct mfs_model *m, const struct mfs_sched_status 
 		snprintf(v, sizeof(v), "%s", mfs_status_state_name(st->state));
 	} else if (!strcmp(name, "digest")) {
 		enum mfs_algo a = mfs_algo_strongest(m->digests.mask);
+
+		/* (A signed model's digest is the bundle's: not pinned here.) */
+		if (!m->digests.mask)
+			return -ENODATA;
 		char hex[2 * MFS_DIGEST_MAX + 1];
 
 		mfs_hex_encode(m->digests.d[a], mfs_algo_len(a), hex);

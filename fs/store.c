@@ -621,6 +621,65 @@ int mfs_store_clear_failure(struct mfs_store *st, const char *object)
 	return unlinkat(st->state_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+/* ---------------------------------------------------------------- kept bundles */
+
+#define BUNDLE_SUFFIX ".bundle"
+
+int mfs_store_put_bundle(struct mfs_store *st, const char *key, const void *data, size_t len)
+{
+	char name[MFS_STORE_OBJECT_NAME_MAX + 8], tmp[MFS_STORE_OBJECT_NAME_MAX + 48];
+	ssize_t w;
+	int fd, rc;
+
+	rc = state_name(key, BUNDLE_SUFFIX, name, sizeof(name));
+	if (rc < 0)
+		return rc;
+	snprintf(tmp, sizeof(tmp), ".%s.%ld.%lu", name, (long)getpid(), atomic_fetch_add(&seq, 1));
+	fd = openat(st->state_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	w = write(fd, data, len);
+	rc = w == (ssize_t)len ? 0 : w < 0 ? -errno : -EIO;
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	if (rc == 0 && renameat(st->state_fd, tmp, st->state_fd, name) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlinkat(st->state_fd, tmp, 0);
+	return rc;
+}
+
+ssize_t mfs_store_get_bundle(struct mfs_store *st, const char *key, void *buf, size_t max)
+{
+	char name[MFS_STORE_OBJECT_NAME_MAX + 8];
+	ssize_t n, got = 0;
+	int fd, rc = state_name(key, BUNDLE_SUFFIX, name, sizeof(name));
+
+	if (rc < 0)
+		return rc;
+	fd = openat(st->state_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((size_t)got <= max && (n = read(fd, (char *)buf + got, max + 1 - (size_t)got)) > 0)
+		got += n;
+	rc = n < 0 ? -errno : 0;
+	close(fd);
+	if (rc < 0)
+		return rc;
+	return (size_t)got > max ? -EFBIG : got;
+}
+
+int mfs_store_drop_bundle(struct mfs_store *st, const char *key)
+{
+	char name[MFS_STORE_OBJECT_NAME_MAX + 8];
+	int rc = state_name(key, BUNDLE_SUFFIX, name, sizeof(name));
+
+	if (rc < 0)
+		return rc;
+	return unlinkat(st->state_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+}
+
 /* ---------------------------------------------------------------- quarantine bound */
 
 struct qfile {

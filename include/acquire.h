@@ -28,7 +28,25 @@ struct mfs_acquire_ctx {
 	void *progress_arg;
 	struct mfs_cancel *cancel;      /* may be NULL; fired: transfers and
 					   hashes in flight end at once */
+	/* The digests model `mi` must match (and its object is named by);
+	 * may be NULL, then the config's.  A signed model's come from its
+	 * bundle (signature.h); NULL from the hook: not known yet. */
+	const struct mfs_digests *(*want)(void *arg, size_t mi);
+	void *want_arg;
 };
+
+/* The digests model `mi` must match: the ctx's want hook's, else the
+ * config's; NULL for a signed model not resolved yet. */
+const struct mfs_digests *mfs_acquire_want(const struct mfs_acquire_ctx *c, size_t mi);
+
+/* Downloads `url` of source `src` (at most `max` bytes) into memory: the
+ * same path as a model's (mirrors, retries, resume, proxy, S3 signing),
+ * with no digest to judge it by.  0 with *out (malloc'd, the caller's)
+ * and *len; else failure's errno (-EIO, -ENOSPC, -ECANCELED) with the
+ * reason in `why`. */
+int mfs_acquire_bytes(const struct mfs_acquire_ctx *c, const struct mfs_source *src,
+		      const char *url, size_t max, void **out, size_t *len, char *why,
+		      size_t whylen);
 
 /* Opens the stored object of model `mi` and hashes it through that fd.
  * Returns the fd if size and every digest match (audit verify_ok);

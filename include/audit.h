@@ -2,7 +2,7 @@
  * single write(2) per event so concurrent writers (daemon, modelfsctl)
  * never interleave.  Fields: ts (RFC 3339 UTC with ms), event, path, url,
  * algo, expected, actual, bytes, ms, open_id, attempt, resumed_from,
- * error.  NULL strings, negative bytes and ms, and attempt and
+ * signer, error.  NULL strings, negative bytes and ms, and attempt and
  * resumed_from below 1 are left out. */
 #ifndef MFS_AUDIT_H
 #define MFS_AUDIT_H
@@ -14,7 +14,8 @@ struct mfs_audit;
 
 struct mfs_audit_event {
 	const char *event; /* fetch_start, fetch_retry, fetch_ok, fetch_failed,
-			      verify_ok, verify_failed, store_corrupt, ... */
+			      verify_ok, verify_failed, store_corrupt,
+			      signature_ok, signature_failed, ... */
 	const char *path;
 	const char *url;
 	const char *algo;
@@ -27,6 +28,7 @@ struct mfs_audit_event {
 				(its tries, its URLs) */
 	int64_t attempt;   /* the try of that URL it tells of, from 1; <= 0: omitted */
 	int64_t resumed_from; /* where that try's body began; <= 0: omitted */
+	const char *signer;  /* signature_ok/_failed: the key or certificate */
 };
 
 /* Opens (creating 0600, and its directory 0700 if missing) `file` for

@@ -72,6 +72,13 @@ struct mfs_source {
 	bool s3_path_style;
 	char *s3_credentials;  /* shared-credentials file; NULL: the environment */
 	char *s3_profile;      /* NULL: MFS_S3_DEFAULT_PROFILE */
+	/* Trust for signed models (signature.h), unless a model sets its own:
+	 * public_key lines (NULL-terminated; NULL: none), certificate_chain
+	 * (trusted roots; NULL: none), certificate_identity (a SAN the
+	 * signing certificate must have; NULL: any). */
+	char **public_keys;
+	char *certificate_chain;
+	char *certificate_identity;
 	char *proxy;           /* [source] proxy: NULL: the environment's
 				  (https_proxy, http_proxy, no_proxy); "": none;
 				  else an http:// or https:// proxy URL */
@@ -97,6 +104,24 @@ struct mfs_archive {
 	int line;
 };
 
+/* A signed model: its files' digests come from an OpenSSF Model Signing
+ * bundle, verified on the first open of any of them (signature.h). */
+struct mfs_signature {
+	char *name;                     /* the model section's id */
+	const struct mfs_source *source;
+	char *url;                      /* the bundle, absolute (resolved against
+					   the source url, like a model url) */
+	char **public_keys;             /* the model's own, else the source's */
+	char *certificate_chain;        /* likewise */
+	char *certificate_identity;     /* likewise */
+	char *path;                     /* the model's mount path (its directory,
+					   or the file) */
+	bool folder;                    /* file lines; else one file */
+	size_t *members;                /* indices into cfg->models, in file order */
+	size_t nmembers;
+	int line;
+};
+
 struct mfs_model {
 	char *name;                     /* the section id (shared by a directory's files) */
 	const struct mfs_source *source;
@@ -108,6 +133,11 @@ struct mfs_model {
 	int line;                       /* line of the section header (of the file = line) */
 	const struct mfs_archive *archive; /* NULL: url is the file itself */
 	char *member;                   /* archive member name (member_prefix included) */
+	/* Signed (NULL: not): the digests are the signed ones once its
+	 * bundle verified; `digests` holds only what the config pins too
+	 * (may be none).  signed_name is the file's name in the bundle. */
+	const struct mfs_signature *signature;
+	char *signed_name;
 };
 
 struct mfs_config {
@@ -133,6 +163,8 @@ struct mfs_config {
 	size_t nmodels;
 	struct mfs_archive *archives;
 	size_t narchives;
+	struct mfs_signature *signatures;
+	size_t nsignatures;
 	bool lock_files;       /* [modelfs] lock_files, default yes: see fuse_adapter.h */
 	bool passthrough;      /* [modelfs] passthrough, default yes: see passthrough.h */
 };

@@ -1,6 +1,7 @@
 /* digest — streaming SHA-1/SHA-256/SHA-512 over several algorithms at once,
  * hex encoding, and constant-time comparison.  The only module that
- * includes OpenSSL's EVP. */
+ * hashes model bytes with OpenSSL's EVP (sigverify uses it for
+ * signatures). */
 #ifndef MFS_DIGEST_H
 #define MFS_DIGEST_H
 

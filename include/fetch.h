@@ -53,6 +53,10 @@ struct mfs_fetch_req {
 	 * taken only with a `restart` (the whole body, as above), else
 	 * refused: -EPROTO "ranges not honoured".  If-Range applies too. */
 	uint64_t range_end;
+	/* A HEAD instead of a GET (redirects followed the same way): no body;
+	 * the response's Content-Length goes to info->length.  sink may be
+	 * NULL. */
+	bool head;
 	const char *const *headers;       /* extra request headers ("Name: value"),
 					     NULL-terminated; may be NULL */
 	/* SigV4 signing (S3): libcurl's provider string "aws:amz:REGION:s3"
@@ -89,6 +93,7 @@ struct mfs_fetch_info {
 	bool transient;
 	long retry_after;      /* seconds the server asked to wait (Retry-After,
 				  delta-seconds or a date); -1: none */
+	int64_t length;        /* a HEAD's Content-Length; -1: none */
 	char validator[192];   /* the response's strong ETag, else its
 				  Last-Modified: what a resume must name; "" */
 };

@@ -7,24 +7,37 @@
  * What is signed is the DSSE pre-authentication encoding:
  *   "DSSEv1 28 application/vnd.in-toto+json <len(payload)> " + payload
  * with ECDSA on P-256, P-384 or P-521 and the hash the curve implies
- * (SHA-256, -384, -512); the signature is DER.  Bundles of model_signing
- * v0.2.0 signed a quirky encoding instead ("DSSEV1 ... " + the payload as
- * a Python bytes literal, with SHA-256 whatever the curve); it is tried
- * second, as model_signing itself does.
+ * (SHA-256, -384, -512); the signature is DER (at most 141 bytes, P-521's
+ * longest).  Bundles of model_signing v0.2.0 signed a quirky encoding
+ * instead ("DSSEV1 28 application/vnd.in-toto+json <len(payload)> " + the
+ * payload as a Python bytes literal, repr(payload), with SHA-256 whatever
+ * the curve); it is tried second, as model_signing itself does.  The two
+ * encodings differ in their sixth byte, so neither can pass for the other.
+ * payloadType must be application/vnd.in-toto+json.
  *
- * Key method: each configured key (PEM SubjectPublicKeyInfo; text before
- * the BEGIN line is skipped) is tried in turn; a key whose hint (sha256 of
- * its PEM text as OpenSSL writes it) differs from the bundle's hint is
- * skipped.  Certificate method: the bundle's chain (leaf first) is
- * validated against the roots in `certificate_chain` at the leaf's
- * notBefore; the leaf needs KeyUsage digitalSignature or the codeSigning
- * EKU (a leaf with neither extension is refused); with
- * `certificate_identity`, one of the leaf's SANs (email, URI or DNS) must
- * equal it; then its key checks the signature as above.  Keyless bundles
- * are refused (-ENOTSUP) until the keyless verifier exists. */
+ * Key method: every configured key (the first PEM SubjectPublicKeyInfo of
+ * its file; text before the BEGIN line is skipped) is read first, so that
+ * a broken one fails every bundle alike; then each is tried in turn; a
+ * key whose hint (sha256 of its PEM text as OpenSSL writes it, hex)
+ * differs from the bundle's non-empty hint (compared ignoring case) is
+ * skipped.
+ * Certificate method: the bundle's chain (leaf first, the others
+ * untrusted intermediates) is validated against the roots in
+ * `certificate_chain` (every PEM certificate in it) at the leaf's
+ * notBefore, so an expired chain still verifies and one not valid then
+ * never does; the leaf needs KeyUsage digitalSignature or the codeSigning
+ * EKU (a leaf with neither extension is refused; whether it is a CA does
+ * not matter, as in model_signing); with `certificate_identity`, one of
+ * the leaf's SANs of type email, URI or DNS must equal it byte for byte;
+ * then its key checks the signature as above.  certificate_identity plays
+ * no part in the key method.  Keyless bundles are refused (-ENOTSUP)
+ * until the keyless verifier exists.
+ *
+ * No shared state: safe to call from several threads at once. */
 #ifndef MFS_SIGVERIFY_H
 #define MFS_SIGVERIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "bundle.h"
@@ -36,18 +49,30 @@ struct mfs_sig_trust {
 };
 
 struct mfs_sig_signer {
-	/* Who signed, for the audit: "key <file> (hint <first 16 hex>)" or
-	 * "certificate <subject> (issuer <issuer>)". */
+	/* Who signed, for the audit, one line of printable ASCII: "key <file>
+	 * (hint <first 16 hex of the key's own hint>)" or "certificate
+	 * <subject> (issuer <issuer>)", names as "CN=x, O=y". */
 	char who[512];
+	/* The signature is over v0.2.0's encoding, not the standard one. */
+	bool compat_pae;
 };
 
-/* 0 if `b`'s signature verifies under `t` (who in *signer, may be NULL);
- * -EKEYREJECTED: it does not (no key matched, a bad signature, a chain
- * that does not validate, a leaf without the usage or the identity);
- * -ENOTSUP: a keyless bundle, or a method `t` has nothing for (a
- * certificate bundle and no certificate_chain); -EINVAL: a key or chain
- * file that cannot be read, or a curve that is not P-256/384/521;
- * -ENOMEM.  `err` says which step failed and why. */
+/* 0 if `b`'s signature verifies under `t` (who in *signer, may be NULL;
+ * *signer is zeroed first); -EKEYREJECTED: it does not (no key matched
+ * the hint, a bad, empty or oversized signature, a payloadType other than
+ * in-toto, a bundle certificate that does not parse, a chain that does not
+ * validate, a leaf without the usage or the identity, a leaf key that is
+ * not ECDSA P-256/384/521); -ENOTSUP: a keyless bundle, or a method `t`
+ * has nothing for (a key bundle and no public_keys, a certificate bundle
+ * and no certificate_chain); -EINVAL: a configured key or chain file that
+ * cannot be read or holds no key/certificate, a root that does not parse,
+ * or a configured key that is not ECDSA on P-256/384/521; -ENOMEM.  `err`
+ * (may be NULL) says which step failed and why: "no configured key
+ * matches the bundle's key hint <16 hex>", "DSSE signature does not
+ * verify with <files>", "certificate chain does not validate at the
+ * leaf's notBefore <time>: <OpenSSL's reason> at depth <n> (<subject>)",
+ * "certificate usage: ...", "certificate identity: ...", "certificate
+ * key: ...". */
 int mfs_sig_verify(const struct mfs_bundle *b, const struct mfs_sig_trust *t,
 		   struct mfs_sig_signer *signer, char *err, size_t errlen);
 

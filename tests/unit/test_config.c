@@ -1153,9 +1153,63 @@ static void test_folder_model(void)
 	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = d/\n" FILE_LINE("x")
 	    "member_prefix = a/\n", "t.ini:8:", "'member_prefix' needs archive = zip");
 	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = d/\nfile = x 1\n", "t.ini:7:",
-	    "bad file 'x 1'");
+	    "bad file 'x': no digest");
 	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = d/\n" FILE_LINE("../x"), "t.ini:7:",
 	    "bad file name '../x'");
+}
+
+/* Signed models (issue 11): trust keys on the source or the model (the
+ * model's replace the source's), a folder or one file, digests optional. */
+static void test_signed_models(void)
+{
+	struct mfs_config *cfg = GOOD(
+		"[source pub]\nurl = https://m.example/\npublic_key = /etc/hostname\n"
+		"public_key = /etc/hosts\ncertificate_identity = ci@example.com\n"
+		"[model bert]\nsource = pub\npath = bert\nurl = bert/\nsignature = bert/model.sig\n"
+		"file = config.json 612\nfile = w.bin 10 sha256:" H64 "\n"
+		"[model one]\nsource = pub\npath = one.bin\nurl = x/one.bin?v=1\nsize = 5\n"
+		"signature = x/one.sig\ncertificate_chain = /etc/hosts\npublic_key = /etc/hosts\n");
+
+	if (cfg) {
+		const struct mfs_signature *g = &cfg->signatures[0], *h = &cfg->signatures[1];
+
+		CHECK(cfg->nsignatures == 2 && cfg->nmodels == 3);
+		CHECK_STR(g->url, "https://m.example/bert/model.sig");
+		CHECK(g->folder && g->nmembers == 2 && g->members[1] == 1);
+		CHECK_STR(g->public_keys[0], "/etc/hostname");
+		CHECK_STR(g->public_keys[1], "/etc/hosts");
+		CHECK(g->public_keys[2] == NULL && g->certificate_chain == NULL);
+		CHECK_STR(g->certificate_identity, "ci@example.com");
+		CHECK_STR(g->path, "bert");
+		CHECK(cfg->models[0].signature == g && cfg->models[0].digests.mask == 0);
+		CHECK_STR(cfg->models[0].signed_name, "config.json");
+		CHECK(cfg->models[1].digests.mask == MFS_ALGO_BIT(MFS_SHA256));
+		CHECK(!h->folder && h->nmembers == 1 && cfg->models[2].signature == h);
+		CHECK_STR(cfg->models[2].signed_name, "one.bin");
+		CHECK_STR(h->public_keys[0], "/etc/hosts");
+		CHECK(h->public_keys[1] == NULL);
+		CHECK_STR(h->certificate_chain, "/etc/hosts");
+		CHECK_STR(h->certificate_identity, "ci@example.com");
+	}
+	mfs_config_free(cfg);
+	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = m\nsize = 1\nsignature = m.sig\n",
+	    "t.ini:8:", "'signature' needs public_key or certificate_chain in [model m] or [source zoo]");
+	BAD(SRC MODEL("m", "p", "m", "1", "sha256 = " H64 "\npublic_key = /etc/hosts\n"), "t.ini:9:",
+	    "'public_key' needs 'signature' in [model m]");
+	BAD(SRC "public_key = key.pem\n", "t.ini:3:", "public_key must be an absolute path");
+	BAD(SRC "public_key = /nonexistent/k.pem\n", "t.ini:3:", "public_key '/nonexistent/k.pem' is not readable");
+	BAD(SRC "certificate_chain = /nonexistent/ca.pem\n", "t.ini:3:", "is not readable");
+	BAD(SRC "certificate_chain = /etc/hosts\ncertificate_chain = /etc/hosts\n", "t.ini:4:",
+	    "duplicate key 'certificate_chain'");
+	BAD(SRC "public_key = /etc/hosts\n[model m]\nsource = zoo\npath = p\nurl = a.zip\n"
+	    "archive = zip\nmember = x\nsize = 1\nsignature = a.sig\n", "t.ini:11:",
+	    "'signature' does not go with archive = zip");
+	BAD(SRC "public_key = /etc/hosts\n[model m]\nsource = zoo\npath = p\nurl = d/\n"
+	    "file = x 1\nsignature = ../a.sig\n", "t.ini:9:", "bad signature url '../a.sig'");
+	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = d/x\narchive = zip\nfile = x 1\n",
+	    "t.ini:8:", "only a signed model's files may leave it out");
+	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = m\nsize = 1\n", "t.ini:3:",
+	    "missing required key 'sha256' or 'sha512'");
 }
 
 static void test_bad_archive_keys(void)
@@ -1237,7 +1291,7 @@ static void test_bad_archive_values(void)
 	};
 	static const struct { const char *value, *why; } files[] = {
 		{ "x", "bad file 'x': expected NAME SIZE ALGO:HEX [ALGO:HEX...]" },
-		{ "x 1", "bad file 'x 1': expected NAME SIZE" },
+		{ "x 1", "bad file 'x': no digest (expected NAME SIZE" },
 		{ "../x 1 sha256:" H64, "bad file name '../x': '..' component" },
 		{ "/x 1 sha256:" H64, "bad file name '/x': must be relative" },
 		{ "x/ 1 sha256:" H64, "bad file name 'x/': trailing '/'" },
@@ -1449,6 +1503,7 @@ int main(void)
 	RUN(test_bad_keys);
 	RUN(test_bad_values);
 	RUN(test_folder_model);
+	RUN(test_signed_models);
 	RUN(test_sources_keys);
 	RUN(test_bad_paths);
 	RUN(test_check_path);

@@ -1,0 +1,292 @@
+/* pin_signed — see include/pin_signed.h. */
+#include "pin_signed.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bundle.h"
+#include "config.h"
+#include "fetch.h"
+#include "log.h"
+#include "manifest.h"
+#include "mountpath.h"
+#include "pin.h"
+#include "sigverify.h"
+
+struct membuf {
+	char *buf;
+	size_t len;
+};
+
+static int to_mem(void *arg, const void *buf, size_t len)
+{
+	struct membuf *m = arg;
+
+	memcpy(m->buf + m->len, buf, len);
+	m->len += len;
+	return 0;
+}
+
+static void base_req(const struct mfs_pin_signed_opts *o, struct mfs_fetch_req *req, const char *url)
+{
+	*req = (struct mfs_fetch_req){
+		.url = url,
+		.ca_file = o->ca_file,
+		.proxy = o->proxy,
+		.allow_http = o->allow_http,
+		.connect_timeout = MFS_DEFAULT_CONNECT_TIMEOUT,
+		.low_speed_limit = MFS_DEFAULT_LOW_SPEED_LIMIT,
+		.low_speed_time = MFS_DEFAULT_LOW_SPEED_TIME,
+	};
+}
+
+/* The section, line by line (each within MFS_PIN_MAX_LINE). */
+struct lines {
+	char *s;
+	size_t len, cap;
+	int rc;
+	char *err;
+	size_t errlen;
+};
+
+static __attribute__((format(printf, 2, 3))) void line(struct lines *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->rc < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n > MFS_PIN_MAX_LINE) {
+		t->rc = -EINVAL;
+		mfs_seterr(t->err, t->errlen, "a line of the section would be longer than %d "
+			   "characters (inih cuts longer ones)", MFS_PIN_MAX_LINE);
+		return;
+	}
+	if (t->cap - t->len < (size_t)n + 2) {
+		size_t cap = t->cap ? 2 * t->cap : 1024;
+		char *s;
+
+		while (cap - t->len < (size_t)n + 2)
+			cap *= 2;
+		s = realloc(t->s, cap);
+		if (!s) {
+			t->rc = -ENOMEM;
+			mfs_seterr(t->err, t->errlen, "out of memory");
+			return;
+		}
+		t->s = s;
+		t->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+	t->s[t->len++] = '\n';
+	t->s[t->len] = '\0';
+}
+
+/* A name as a URL path (as config.c escapes a folder's file names). */
+static char *escape(const char *name)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = malloc(3 * strlen(name) + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		    strchr("-._~/", *c)) {
+			*o++ = (char)*c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*c >> 4];
+			*o++ = hex[*c & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The size of `dir` + `name` from a HEAD.  0 or -errno, `err`. */
+static int head_size(const struct mfs_pin_signed_opts *o, const char *dir, const char *name,
+		     uint64_t *size, char *err, size_t errlen)
+{
+	struct mfs_fetch_req req;
+	struct mfs_fetch_info info;
+	char *esc = escape(name), *url = NULL, msg[256];
+	int rc;
+
+	if (!esc || asprintf(&url, "%s%s", dir, esc) < 0) {
+		free(esc);
+		mfs_seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	free(esc);
+	base_req(o, &req, url);
+	req.head = true;
+	req.size = INT64_MAX;
+	req.size_is_max = true;
+	rc = mfs_fetch(&req, &info, msg, sizeof(msg));
+	if (rc < 0)
+		mfs_seterr(err, errlen, "HEAD %s: %s", url, msg);
+	else if (info.length > 0)
+		*size = (uint64_t)info.length;
+	else {
+		mfs_seterr(err, errlen, "HEAD %s: no Content-Length (or an empty file: the "
+			   "config needs a size > 0)", url);
+		rc = -EIO;
+	}
+	free(url);
+	return rc;
+}
+
+/* Fetches and verifies the bundle: *mf its statement, `who` its signer. */
+static int verified(const struct mfs_pin_signed_opts *o, struct mfs_manifest *mf, char *who,
+		    size_t wholen, char *err, size_t errlen)
+{
+	const struct mfs_sig_trust trust = {
+		.public_keys = o->public_keys,
+		.certificate_chain = o->certificate_chain,
+		.certificate_identity = o->certificate_identity,
+	};
+	struct membuf m = { .buf = malloc(MFS_BUNDLE_MAX) };
+	struct mfs_fetch_req req;
+	struct mfs_sig_signer signer;
+	struct mfs_bundle b;
+	char msg[512];
+	int rc;
+
+	if (!m.buf) {
+		mfs_seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	base_req(o, &req, o->signature);
+	req.size = MFS_BUNDLE_MAX;
+	req.size_is_max = true;
+	req.sink = to_mem;
+	req.arg = &m;
+	rc = mfs_fetch(&req, NULL, msg, sizeof(msg));
+	if (rc < 0) {
+		mfs_seterr(err, errlen, "cannot fetch the bundle %s: %s", o->signature, msg);
+		goto out_free_buf;
+	}
+	rc = mfs_bundle_parse(m.buf, m.len, &b, msg, sizeof(msg));
+	if (rc < 0) {
+		mfs_seterr(err, errlen, "bundle: %s", msg);
+		goto out_free_buf;
+	}
+	memset(&signer, 0, sizeof(signer));
+	rc = mfs_sig_verify(&b, &trust, &signer, msg, sizeof(msg));
+	if (rc < 0) {
+		mfs_seterr(err, errlen, "signature (%s method): %s", mfs_sig_method_name(b.method), msg);
+		goto out_free_bundle;
+	}
+	snprintf(who, wholen, "%s", signer.who);
+	rc = mfs_manifest_parse(b.payload, b.payload_len, mf, msg, sizeof(msg));
+	if (rc < 0)
+		mfs_seterr(err, errlen, "statement: %s", msg);
+out_free_bundle:
+	mfs_bundle_free(&b);
+out_free_buf:
+	free(m.buf);
+	return rc;
+}
+
+int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char *err,
+		       size_t errlen)
+{
+	struct lines t = { .err = err, .errlen = errlen };
+	struct mfs_manifest mf;
+	char who[512] = "", id[MFS_PIN_MAX_ID + 1], when[32], *dir;
+	const char *slash = strrchr(o->signature, '/');
+	time_t now = time(NULL);
+	const char *why = NULL;
+	struct tm tm;
+	size_t nfiles = 0;
+	int rc;
+
+	*section = NULL;
+	if (!o->path || mfs_mountpath_check(o->path, &why) < 0 ||
+	    mfs_pin_section_id(o->path, id, sizeof(id)) < 0 || !mfs_pin_ini_safe(o->path, true)) {
+		mfs_seterr(err, errlen, "bad --path '%s': %s", o->path ? o->path : "",
+			   o->path && why ? why : "required");
+		return -EINVAL;
+	}
+	if (!o->signature || !slash || !strstr(o->signature, "://") ||
+	    !mfs_pin_ini_safe(o->signature, true)) {
+		mfs_seterr(err, errlen, "bad --signature '%s': an absolute URL",
+			   o->signature ? o->signature : "");
+		return -EINVAL;
+	}
+	rc = verified(o, &mf, who, sizeof(who), err, errlen);
+	if (rc < 0)
+		return rc;
+	if (mf.shards) {
+		mfs_seterr(err, errlen, "a manifest of shards is not supported yet");
+		rc = -EINVAL;
+		goto out_free_manifest;
+	}
+	for (size_t i = 0; i < mf.n; i++) {
+		if (!strcmp(mf.items[i].name, ".")) {
+			mfs_seterr(err, errlen, "the bundle names its one file '.' (model_signing's "
+				   "single-file form): write that section by hand, with the file's url");
+			rc = -EINVAL;
+			goto out_free_manifest;
+		}
+		if (!mfs_pin_ini_safe(mf.items[i].name, true)) {
+			mfs_seterr(err, errlen, "signed name '%s' cannot be written into the config",
+				   mf.items[i].name);
+			rc = -EINVAL;
+			goto out_free_manifest;
+		}
+		nfiles++;
+	}
+	dir = strndup(o->signature, (size_t)(slash - o->signature) + 1);
+	if (!dir) {
+		rc = -ENOMEM;
+		goto out_free_manifest;
+	}
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	line(&t, "# modelfsctl pin --signature, %s: %zu signed files", when, nfiles);
+	line(&t, "# signed by %.150s", who);
+	line(&t, "# the digests come from the bundle, verified on every host; the sizes from HEAD");
+	line(&t, "[model %s]", id);
+	line(&t, "source = %s", o->source ? o->source : MFS_PIN_NO_SOURCE);
+	line(&t, "path = %s", o->path);
+	if (nfiles == 1) {
+		uint64_t size = 0;
+		char *esc = escape(mf.items[0].name);
+
+		rc = esc ? head_size(o, dir, mf.items[0].name, &size, err, errlen) : -ENOMEM;
+		line(&t, "url = %s%s", dir, esc ? esc : "");
+		line(&t, "size = %llu", (unsigned long long)size);
+		free(esc);
+	} else {
+		line(&t, "url = %s", dir);
+	}
+	line(&t, "signature = %s", o->signature);
+	for (size_t i = 0; nfiles > 1 && i < mf.n && rc == 0; i++) {
+		uint64_t size = 0;
+
+		rc = head_size(o, dir, mf.items[i].name, &size, err, errlen);
+		line(&t, "file = %s %llu", mf.items[i].name, (unsigned long long)size);
+	}
+	free(dir);
+	if (rc == 0 && t.rc < 0)
+		rc = t.rc;
+	if (rc == 0)
+		*section = t.s;
+	else
+		free(t.s);
+out_free_manifest:
+	mfs_manifest_free(&mf);
+	return rc;
+}

@@ -1,0 +1,258 @@
+/* signature — see include/signature.h. */
+#include "signature.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "bundle.h"
+#include "log.h"
+#include "manifest.h"
+#include "sigverify.h"
+#include "store.h"
+
+#define PAYLOAD_TYPE "application/vnd.in-toto+json"
+#define LISTED_MAX 5   /* file names an error names before "and N more" */
+
+/* The bundle's key in the store: "sig-" and 16 hex digits of a digest of
+ * its url and the model's name. */
+static int bundle_key(const struct mfs_signature *g, char *key, size_t len)
+{
+	struct mfs_hasher *h;
+	struct mfs_digests d;
+	char hex[17];
+	int rc = mfs_hasher_new(MFS_ALGO_BIT(MFS_SHA256), &h);
+
+	if (rc < 0)
+		return rc;
+	/* Per model: another model may trust the same bundle otherwise. */
+	mfs_hasher_update(h, g->url, strlen(g->url) + 1);
+	mfs_hasher_update(h, g->name, strlen(g->name) + 1);
+	rc = mfs_hasher_final(h, &d);
+	mfs_hasher_free(h);
+	if (rc < 0)
+		return rc;
+	mfs_hex_encode(d.d[MFS_SHA256], 8, hex);
+	snprintf(key, len, "sig-%s", hex);
+	return 0;
+}
+
+static void audit_sig(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
+		      const char *event, const char *signer, const char *error)
+{
+	struct mfs_audit_event ev = {
+		.event = event, .path = g->path, .url = g->url, .signer = signer,
+		.error = error, .bytes = -1, .ms = -1,
+	};
+
+	if (c->audit)
+		mfs_audit_write(c->audit, &ev);
+}
+
+/* Is `name` under one of the signer's ignored paths (a component
+ * prefix: "a" covers "a" and "a/b", not "ab")? */
+static bool ignored(const struct mfs_manifest *mf, const char *name)
+{
+	for (size_t i = 0; mf->ignore_paths && mf->ignore_paths[i]; i++) {
+		size_t n = strlen(mf->ignore_paths[i]);
+
+		if (!strncmp(name, mf->ignore_paths[i], n) && (name[n] == '\0' || name[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* Appends `name` to a list for an error message, up to LISTED_MAX. */
+static void list_add(char *buf, size_t len, size_t *count, const char *name)
+{
+	size_t used = strlen(buf);
+
+	if ((*count)++ < LISTED_MAX)
+		snprintf(buf + used, len - used, "%s'%s'", used ? ", " : "", name);
+}
+
+static void list_end(char *buf, size_t len, size_t count)
+{
+	size_t used = strlen(buf);
+
+	if (count > LISTED_MAX)
+		snprintf(buf + used, len - used, " and %zu more", count - LISTED_MAX);
+}
+
+/* Step 4: the signed files and the configured ones are the same set;
+ * digests[k] gets member k's signed SHA-256 (and its own pins). */
+static int match(const struct mfs_config *cfg, const struct mfs_signature *g,
+		 const struct mfs_manifest *mf, struct mfs_digests *digests, char *why,
+		 size_t whylen)
+{
+	char missing[512] = "", extra[512] = "";
+	size_t nmissing = 0, nextra = 0;
+	bool *used = calloc(mf->n ? mf->n : 1, sizeof(*used));
+
+	if (!used) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < g->nmembers; k++) {
+		const struct mfs_model *m = &cfg->models[g->members[k]];
+		size_t hit = mf->n;
+
+		for (size_t i = 0; i < mf->n && hit == mf->n; i++) {
+			const char *name = mf->items[i].name;
+
+			if (!strcmp(name, m->signed_name) || (!g->folder && !strcmp(name, ".")))
+				hit = i;
+		}
+		if (hit == mf->n || ignored(mf, m->signed_name)) {
+			list_add(missing, sizeof(missing), &nmissing, m->signed_name);
+			continue;
+		}
+		used[hit] = true;
+		digests[k] = m->digests;
+		if ((m->digests.mask & MFS_ALGO_BIT(MFS_SHA256)) &&
+		    memcmp(m->digests.d[MFS_SHA256], mf->items[hit].sha256, 32) != 0) {
+			snprintf(why, whylen, "file '%s': the sha256 pinned in the config differs "
+				 "from the signed one", m->signed_name);
+			free(used);
+			return -EIO;
+		}
+		memcpy(digests[k].d[MFS_SHA256], mf->items[hit].sha256, 32);
+		digests[k].mask |= MFS_ALGO_BIT(MFS_SHA256);
+	}
+	for (size_t i = 0; i < mf->n; i++) {
+		if (!used[i] && !ignored(mf, mf->items[i].name))
+			list_add(extra, sizeof(extra), &nextra, mf->items[i].name);
+	}
+	free(used);
+	list_end(missing, sizeof(missing), nmissing);
+	list_end(extra, sizeof(extra), nextra);
+	if (nmissing || nextra) {
+		snprintf(why, whylen, "the signed files and the config's differ:%s%s%s%s%s",
+			 nmissing ? " not signed: " : "", missing, nmissing && nextra ? ";" : "",
+			 nextra ? " signed but not in the config: " : "", extra);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Steps 1-4 on `len` bytes of a bundle.  0, or -EIO with the failed step
+ * and its reason in `why`; the signer in `signer` once known. */
+static int check(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
+		 const void *text, size_t len, struct mfs_digests *digests, char *signer,
+		 size_t signerlen, char *why, size_t whylen)
+{
+	const struct mfs_sig_trust trust = {
+		.public_keys = (const char *const *)g->public_keys,
+		.certificate_chain = g->certificate_chain,
+		.certificate_identity = g->certificate_identity,
+	};
+	struct mfs_bundle b;
+	struct mfs_manifest mf;
+	struct mfs_sig_signer who;
+	char err[512] = "";
+	int rc;
+
+	memset(&who, 0, sizeof(who));
+	rc = mfs_bundle_parse(text, len, &b, err, sizeof(err));
+	if (rc < 0) {
+		snprintf(why, whylen, "bundle: %s", err);
+		return rc == -ENOMEM ? rc : -EIO;
+	}
+	rc = mfs_sig_verify(&b, &trust, &who, err, sizeof(err));
+	snprintf(signer, signerlen, "%s", who.who);
+	if (rc < 0) {
+		snprintf(why, whylen, "signature (%s method): %s", mfs_sig_method_name(b.method),
+			 err);
+		goto out_free_bundle;
+	}
+	if (!b.payload_type || strcmp(b.payload_type, PAYLOAD_TYPE) != 0) {
+		snprintf(why, whylen, "statement: payloadType '%.64s', expected %s",
+			 b.payload_type ? b.payload_type : "", PAYLOAD_TYPE);
+		rc = -EIO;
+		goto out_free_bundle;
+	}
+	rc = mfs_manifest_parse(b.payload, b.payload_len, &mf, err, sizeof(err));
+	if (rc < 0) {
+		snprintf(why, whylen, "statement: %s", err);
+		goto out_free_bundle;
+	}
+	if (mf.shards) {
+		snprintf(why, whylen, "statement: a manifest of shards is not supported yet "
+			 "(each file must be signed whole)");
+		rc = -EIO;
+	} else {
+		rc = match(c->cfg, g, &mf, digests, why, whylen);
+	}
+	mfs_manifest_free(&mf);
+out_free_bundle:
+	mfs_bundle_free(&b);
+	return rc == -ENOMEM ? rc : rc < 0 ? -EIO : 0;
+}
+
+int mfs_signature_resolve(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
+			  bool network, struct mfs_digests *digests, char *why, size_t whylen)
+{
+	char key[32], signer[512] = "", note[640];
+	void *text = malloc(MFS_BUNDLE_MAX + 1);
+	size_t len = 0;
+	ssize_t n;
+	int rc;
+
+	if (!text || bundle_key(g, key, sizeof(key)) < 0) {
+		free(text);
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	/* The kept copy first: it verified before, and needs no network. */
+	n = mfs_store_get_bundle(c->store, key, text, MFS_BUNDLE_MAX);
+	if (n >= 0) {
+		rc = check(c, g, text, (size_t)n, digests, signer, sizeof(signer), why, whylen);
+		if (rc == 0) {
+			audit_sig(c, g, "signature_ok", signer, "the bundle kept in the store");
+			mfs_info("signature of '%s' verified again from the store (%s)", g->path,
+				 signer);
+			goto out_free;
+		}
+		if (rc == -ENOMEM)
+			goto out_free;
+		mfs_warn("the kept bundle of '%s' no longer verifies (%s); dropped", g->path, why);
+		snprintf(note, sizeof(note), "the bundle kept in the store: %s", why);
+		audit_sig(c, g, "signature_failed", signer[0] ? signer : NULL, note);
+		mfs_store_drop_bundle(c->store, key);
+	}
+	if (!network) {
+		snprintf(why, whylen, "no verified bundle in the store");
+		rc = -ENOENT;
+		goto out_free;
+	}
+	free(text);
+	text = NULL;
+	rc = mfs_acquire_bytes(c, g->source, g->url, MFS_BUNDLE_MAX, &text, &len, why, whylen);
+	if (rc < 0) {
+		snprintf(note, sizeof(note), "cannot fetch the bundle: %s", why);
+		snprintf(why, whylen, "%s", note);
+		audit_sig(c, g, "signature_failed", NULL, why);
+		mfs_err("signature of '%s': %s", g->path, why);
+		goto out_free;
+	}
+	signer[0] = '\0';
+	rc = check(c, g, text, len, digests, signer, sizeof(signer), why, whylen);
+	if (rc < 0) {
+		audit_sig(c, g, "signature_failed", signer[0] ? signer : NULL, why);
+		mfs_err("signature of '%s' refused: %s", g->path, why);
+		goto out_free;
+	}
+	rc = mfs_store_put_bundle(c->store, key, text, len);
+	if (rc < 0)
+		mfs_warn("cannot keep the bundle of '%s' in the store: %s (it is fetched again "
+			 "after a restart)", g->path, strerror(-rc));
+	rc = 0;
+	audit_sig(c, g, "signature_ok", signer, NULL);
+	mfs_info("signature of '%s' verified (%s)", g->path, signer);
+out_free:
+	free(text);
+	return rc;
+}

@@ -1,0 +1,44 @@
+/* signature — the gate in front of a signed model's files.  Before any
+ * of them is looked for in the store, fetched or served, the model's
+ * OpenSSF Model Signing bundle is read: from the store, where the last
+ * verified copy is kept (so a restart needs no network), else downloaded
+ * (acquire.h: the source's mirrors, retries, proxy and S3 signing apply);
+ * then
+ *   1. parsed (bundle.h; bounded, untrusted JSON),
+ *   2. its DSSE signature verified under the model's trust: public keys
+ *      or a certificate chain, and identity (sigverify.h),
+ *   3. its in-toto statement read and checked (manifest.h: predicate,
+ *      subject digest, safe names),
+ *   4. matched to the config: the signed files (ignored paths aside) and
+ *      the configured ones must be the same set; a single-file model's
+ *      one file is named "." or by its url's last segment; a digest the
+ *      config pins too must equal the signed one.
+ * Only then are the files' expected digests known: each is the signed
+ * SHA-256 (plus what the config pins).  Every outcome is audited:
+ * signature_ok (with the signer) or signature_failed (with the step and
+ * the reason), for the model's path.
+ *
+ * Not yet: keyless (Sigstore) bundles are refused; manifests in shard
+ * form are refused (each file must be signed whole). */
+#ifndef MFS_SIGNATURE_H
+#define MFS_SIGNATURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "acquire.h"
+#include "config.h"
+#include "digest.h"
+
+/* Resolves signed model `g`: 0 with digests[k] the expected digests of
+ * its member k (g->members order; an array of g->nmembers the caller
+ * owns).  With `network` false only the kept bundle is tried.  On
+ * failure -EIO (the bundle is missing, unreachable, malformed, does not
+ * verify or does not match the config: the reason in `why`), -ENOENT
+ * (no kept bundle and no network allowed), -ECANCELED (the ctx's cancel
+ * fired), -ENOMEM.  A kept bundle that no longer verifies (the config's
+ * trust changed) is dropped and, with `network`, fetched again. */
+int mfs_signature_resolve(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
+			  bool network, struct mfs_digests *digests, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Signed models against bundles the test makes itself (mkbundle.py, with
+# openssl): a good key bundle and a good certificate bundle are served;
+# refused, each with EIO on every file, one signature_failed saying why,
+# and nothing fetched or written outside the store: a payload signed with
+# the wrong hash for its curve, a key on another curve than the one
+# configured, a wrong subject digest, a resource named "../x", a leaf
+# certificate without digitalSignature or codeSigning, a leaf from
+# another CA.
+. "$(dirname "$0")/lib.sh"
+
+setup_origin
+mkdir -p "$WWW/m"
+head -c 5000 /dev/urandom >"$WWW/m/a.bin"
+head -c 7000 /dev/urandom >"$WWW/m/b.bin"
+MK="$PY $E2E_DIR/mkbundle.py --dir $WWW/m"
+key() { openssl ecparam -name "$1" -genkey -noout -out "$T/$2.key" 2>/dev/null &&
+	openssl ec -in "$T/$2.key" -pubout -out "$T/$2.pub" 2>/dev/null; }
+key prime256v1 p256
+key secp384r1 p384
+
+# A CA (P-256) and leaves: one for signing, one with neither usage.
+mkca() { # NAME
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-keyout "$T/$1.key" -out "$T/$1.pem" -subj "/CN=$1" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+		>/dev/null 2>&1 || bail "mkca $1"
+}
+mkleaf() { # CA NAME KEYUSAGE_EXT
+	printf 'basicConstraints=CA:FALSE\n%s\nsubjectAltName=email:%s@example.com\n' "$3" "$2" >"$T/$2.ext"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$T/$2.key" -out "$T/$2.csr" -subj "/CN=$2" >/dev/null 2>&1 &&
+	openssl x509 -req -in "$T/$2.csr" -CA "$T/$1.pem" -CAkey "$T/$1.key" -CAcreateserial \
+		-days 1 -extfile "$T/$2.ext" -out "$T/$2.pem" >/dev/null 2>&1 || bail "mkleaf $2"
+}
+mkca ca1
+mkca ca2
+mkleaf ca1 signer "keyUsage=critical,digitalSignature"
+mkleaf ca1 nousage "keyUsage=critical,keyEncipherment"
+mkleaf ca2 stranger "keyUsage=critical,digitalSignature"
+
+mkdir -p "$WWW/sig"
+$MK --key "$T/p256.key" --out "$WWW/sig/good.sig" a.bin b.bin || bail mkbundle
+$MK --key "$T/p256.key" --hash sha384 --out "$WWW/sig/hash.sig" a.bin b.bin || bail mkbundle
+$MK --key "$T/p256.key" --out "$WWW/sig/curve.sig" a.bin b.bin || bail mkbundle
+$MK --key "$T/p256.key" --bad-root --out "$WWW/sig/root.sig" a.bin b.bin || bail mkbundle
+$MK --key "$T/p256.key" --rename b.bin=../b.bin --out "$WWW/sig/dotdot.sig" a.bin b.bin || bail mkbundle
+$MK --key "$T/signer.key" --cert "$T/signer.pem" --out "$WWW/sig/cert.sig" a.bin b.bin || bail mkbundle
+$MK --key "$T/nousage.key" --cert "$T/nousage.pem" --out "$WWW/sig/nousage.sig" a.bin b.bin ||
+	bail mkbundle
+$MK --key "$T/stranger.key" --cert "$T/stranger.pem" --out "$WWW/sig/stranger.sig" a.bin b.bin ||
+	bail mkbundle
+
+cfg_begin
+cfg_source p256 "public_key=$T/p256.pub"
+cfg_source p384 "public_key=$T/p384.pub"
+cfg_source ca "certificate_chain=$T/ca1.pem" "certificate_identity=signer@example.com"
+model() { # NAME SOURCE BUNDLE
+	printf '\n[model %s]\nsource = %s\npath = %s\nurl = m/\nsignature = sig/%s\nfile = a.bin 5000\nfile = b.bin 7000\n' \
+		"$1" "$2" "$1" "$3" >>"$CFG"
+}
+model good p256 good.sig
+model hash p256 hash.sig
+model curve p384 curve.sig
+model root p256 root.sig
+model dotdot p256 dotdot.sig
+model cert ca cert.sig
+model nousage ca nousage.sig
+model stranger ca stranger.sig
+mount_or_bail "$CFG" "$MNT"
+
+assert_same_bytes "a good key bundle (P-256): a.bin served" "$MNT/good/a.bin" "$WWW/m/a.bin"
+assert_same_bytes "a good key bundle: b.bin served" "$MNT/good/b.bin" "$WWW/m/b.bin"
+assert_same_bytes "a good certificate bundle: served" "$MNT/cert/b.bin" "$WWW/m/b.bin"
+assert_match "... the signer and its identity" "$(audit_field signature_ok cert signer)" 'CN=signer'
+
+refused() { # NAME ERE
+	assert_errno "$1: a.bin EIO" EIO read "$MNT/$1/a.bin"
+	assert_errno "$1: b.bin EIO" EIO read "$MNT/$1/b.bin"
+	assert_eq "$1: one signature_failed" "$(audit_count signature_failed "$1")" 1
+	assert_match "$1: it says why" "$(audit_field signature_failed "$1" error)" "$2"
+}
+refused hash 'signature'
+refused curve 'signature|key'
+refused root 'subject digest'
+refused dotdot "'\\.\\.'"
+refused nousage 'usage'
+refused stranger 'chain'
+assert_eq "refused: only their bundles were fetched, no file (2 GETs, by the good ones)" \
+	"$(sleep 0.2; awk '$1 == "GET" && $2 ~ /^\/m\//' "$T/nginx/access.log" | wc -l)" 2
+assert_eq "nothing written outside the store" \
+	"$(find "$T" -newer "$CFG" -type f ! -path "$STORE/*" ! -path "$T/logs/*" ! -path "$T/nginx/*" | wc -l)" 0
