@@ -102,14 +102,51 @@ const struct mfs_digests *mfs_acquire_want(const struct mfs_acquire_ctx *c, size
 	return c->want ? c->want(c->want_arg, mi) : &c->cfg->models[mi].digests;
 }
 
+const struct mfs_shard *mfs_acquire_shards(const struct mfs_acquire_ctx *c, size_t mi, size_t *n)
+{
+	*n = 0;
+	return c->shards ? c->shards(c->want_arg, mi, n) : NULL;
+}
+
 /* The object model `mi` is stored as ("" for a signed model not resolved
  * yet: no object matches it). */
 static void object_name(const struct mfs_acquire_ctx *c, size_t mi, char *buf, size_t len)
 {
 	const struct mfs_digests *d = mfs_acquire_want(c, mi);
 	static const struct mfs_digests none;
+	size_t n;
+	const struct mfs_shard *sh = mfs_acquire_shards(c, mi, &n);
 
-	mfs_store_object_name(d ? d : &none, buf, len);
+	if (sh)
+		mfs_store_shards_name(sh, n, buf, len);
+	else
+		mfs_store_object_name(d ? d : &none, buf, len);
+}
+
+/* Judges a file signed in shards, through `fd`: 0, or -EBADMSG with the
+ * shard that differs in `err` (and for the audit in *hx), -ECANCELED,
+ * -errno. */
+static int judge_shards(const struct mfs_acquire_ctx *c, size_t mi, int fd, struct hexpair *hx,
+			char *err, size_t errlen)
+{
+	unsigned char actual[32];
+	size_t n, bad;
+	const struct mfs_shard *sh = mfs_acquire_shards(c, mi, &n);
+	int rc = mfs_digest_shards(fd, sh, n, c->cancel, &bad, actual);
+
+	if (rc == -EBADMSG && bad < n) {
+		mfs_hex_encode(sh[bad].sha256, 32, hx->expected);
+		mfs_hex_encode(actual, 32, hx->actual);
+		snprintf(err, errlen, "sha256 mismatch in shard %zu of %zu (bytes %llu-%llu)",
+			 bad + 1, n, (unsigned long long)sh[bad].start,
+			 (unsigned long long)sh[bad].end - 1);
+	} else if (rc == -EBADMSG) {
+		hx->expected[0] = hx->actual[0] = '\0';
+		snprintf(err, errlen, "the file's length is not its shards' end");
+	} else if (rc < 0 && rc != -ECANCELED) {
+		snprintf(err, errlen, "cannot hash its shards: %s", strerror(-rc));
+	}
+	return rc;
 }
 
 static void quarantine_dropped(void *arg, const char *name, uint64_t bytes)
@@ -151,13 +188,34 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 	char err[128] = "";
 	int fd, rc;
 
-	if (!want || !want->mask)
+	size_t nshards;
+	bool shards = mfs_acquire_shards(c, mi, &nshards) != NULL;
+
+	if (!want || (!want->mask && !shards))
 		return -ENOENT;
-	algo = mfs_algo_strongest(want->mask);
+	algo = want->mask ? mfs_algo_strongest(want->mask) : MFS_SHA256;
 	object_name(c, mi, object, sizeof(object));
 	fd = mfs_store_open_object(c->store, object);
 	if (fd == -ENOENT)
 		return -ENOENT;
+	if (fd >= 0 && shards) {
+		memset(&hx, 0, sizeof(hx));
+		rc = judge_shards(c, mi, fd, &hx, err, sizeof(err));
+		if (rc == -ECANCELED) {
+			close(fd);
+			return rc;
+		}
+		if (rc == 0 && !want->mask) {
+			audit(c, m, "verify_ok", MFS_SHA256, NULL, (int64_t)m->size, now_ms() - t0,
+			      NULL, NULL);
+			mfs_info("verified '%s' from the store (%zu signed shards)", m->path, nshards);
+			return fd;
+		}
+		if (rc < 0) {
+			bytes = m->size;
+			goto corrupt;
+		}
+	}
 	if (fd < 0) {
 		snprintf(err, sizeof(err), "cannot open stored object: %s", strerror(-fd));
 	} else {
@@ -191,7 +249,9 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 			snprintf(err, sizeof(err), "%s mismatch", mfs_algo_name(algo));
 	}
 	judge(want, m->size, &got, bytes, &algo, &hx);
-	audit(c, m, "store_corrupt", algo, &hx, (int64_t)bytes, now_ms() - t0, err, NULL);
+corrupt:
+	audit(c, m, "store_corrupt", algo, hx.expected[0] ? &hx : NULL, (int64_t)bytes,
+	      now_ms() - t0, err, NULL);
 	mfs_warn("stored object for '%s' is corrupt (%s); quarantined, fetching again",
 		 m->path, err);
 	/* Only the inode that was hashed: another process may have put a
@@ -464,6 +524,8 @@ static int fetch_from(const struct about *ab, const struct mfs_model *m, const c
 {
 	const struct mfs_acquire_ctx *c = ab->c;
 	const struct mfs_digests *want = mfs_acquire_want(c, ab->mis[0]);
+	size_t nshards;
+	bool shards = mfs_acquire_shards(c, ab->mis[0], &nshards) != NULL;
 	char note[MFS_STAGING_NAME_MAX + 32];
 	struct staged s;
 	struct hexpair hx;
@@ -482,7 +544,30 @@ static int fetch_from(const struct about *ab, const struct mfs_model *m, const c
 		return rc;
 	}
 	audit(c, m, "fetch_ok", 0, NULL, (int64_t)s.got.bytes, now_ms() - ab->t0, NULL, ab->t);
-	if (!judge(want, m->size, &s.got.digests, s.got.bytes, &algo, &hx)) {
+	if (shards) {
+		char why[160];
+
+		memset(&hx, 0, sizeof(hx));
+		algo = MFS_SHA256;
+		rc = judge_shards(c, ab->mis[0], s.fd, &hx, why, sizeof(why));
+		if (rc == -ECANCELED) {
+			mfs_store_discard(c->store, s.name);
+			close(s.fd);
+			snprintf(err, errlen, "cancelled");
+			*stop = true;
+			return rc;
+		}
+		if (rc < 0) {
+			quarantine(c, s.name, object, note, sizeof(note));
+			snprintf(err, errlen, "%s; %s", why, note);
+			audit(c, m, "verify_failed", algo, hx.expected[0] ? &hx : NULL,
+			      (int64_t)s.got.bytes, now_ms() - ab->t0, err, ab->t);
+			mfs_err("verify '%s' failed: %s (from %s)", m->path, err, ab->t->url);
+			close(s.fd);
+			return -EBADMSG;
+		}
+	}
+	if (want->mask && !judge(want, m->size, &s.got.digests, s.got.bytes, &algo, &hx)) {
 		quarantine(c, s.name, object, note, sizeof(note));
 		snprintf(err, errlen, "%s mismatch; %s", mfs_algo_name(algo), note);
 		audit(c, m, "verify_failed", algo, &hx, (int64_t)s.got.bytes, now_ms() - ab->t0, err,
@@ -504,7 +589,8 @@ static int fetch_from(const struct about *ab, const struct mfs_model *m, const c
 		*stop = true;
 		return failure(rc);
 	}
-	audit(c, m, "verify_ok", algo, &hx, (int64_t)m->size, now_ms() - ab->t0, NULL, ab->t);
+	audit(c, m, "verify_ok", algo, shards && !want->mask ? NULL : &hx, (int64_t)m->size,
+	      now_ms() - ab->t0, NULL, ab->t);
 	return s.fd;
 }
 
@@ -520,7 +606,10 @@ int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, siz
 
 	object_name(c, mi, object, sizeof(object));
 	trail_init(&t);
-	if (!mfs_acquire_want(c, mi) || !mfs_acquire_want(c, mi)->mask) {
+	size_t nshards;
+
+	if (!mfs_acquire_want(c, mi) ||
+	    (!mfs_acquire_want(c, mi)->mask && !mfs_acquire_shards(c, mi, &nshards))) {
 		/* (The scheduler resolves a signed model first.) */
 		free_urls(urls);
 		tell(why, whylen, "no digest to verify against: the model's signature was not "

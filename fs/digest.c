@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -237,4 +238,67 @@ bool mfs_digests_match(const struct mfs_digests *want, const struct mfs_digests 
 		}
 	}
 	return ok;
+}
+
+int mfs_digest_shards(int fd, const struct mfs_shard *s, size_t n,
+		      const struct mfs_cancel *cancel, size_t *bad, unsigned char actual[32])
+{
+	enum { BUFSZ = 1 << 20 };
+	unsigned char *buf = malloc(BUFSZ);
+	struct stat st;
+	int rc = 0;
+
+	*bad = n;
+	memset(actual, 0, 32);
+	if (!buf)
+		return -ENOMEM;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out_free_buf;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct mfs_hasher *h;
+		struct mfs_digests d;
+		uint64_t off = s[i].start;
+
+		rc = mfs_hasher_new(MFS_ALGO_BIT(MFS_SHA256), &h);
+		if (rc < 0)
+			break;
+		while (rc == 0 && off < s[i].end) {
+			size_t want = s[i].end - off < BUFSZ ? (size_t)(s[i].end - off) : BUFSZ;
+			ssize_t got;
+
+			if (mfs_cancel_fired(cancel)) {
+				rc = -ECANCELED;
+				break;
+			}
+			got = pread(fd, buf, want, (off_t)off);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0)
+				rc = -errno;
+			else if (got == 0)
+				break;      /* short: the digest below differs */
+			else {
+				rc = mfs_hasher_update(h, buf, (size_t)got);
+				off += (uint64_t)got;
+			}
+		}
+		if (rc == 0)
+			rc = mfs_hasher_final(h, &d);
+		mfs_hasher_free(h);
+		if (rc == 0 && (off != s[i].end ||
+				CRYPTO_memcmp(d.d[MFS_SHA256], s[i].sha256, 32) != 0)) {
+			*bad = i;
+			memcpy(actual, d.d[MFS_SHA256], 32);
+			rc = -EBADMSG;
+		}
+	}
+	if (rc == 0 && (uint64_t)st.st_size != (n ? s[n - 1].end : 0)) {
+		*bad = n;
+		rc = -EBADMSG;
+	}
+out_free_buf:
+	free(buf);
+	return rc;
 }

@@ -444,7 +444,7 @@ static void verify_line(const char *what, const struct mfs_model *m, long long b
 
 struct verify_wants {
 	const struct mfs_config *cfg;
-	const struct mfs_digests *signed_d;
+	const struct mfs_signed_file *signed_d;
 	const bool *signed_ok;
 };
 
@@ -454,7 +454,15 @@ static const struct mfs_digests *verify_want(void *arg, size_t mi)
 
 	if (!v->cfg->models[mi].signature)
 		return &v->cfg->models[mi].digests;
-	return v->signed_ok[mi] ? &v->signed_d[mi] : NULL;
+	return v->signed_ok[mi] ? &v->signed_d[mi].digests : NULL;
+}
+
+static const struct mfs_shard *verify_shards(void *arg, size_t mi, size_t *n)
+{
+	const struct verify_wants *v = arg;
+
+	*n = v->signed_ok[mi] ? v->signed_d[mi].nshards : 0;
+	return v->signed_ok[mi] ? v->signed_d[mi].shards : NULL;
 }
 
 /* Scrub: re-hashes the stored object of every wanted model through
@@ -470,7 +478,7 @@ static int cmd_verify(const char *file, char **paths, int npaths)
 	struct mfs_acquire_ctx ac = { 0 };
 	size_t good = 0, corrupt = 0, absent = 0, selected = 0;
 	bool *want, have_store = true, *signed_ok = NULL;
-	struct mfs_digests *signed_d = NULL;
+	struct mfs_signed_file *signed_d = NULL;
 	struct stat sb;
 	char note[PATH_MAX + 64];
 	int rc, status = 2;
@@ -511,23 +519,25 @@ static int cmd_verify(const char *file, char **paths, int npaths)
 	}
 	for (size_t g = 0; g < cfg->nsignatures && have_store; g++) {
 		const struct mfs_signature *sg = &cfg->signatures[g];
-		struct mfs_digests *d = calloc(sg->nmembers, sizeof(*d));
+		struct mfs_signed_file *f = calloc(sg->nmembers, sizeof(*f));
 		bool any = false;
 		char why[512];
 
 		for (size_t k = 0; k < sg->nmembers; k++)
 			any |= want[sg->members[k]];
-		if (any && d && mfs_signature_resolve(&ac, sg, false, d, why, sizeof(why)) == 0) {
+		if (any && f && mfs_signature_resolve(&ac, sg, false, f, why, sizeof(why)) == 0) {
+			/* (each file's shards move to signed_d) */
 			for (size_t k = 0; k < sg->nmembers; k++) {
-				signed_d[sg->members[k]] = d[k];
+				signed_d[sg->members[k]] = f[k];
 				signed_ok[sg->members[k]] = true;
 			}
-		} else if (any && d) {
+		} else if (any && f) {
 			printf("%-8s %s  signature: %s\n", "unsigned", sg->path, why);
 		}
-		free(d);
+		free(f);
 	}
 	ac.want = verify_want;
+	ac.shards = verify_shards;
 	ac.want_arg = &(struct verify_wants){ cfg, signed_d, signed_ok };
 	for (size_t i = 0; i < cfg->nmodels; i++) {
 		const struct mfs_model *m = &cfg->models[i];
@@ -550,7 +560,11 @@ static int cmd_verify(const char *file, char **paths, int npaths)
 		 * found corrupt, by acquire or by the daemon) or removed
 		 * (evicted: no link left).  This also covers an acquire that
 		 * says -ENOENT, not -EBADMSG, for an object it quarantined. */
-		mfs_store_object_name(mfs_acquire_want(&ac, i), object, sizeof(object));
+		if (signed_ok[i] && signed_d[i].shards)
+			mfs_store_shards_name(signed_d[i].shards, signed_d[i].nshards, object,
+					      sizeof(object));
+		else
+			mfs_store_object_name(mfs_acquire_want(&ac, i), object, sizeof(object));
 		if (have_store)
 			held = mfs_store_open_object(&store, object);
 		if (held >= 0 && fstat(held, &sb) == 0)
@@ -586,6 +600,8 @@ static int cmd_verify(const char *file, char **paths, int npaths)
 	status = corrupt ? 1 : 0;
 out_close_audit:
 	free(signed_ok);
+	for (size_t i = 0; signed_d && i < cfg->nmodels; i++)
+		mfs_signed_file_release(&signed_d[i]);
 	free(signed_d);
 	mfs_audit_close(audit);
 out_release_store:

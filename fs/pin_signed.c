@@ -199,6 +199,11 @@ out_free_buf:
 	return rc;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char *err,
 		       size_t errlen)
 {
@@ -207,7 +212,7 @@ int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char
 	char who[512] = "", id[MFS_PIN_MAX_ID + 1], when[32], *dir;
 	const char *slash = strrchr(o->signature, '/');
 	time_t now = time(NULL);
-	const char *why = NULL;
+	const char *why = NULL, **names = NULL;
 	struct tm tm;
 	size_t nfiles = 0;
 	int rc;
@@ -228,21 +233,28 @@ int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char
 	rc = verified(o, &mf, who, sizeof(who), err, errlen);
 	if (rc < 0)
 		return rc;
-	if (mf.shards) {
-		mfs_seterr(err, errlen, "a manifest of shards is not supported yet");
-		rc = -EINVAL;
+	/* One file line per file: a file signed in shards is listed once. */
+	names = calloc(mf.n ? mf.n : 1, sizeof(*names));
+	if (!names) {
+		rc = -ENOMEM;
 		goto out_free_manifest;
 	}
+	for (size_t i = 0; i < mf.n; i++)
+		names[i] = mf.items[i].name;
+	qsort(names, mf.n, sizeof(*names), cmp_name);
 	for (size_t i = 0; i < mf.n; i++) {
-		if (!strcmp(mf.items[i].name, ".")) {
+		if (nfiles && !strcmp(names[i], names[nfiles - 1]))
+			continue;
+		names[nfiles] = names[i];
+		if (!strcmp(names[nfiles], ".")) {
 			mfs_seterr(err, errlen, "the bundle names its one file '.' (model_signing's "
 				   "single-file form): write that section by hand, with the file's url");
 			rc = -EINVAL;
 			goto out_free_manifest;
 		}
-		if (!mfs_pin_ini_safe(mf.items[i].name, true)) {
+		if (!mfs_pin_ini_safe(names[nfiles], true)) {
 			mfs_seterr(err, errlen, "signed name '%s' cannot be written into the config",
-				   mf.items[i].name);
+				   names[nfiles]);
 			rc = -EINVAL;
 			goto out_free_manifest;
 		}
@@ -263,9 +275,9 @@ int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char
 	line(&t, "path = %s", o->path);
 	if (nfiles == 1) {
 		uint64_t size = 0;
-		char *esc = escape(mf.items[0].name);
+		char *esc = escape(names[0]);
 
-		rc = esc ? head_size(o, dir, mf.items[0].name, &size, err, errlen) : -ENOMEM;
+		rc = esc ? head_size(o, dir, names[0], &size, err, errlen) : -ENOMEM;
 		line(&t, "url = %s%s", dir, esc ? esc : "");
 		line(&t, "size = %llu", (unsigned long long)size);
 		free(esc);
@@ -273,11 +285,11 @@ int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char
 		line(&t, "url = %s", dir);
 	}
 	line(&t, "signature = %s", o->signature);
-	for (size_t i = 0; nfiles > 1 && i < mf.n && rc == 0; i++) {
+	for (size_t i = 0; nfiles > 1 && i < nfiles && rc == 0; i++) {
 		uint64_t size = 0;
 
-		rc = head_size(o, dir, mf.items[i].name, &size, err, errlen);
-		line(&t, "file = %s %llu", mf.items[i].name, (unsigned long long)size);
+		rc = head_size(o, dir, names[i], &size, err, errlen);
+		line(&t, "file = %s %llu", names[i], (unsigned long long)size);
 	}
 	free(dir);
 	if (rc == 0 && t.rc < 0)
@@ -287,6 +299,7 @@ int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char
 	else
 		free(t.s);
 out_free_manifest:
+	free(names);
 	mfs_manifest_free(&mf);
 	return rc;
 }

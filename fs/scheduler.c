@@ -83,6 +83,8 @@ struct entry {
 	/* What its bytes must match: the config's pins, or for a signed
 	 * model the signed digests, NULL until its bundle verified. */
 	const struct mfs_digests *want;
+	const struct mfs_shard *shards;  /* signed in shards: its ranges */
+	size_t nshards;
 };
 
 /* A signed model's gate (signature.h), once per scheduler. */
@@ -92,7 +94,7 @@ struct sigrun {
 	unsigned tries;            /* resolutions finished, for those who waited */
 	int rc;                    /* the last one's result */
 	char why[512];             /* ... and its reason */
-	struct mfs_digests *digests; /* one per member of the signature */
+	struct mfs_signed_file *files; /* one per member of the signature */
 };
 
 struct mfs_sched {
@@ -202,12 +204,23 @@ static const struct mfs_digests *entry_want(void *arg, size_t mi)
 	return s->e[mi].want;
 }
 
+static const struct mfs_shard *entry_shards(void *arg, size_t mi, size_t *n)
+{
+	struct mfs_sched *s = arg;
+
+	*n = s->e[mi].nshards;
+	return s->e[mi].shards;
+}
+
 static void free_sigs(struct mfs_sched *s)
 {
 	for (size_t g = 0; s->sig && g < s->o.cfg->nsignatures; g++) {
-		if (s->sig[g].digests)
-			pthread_mutex_destroy(&s->sig[g].lock);
-		free(s->sig[g].digests);
+		if (!s->sig[g].files)
+			continue;
+		pthread_mutex_destroy(&s->sig[g].lock);
+		for (size_t k = 0; k < s->o.cfg->signatures[g].nmembers; k++)
+			mfs_signed_file_release(&s->sig[g].files[k]);
+		free(s->sig[g].files);
 	}
 	free(s->sig);
 	s->sig = NULL;
@@ -253,9 +266,8 @@ int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
 	if (!s->sig)
 		goto out_free;
 	for (size_t g = 0; g < cfg->nsignatures; g++) {
-		s->sig[g].digests = calloc(cfg->signatures[g].nmembers + 1,
-					   sizeof(*s->sig[g].digests));
-		if (!s->sig[g].digests)
+		s->sig[g].files = calloc(cfg->signatures[g].nmembers + 1, sizeof(*s->sig[g].files));
+		if (!s->sig[g].files)
 			goto out_free;
 		pthread_mutex_init(&s->sig[g].lock, NULL);
 	}
@@ -285,7 +297,7 @@ int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
 		.cfg = cfg, .store = opts->store, .audit = opts->audit, .fsync = opts->fsync,
 		.progress = sched_progress, .progress_arg = s,
 		.cancel = &s->stop,
-		.want = entry_want, .want_arg = s,
+		.want = entry_want, .shards = entry_shards, .want_arg = s,
 	};
 	mfs_quota_init(&s->quota, opts->store, cfg->store_max);
 	pthread_mutex_init(&s->lock, NULL);
@@ -567,7 +579,7 @@ static int gate(struct mfs_sched *s, const struct mfs_signature *g, char *why, s
 		pthread_mutex_unlock(&r->lock);
 		return rc;
 	}
-	rc = mfs_signature_resolve(&s->ac, g, true, r->digests, r->why, sizeof(r->why));
+	rc = mfs_signature_resolve(&s->ac, g, true, r->files, r->why, sizeof(r->why));
 	pthread_mutex_lock(&s->lock);
 	r->rc = rc;
 	r->tries++;
@@ -578,8 +590,14 @@ static int gate(struct mfs_sched *s, const struct mfs_signature *g, char *why, s
 			char old[sizeof(e->fail_key)];
 
 			snprintf(old, sizeof(old), "%s", e->fail_key);
-			e->want = &r->digests[k];
-			mfs_store_object_name(e->want, e->object, sizeof(e->object));
+			e->want = &r->files[k].digests;
+			e->shards = r->files[k].shards;
+			e->nshards = r->files[k].nshards;
+			if (e->shards)
+				mfs_store_shards_name(e->shards, e->nshards, e->object,
+						      sizeof(e->object));
+			else
+				mfs_store_object_name(e->want, e->object, sizeof(e->object));
 			if (fail_key(e, &cfg->models[g->members[k]]) == 0 && strcmp(old, e->fail_key))
 				mfs_store_clear_failure(s->o.store, old);
 			e->fail_loaded = false;

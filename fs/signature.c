@@ -82,21 +82,68 @@ static void list_end(char *buf, size_t len, size_t count)
 		snprintf(buf + used, len - used, " and %zu more", count - LISTED_MAX);
 }
 
+static int cmp_shard(const void *a, const void *b)
+{
+	uint64_t x = ((const struct mfs_shard *)a)->start, y = ((const struct mfs_shard *)b)->start;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A file signed in shards (`name` in the manifest): its ranges, in
+ * order, must cover exactly [0, size).  0, -EIO (why), -ENOMEM. */
+static int take_shards(const struct mfs_model *m, const char *name,
+		       const struct mfs_manifest *mf, bool *used, struct mfs_signed_file *f,
+		       char *why, size_t whylen)
+{
+	size_t n = 0;
+	uint64_t at = 0;
+
+	for (size_t i = 0; i < mf->n; i++)
+		n += !strcmp(mf->items[i].name, name);
+	f->shards = calloc(n ? n : 1, sizeof(*f->shards));
+	if (!f->shards)
+		return -ENOMEM;
+	for (size_t i = 0; i < mf->n; i++) {
+		if (strcmp(mf->items[i].name, name))
+			continue;
+		used[i] = true;
+		f->shards[f->nshards].start = mf->items[i].start;
+		f->shards[f->nshards].end = mf->items[i].end;
+		memcpy(f->shards[f->nshards++].sha256, mf->items[i].sha256, 32);
+	}
+	qsort(f->shards, f->nshards, sizeof(*f->shards), cmp_shard);
+	for (size_t i = 0; i < f->nshards; i++) {
+		if (f->shards[i].start != at)
+			break;
+		at = f->shards[i].end;
+	}
+	if (at != m->size) {
+		snprintf(why, whylen, "file '%s': its signed shards cover %llu bytes from 0, the "
+			 "config says %llu", m->signed_name, (unsigned long long)at,
+			 (unsigned long long)m->size);
+		return -EIO;
+	}
+	f->digests = m->digests;
+	return 0;
+}
+
 /* Step 4: the signed files and the configured ones are the same set;
- * digests[k] gets member k's signed SHA-256 (and its own pins). */
+ * files[k] gets what member k must match: its signed SHA-256 (and its
+ * own pins), or its signed shards. */
 static int match(const struct mfs_config *cfg, const struct mfs_signature *g,
-		 const struct mfs_manifest *mf, struct mfs_digests *digests, char *why,
+		 const struct mfs_manifest *mf, struct mfs_signed_file *files, char *why,
 		 size_t whylen)
 {
 	char missing[512] = "", extra[512] = "";
 	size_t nmissing = 0, nextra = 0;
 	bool *used = calloc(mf->n ? mf->n : 1, sizeof(*used));
+	int rc = 0;
 
 	if (!used) {
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
 	}
-	for (size_t k = 0; k < g->nmembers; k++) {
+	for (size_t k = 0; k < g->nmembers && rc == 0; k++) {
 		const struct mfs_model *m = &cfg->models[g->members[k]];
 		size_t hit = mf->n;
 
@@ -110,23 +157,29 @@ static int match(const struct mfs_config *cfg, const struct mfs_signature *g,
 			list_add(missing, sizeof(missing), &nmissing, m->signed_name);
 			continue;
 		}
+		if (mf->items[hit].shard) {
+			rc = take_shards(m, mf->items[hit].name, mf, used, &files[k], why, whylen);
+			continue;
+		}
 		used[hit] = true;
-		digests[k] = m->digests;
+		files[k].digests = m->digests;
 		if ((m->digests.mask & MFS_ALGO_BIT(MFS_SHA256)) &&
 		    memcmp(m->digests.d[MFS_SHA256], mf->items[hit].sha256, 32) != 0) {
 			snprintf(why, whylen, "file '%s': the sha256 pinned in the config differs "
 				 "from the signed one", m->signed_name);
-			free(used);
-			return -EIO;
+			rc = -EIO;
+			break;
 		}
-		memcpy(digests[k].d[MFS_SHA256], mf->items[hit].sha256, 32);
-		digests[k].mask |= MFS_ALGO_BIT(MFS_SHA256);
+		memcpy(files[k].digests.d[MFS_SHA256], mf->items[hit].sha256, 32);
+		files[k].digests.mask |= MFS_ALGO_BIT(MFS_SHA256);
 	}
-	for (size_t i = 0; i < mf->n; i++) {
+	for (size_t i = 0; i < mf->n && rc == 0; i++) {
 		if (!used[i] && !ignored(mf, mf->items[i].name))
 			list_add(extra, sizeof(extra), &nextra, mf->items[i].name);
 	}
 	free(used);
+	if (rc < 0)
+		return rc;
 	list_end(missing, sizeof(missing), nmissing);
 	list_end(extra, sizeof(extra), nextra);
 	if (nmissing || nextra) {
@@ -138,10 +191,16 @@ static int match(const struct mfs_config *cfg, const struct mfs_signature *g,
 	return 0;
 }
 
+void mfs_signed_file_release(struct mfs_signed_file *f)
+{
+	free(f->shards);
+	memset(f, 0, sizeof(*f));
+}
+
 /* Steps 1-4 on `len` bytes of a bundle.  0, or -EIO with the failed step
  * and its reason in `why`; the signer in `signer` once known. */
 static int check(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
-		 const void *text, size_t len, struct mfs_digests *digests, char *signer,
+		 const void *text, size_t len, struct mfs_signed_file *files, char *signer,
 		 size_t signerlen, char *why, size_t whylen)
 {
 	const struct mfs_sig_trust trust = {
@@ -179,12 +238,10 @@ static int check(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
 		snprintf(why, whylen, "statement: %s", err);
 		goto out_free_bundle;
 	}
-	if (mf.shards) {
-		snprintf(why, whylen, "statement: a manifest of shards is not supported yet "
-			 "(each file must be signed whole)");
-		rc = -EIO;
-	} else {
-		rc = match(c->cfg, g, &mf, digests, why, whylen);
+	rc = match(c->cfg, g, &mf, files, why, whylen);
+	if (rc < 0) {
+		for (size_t k = 0; k < g->nmembers; k++)
+			mfs_signed_file_release(&files[k]);
 	}
 	mfs_manifest_free(&mf);
 out_free_bundle:
@@ -193,7 +250,7 @@ out_free_bundle:
 }
 
 int mfs_signature_resolve(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
-			  bool network, struct mfs_digests *digests, char *why, size_t whylen)
+			  bool network, struct mfs_signed_file *files, char *why, size_t whylen)
 {
 	char key[32], signer[512] = "", note[640];
 	void *text = malloc(MFS_BUNDLE_MAX + 1);
@@ -209,7 +266,7 @@ int mfs_signature_resolve(const struct mfs_acquire_ctx *c, const struct mfs_sign
 	/* The kept copy first: it verified before, and needs no network. */
 	n = mfs_store_get_bundle(c->store, key, text, MFS_BUNDLE_MAX);
 	if (n >= 0) {
-		rc = check(c, g, text, (size_t)n, digests, signer, sizeof(signer), why, whylen);
+		rc = check(c, g, text, (size_t)n, files, signer, sizeof(signer), why, whylen);
 		if (rc == 0) {
 			audit_sig(c, g, "signature_ok", signer, "the bundle kept in the store");
 			mfs_info("signature of '%s' verified again from the store (%s)", g->path,
@@ -239,7 +296,7 @@ int mfs_signature_resolve(const struct mfs_acquire_ctx *c, const struct mfs_sign
 		goto out_free;
 	}
 	signer[0] = '\0';
-	rc = check(c, g, text, len, digests, signer, sizeof(signer), why, whylen);
+	rc = check(c, g, text, len, files, signer, sizeof(signer), why, whylen);
 	if (rc < 0) {
 		audit_sig(c, g, "signature_failed", signer[0] ? signer : NULL, why);
 		mfs_err("signature of '%s' refused: %s", g->path, why);

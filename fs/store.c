@@ -39,6 +39,36 @@ void mfs_store_object_name(const struct mfs_digests *d, char *buf, size_t len)
 	snprintf(buf, len, "%s-%s", mfs_algo_name(a), hex);
 }
 
+void mfs_store_shards_name(const struct mfs_shard *s, size_t n, char *buf, size_t len)
+{
+	struct mfs_hasher *h;
+	struct mfs_digests d;
+	char hex[65];
+
+	if (mfs_hasher_new(MFS_ALGO_BIT(MFS_SHA256), &h) < 0) {
+		if (len)
+			buf[0] = '\0';
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char be[16];
+
+		for (int b = 0; b < 8; b++) {
+			be[b] = (unsigned char)(s[i].start >> (56 - 8 * b));
+			be[8 + b] = (unsigned char)(s[i].end >> (56 - 8 * b));
+		}
+		mfs_hasher_update(h, be, sizeof(be));
+		mfs_hasher_update(h, s[i].sha256, 32);
+	}
+	if (mfs_hasher_final(h, &d) == 0) {
+		mfs_hex_encode(d.d[MFS_SHA256], 32, hex);
+		snprintf(buf, len, "shards-%s", hex);
+	} else if (len) {
+		buf[0] = '\0';
+	}
+	mfs_hasher_free(h);
+}
+
 static bool valid_name(const char *name)
 {
 	return name[0] != '\0' && name[0] != '.' && !strchr(name, '/');

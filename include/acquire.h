@@ -32,12 +32,17 @@ struct mfs_acquire_ctx {
 	 * may be NULL, then the config's.  A signed model's come from its
 	 * bundle (signature.h); NULL from the hook: not known yet. */
 	const struct mfs_digests *(*want)(void *arg, size_t mi);
+	/* A file signed in shards: its ranges, each checked (may be NULL:
+	 * none); *n their count.  Same arg. */
+	const struct mfs_shard *(*shards)(void *arg, size_t mi, size_t *n);
 	void *want_arg;
 };
 
 /* The digests model `mi` must match: the ctx's want hook's, else the
  * config's; NULL for a signed model not resolved yet. */
 const struct mfs_digests *mfs_acquire_want(const struct mfs_acquire_ctx *c, size_t mi);
+/* Its signed shards, if it was signed in shards; NULL otherwise. */
+const struct mfs_shard *mfs_acquire_shards(const struct mfs_acquire_ctx *c, size_t mi, size_t *n);
 
 /* Downloads `url` of source `src` (at most `max` bytes) into memory: the
  * same path as a model's (mirrors, retries, resume, proxy, S3 signing),

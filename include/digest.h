@@ -55,6 +55,22 @@ void mfs_hasher_free(struct mfs_hasher *h);
 int mfs_digest_fd(int fd, unsigned mask, const struct mfs_cancel *cancel,
 		  struct mfs_digests *out, uint64_t *bytes);
 
+/* A byte range of a file and the SHA-256 it must have (a shard of a
+ * signed manifest). */
+struct mfs_shard {
+	uint64_t start, end;             /* [start, end) */
+	unsigned char sha256[32];
+};
+
+/* Hashes each range of `fd` with SHA-256 (pread) and compares it with
+ * its digest.  0 if all match and the file ends exactly at the last
+ * range's end; -EBADMSG otherwise, with *bad the index of the first range
+ * that differs (n if the file's length is what is wrong) and `actual` its
+ * SHA-256 (zeros for a short file); -errno from pread or fstat, -EIO from
+ * OpenSSL, -ECANCELED once `cancel` fired. */
+int mfs_digest_shards(int fd, const struct mfs_shard *s, size_t n,
+		      const struct mfs_cancel *cancel, size_t *bad, unsigned char actual[32]);
+
 /* Decodes exactly `len` bytes from 2*len hex digits (either case) and a
  * terminating NUL.  -EINVAL on a wrong length or a non-hex character. */
 int mfs_hex_decode(const char *hex, unsigned char *out, size_t len);

@@ -29,8 +29,8 @@ struct mfs_pin_signed_opts {
  * caller's); -EKEYREJECTED / -EIO / -EINVAL with the reason in `err`: the
  * bundle cannot be fetched, parsed or verified (exit 1 in modelfsctl), a
  * HEAD fails or names no length, a bundle whose one file is named "."
- * (no name to fetch it by), a manifest of shards, a name or line unfit
- * for the config. */
+ * (no name to fetch it by), a name or line unfit for the config.  A file
+ * signed in shards gets one line. */
 int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char *err,
 		       size_t errlen);
 

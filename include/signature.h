@@ -18,8 +18,11 @@
  * signature_ok (with the signer) or signature_failed (with the step and
  * the reason), for the model's path.
  *
- * Not yet: keyless (Sigstore) bundles are refused; manifests in shard
- * form are refused (each file must be signed whole). */
+ * A manifest in shard form signs each file as byte ranges: then the
+ * file's shards must cover it from 0 to its configured size, and every
+ * shard's SHA-256 is checked (digest.h: mfs_digest_shards).
+ *
+ * Not yet: keyless (Sigstore) bundles are refused. */
 #ifndef MFS_SIGNATURE_H
 #define MFS_SIGNATURE_H
 
@@ -30,15 +33,28 @@
 #include "config.h"
 #include "digest.h"
 
-/* Resolves signed model `g`: 0 with digests[k] the expected digests of
- * its member k (g->members order; an array of g->nmembers the caller
- * owns).  With `network` false only the kept bundle is tried.  On
+/* What one signed file must match. */
+struct mfs_signed_file {
+	struct mfs_digests digests;  /* whole: the signed SHA-256 and the config's
+					pins; signed in shards: the pins only
+					(mask 0 without any) */
+	struct mfs_shard *shards;    /* signed in shards: its ranges, in order
+					(malloc'd); NULL: signed whole */
+	size_t nshards;
+};
+
+/* Frees f->shards. */
+void mfs_signed_file_release(struct mfs_signed_file *f);
+
+/* Resolves signed model `g`: 0 with files[k] what its member k must
+ * match (g->members order; an array of g->nmembers the caller owns and
+ * releases, zeroed or released before the call).  With `network` false only the kept bundle is tried.  On
  * failure -EIO (the bundle is missing, unreachable, malformed, does not
  * verify or does not match the config: the reason in `why`), -ENOENT
  * (no kept bundle and no network allowed), -ECANCELED (the ctx's cancel
  * fired), -ENOMEM.  A kept bundle that no longer verifies (the config's
  * trust changed) is dropped and, with `network`, fetched again. */
 int mfs_signature_resolve(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
-			  bool network, struct mfs_digests *digests, char *why, size_t whylen);
+			  bool network, struct mfs_signed_file *files, char *why, size_t whylen);
 
 #endif

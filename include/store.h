@@ -45,6 +45,10 @@ struct mfs_store {
  * Writes at most `len` bytes into buf, NUL included (the name is cut if
  * len < MFS_STORE_OBJECT_NAME_MAX); "" if d->mask is 0. */
 void mfs_store_object_name(const struct mfs_digests *d, char *buf, size_t len);
+/* Names the object of a file signed in shards: "shards-" and the SHA-256
+ * of every shard's start, end (64-bit big-endian) and digest, in order.
+ * Its bytes are those whose shards match (mfs_digest_shards). */
+void mfs_store_shards_name(const struct mfs_shard *s, size_t n, char *buf, size_t len);
 
 /* Opens (creating if needed, mode 0700) the store at `path` and its four
  * subdirectories.  Refuses a path that is a symlink.  -errno on failure. */

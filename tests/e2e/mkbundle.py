@@ -10,6 +10,8 @@ purpose, for the tests of signed models.
                                         first); else key method
         [--bad-root]                    a wrong subject digest
         [--rename OLD=NEW]              sign NEW as the name of file OLD
+        [--shards N]                    a manifest of shards of N bytes
+                                        ("NAME:START:END", sha256-sharded-N)
 
 The statement lists each NAME (a file under DIR) with its SHA-256, in the
 order given; the subject digest is SHA-256 over the raw digests in that
@@ -48,14 +50,26 @@ def main():
     ap.add_argument("--cert", action="append", default=[])
     ap.add_argument("--bad-root", action="store_true")
     ap.add_argument("--rename", action="append", default=[])
+    ap.add_argument("--shards", type=int, default=0)
     ap.add_argument("names", nargs="+")
     a = ap.parse_args()
     renames = dict(r.split("=", 1) for r in a.rename)
 
     resources, raw = [], b""
     for n in a.names:
-        d = hashlib.sha256(open(os.path.join(a.dir, n), "rb").read()).digest()
-        resources.append({"name": renames.get(n, n), "algorithm": "sha256", "digest": d.hex()})
+        data = open(os.path.join(a.dir, n), "rb").read()
+        name = renames.get(n, n)
+        if a.shards:
+            for start in range(0, len(data), a.shards):
+                end = min(start + a.shards, len(data))
+                d = hashlib.sha256(data[start:end]).digest()
+                resources.append({"name": "%s:%d:%d" % (name, start, end),
+                                  "algorithm": "sha256-sharded-%d" % a.shards,
+                                  "digest": d.hex()})
+                raw += d
+            continue
+        d = hashlib.sha256(data).digest()
+        resources.append({"name": name, "algorithm": "sha256", "digest": d.hex()})
         raw += d
     root = hashlib.sha256(raw).hexdigest()
     if a.bad_root:
@@ -65,8 +79,11 @@ def main():
         "subject": [{"name": "model", "digest": {"sha256": root}}],
         "predicateType": "https://model_signing/signature/v1.0",
         "predicate": {
-            "serialization": {"method": "files", "hash_type": "sha256",
-                              "allow_symlinks": False},
+            "serialization": ({"method": "shards", "hash_type": "sha256",
+                               "allow_symlinks": False, "shard_size": float(a.shards)}
+                              if a.shards else
+                              {"method": "files", "hash_type": "sha256",
+                               "allow_symlinks": False}),
             "resources": resources,
         },
     }

@@ -39,12 +39,19 @@ mkleaf ca1 signer "keyUsage=critical,digitalSignature"
 mkleaf ca1 nousage "keyUsage=critical,keyEncipherment"
 mkleaf ca2 stranger "keyUsage=critical,digitalSignature"
 
+# the same files, one byte of a.bin changed in its second 2048-byte shard
+mkdir -p "$WWW/m2"
+cp "$WWW/m/a.bin" "$WWW/m/b.bin" "$WWW/m2/"
+printf 'X' | dd of="$WWW/m2/a.bin" bs=1 seek=3000 conv=notrunc status=none
+cmp -s "$WWW/m/a.bin" "$WWW/m2/a.bin" && printf 'Y' | dd of="$WWW/m2/a.bin" bs=1 seek=3000 conv=notrunc status=none
+
 mkdir -p "$WWW/sig"
 $MK --key "$T/p256.key" --out "$WWW/sig/good.sig" a.bin b.bin || bail mkbundle
 $MK --key "$T/p256.key" --hash sha384 --out "$WWW/sig/hash.sig" a.bin b.bin || bail mkbundle
 $MK --key "$T/p256.key" --out "$WWW/sig/curve.sig" a.bin b.bin || bail mkbundle
 $MK --key "$T/p256.key" --bad-root --out "$WWW/sig/root.sig" a.bin b.bin || bail mkbundle
 $MK --key "$T/p256.key" --rename b.bin=../b.bin --out "$WWW/sig/dotdot.sig" a.bin b.bin || bail mkbundle
+$MK --key "$T/p256.key" --shards 2048 --out "$WWW/sig/shards.sig" a.bin b.bin || bail mkbundle
 $MK --key "$T/signer.key" --cert "$T/signer.pem" --out "$WWW/sig/cert.sig" a.bin b.bin || bail mkbundle
 $MK --key "$T/nousage.key" --cert "$T/nousage.pem" --out "$WWW/sig/nousage.sig" a.bin b.bin ||
 	bail mkbundle
@@ -55,9 +62,9 @@ cfg_begin
 cfg_source p256 "public_key=$T/p256.pub"
 cfg_source p384 "public_key=$T/p384.pub"
 cfg_source ca "certificate_chain=$T/ca1.pem" "certificate_identity=signer@example.com"
-model() { # NAME SOURCE BUNDLE
-	printf '\n[model %s]\nsource = %s\npath = %s\nurl = m/\nsignature = sig/%s\nfile = a.bin 5000\nfile = b.bin 7000\n' \
-		"$1" "$2" "$1" "$3" >>"$CFG"
+model() { # NAME SOURCE BUNDLE [DIR]
+	printf '\n[model %s]\nsource = %s\npath = %s\nurl = %s/\nsignature = sig/%s\nfile = a.bin 5000\nfile = b.bin 7000\n' \
+		"$1" "$2" "$1" "${4:-m}" "$3" >>"$CFG"
 }
 model good p256 good.sig
 model hash p256 hash.sig
@@ -67,11 +74,22 @@ model dotdot p256 dotdot.sig
 model cert ca cert.sig
 model nousage ca nousage.sig
 model stranger ca stranger.sig
+model shardbad p256 shards.sig m2
+model shards p256 shards.sig
 mount_or_bail "$CFG" "$MNT"
 
 assert_same_bytes "a good key bundle (P-256): a.bin served" "$MNT/good/a.bin" "$WWW/m/a.bin"
 assert_same_bytes "a good key bundle: b.bin served" "$MNT/good/b.bin" "$WWW/m/b.bin"
 assert_same_bytes "a good certificate bundle: served" "$MNT/cert/b.bin" "$WWW/m/b.bin"
+# shards first, while the store has no object of theirs
+assert_errno "signed in shards, a byte changed: EIO" EIO read "$MNT/shardbad/a.bin"
+assert_match "... verify_failed names the shard" "$(audit_field verify_failed shardbad/a.bin error)" \
+	'shard 2 of 3 \(bytes 2048-4095\)'
+assert_same_bytes "... its sibling is served" "$MNT/shardbad/b.bin" "$WWW/m2/b.bin"
+assert_same_bytes "signed in shards: a.bin served" "$MNT/shards/a.bin" "$WWW/m/a.bin"
+assert_same_bytes "signed in shards: b.bin served" "$MNT/shards/b.bin" "$WWW/m/b.bin"
+assert_eq "signed in shards: stored under the shards' name" \
+	"$(ls "$STORE/objects" | grep -c '^shards-')" 2
 assert_match "... the signer and its identity" "$(audit_field signature_ok cert signer)" 'CN=signer'
 
 refused() { # NAME ERE
@@ -86,7 +104,17 @@ refused root 'subject digest'
 refused dotdot "'\\.\\.'"
 refused nousage 'usage'
 refused stranger 'chain'
-assert_eq "refused: only their bundles were fetched, no file (2 GETs, by the good ones)" \
-	"$(sleep 0.2; awk '$1 == "GET" && $2 ~ /^\/m\//' "$T/nginx/access.log" | wc -l)" 2
+# (a.bin and b.bin for "good"; a.bin again for "shards": b.bin's shard
+# object came from m2/, which has the same b.bin)
+assert_eq "refused: only their bundles were fetched, no file (3 GETs, by the good ones)" \
+	"$(sleep 0.2; awk '$1 == "GET" && $2 ~ /^\/m\//' "$T/nginx/access.log" | wc -l)" 3
 assert_eq "nothing written outside the store" \
 	"$(find "$T" -newer "$CFG" -type f ! -path "$STORE/*" ! -path "$T/logs/*" ! -path "$T/nginx/*" | wc -l)" 0
+
+# pin --signature of a manifest of shards (the files next to the bundle):
+# one file line per file.
+cp "$WWW/sig/shards.sig" "$WWW/m/model.sig"
+pin=$("$MFS_BIN/modelfsctl" pin --signature "$ORIGIN/m/model.sig" --public-key "$T/p256.pub" \
+	--path pinned --ca-file "$T/ca.pem" 2>&1)
+assert_eq "pin --signature, shards: one file line per file" \
+	"$(printf '%s\n' "$pin" | grep '^file = ' | tr '\n' '|')" "file = a.bin 5000|file = b.bin 7000|"
