@@ -83,7 +83,7 @@ signed identity who bad/identity oms/v1.1.0-certificate/ oms/v1.1.0-certificate/
 	signme-1 signme-2
 signed keyless key bad/keyless oms/v1.1.0-sigstore/ oms/v1.1.0-sigstore/model.sig signme-1 signme-2
 for inv in invalid/empty invalid/missing-envelope invalid/missing-verification-material \
-	invalid-payload/wrong-predicate; do
+	invalid/missing-tlog-entries invalid-payload/wrong-predicate; do
 	n=$(basename "$inv")
 	signed "inv-$n" key "bad/$n" oms/v1.1.0-elliptic-key/ "spec/$inv.bundle.json" signme-1 signme-2
 done
@@ -141,7 +141,8 @@ assert_match "... named" "$(audit_field signature_failed bad/missing error)" \
 	"signed but not in the config: 'signme-2'"
 refused "the wrong certificate identity" bad/identity 'identity|SAN|someone@example.com'
 refused "a keyless bundle" bad/keyless 'keyless'
-for n in empty missing-envelope missing-verification-material wrong-predicate; do
+for n in empty missing-envelope missing-verification-material missing-tlog-entries \
+	wrong-predicate; do
 	refused "spec invalid vector $n" "bad/$n" '.'
 done
 assert_eq "nothing written outside the store" \

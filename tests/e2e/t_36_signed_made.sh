@@ -6,7 +6,9 @@
 # the wrong hash for its curve, a key on another curve than the one
 # configured, a wrong subject digest, a resource named "../x", a leaf
 # certificate without digitalSignature or codeSigning, a leaf from
-# another CA.
+# another CA, a chain whose CA had expired at the leaf's notBefore; and a
+# manifest of shards: served, or, with a byte changed, refused naming the
+# shard.
 . "$(dirname "$0")/lib.sh"
 
 setup_origin
@@ -35,6 +37,28 @@ mkleaf() { # CA NAME KEYUSAGE_EXT
 }
 mkca ca1
 mkca ca2
+# A CA valid in January 2025 and a leaf it signed for March 2025: at the
+# leaf's notBefore (the time the chain is checked at), the CA had expired.
+mkdir -p "$T/oca/db"
+touch "$T/oca/db/index"
+echo 01 >"$T/oca/db/serial"
+printf '%s\n' "[ca]" "default_ca = c" "[c]" "dir = $T/oca" "database = $T/oca/db/index" \
+	"serial = $T/oca/db/serial" "new_certs_dir = $T/oca" "default_md = sha256" "policy = p" \
+	"unique_subject = no" "[p]" "commonName = supplied" "[v3ca]" \
+	"basicConstraints = critical,CA:TRUE" "keyUsage = critical,keyCertSign" "[leaf]" \
+	"basicConstraints = CA:FALSE" "keyUsage = critical,digitalSignature" >"$T/oca/ca.cnf"
+{
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$T/oldca.key" -out "$T/oldca.csr" -subj /CN=oldca &&
+	openssl ca -batch -config "$T/oca/ca.cnf" -selfsign -keyfile "$T/oldca.key" \
+		-in "$T/oldca.csr" -startdate 20250101000000Z -enddate 20250201000000Z \
+		-extensions v3ca -out "$T/oldca.pem" &&
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$T/late.key" -out "$T/late.csr" -subj /CN=late &&
+	openssl ca -batch -config "$T/oca/ca.cnf" -cert "$T/oldca.pem" -keyfile "$T/oldca.key" \
+		-in "$T/late.csr" -startdate 20250301000000Z -enddate 20250401000000Z \
+		-extensions leaf -out "$T/late.pem"
+} >"$T/logs/oca" 2>&1 || bail "openssl ca: $(tail -3 "$T/logs/oca")"
 mkleaf ca1 signer "keyUsage=critical,digitalSignature"
 mkleaf ca1 nousage "keyUsage=critical,keyEncipherment"
 mkleaf ca2 stranger "keyUsage=critical,digitalSignature"
@@ -55,6 +79,7 @@ $MK --key "$T/p256.key" --shards 2048 --out "$WWW/sig/shards.sig" a.bin b.bin ||
 $MK --key "$T/signer.key" --cert "$T/signer.pem" --out "$WWW/sig/cert.sig" a.bin b.bin || bail mkbundle
 $MK --key "$T/nousage.key" --cert "$T/nousage.pem" --out "$WWW/sig/nousage.sig" a.bin b.bin ||
 	bail mkbundle
+$MK --key "$T/late.key" --cert "$T/late.pem" --out "$WWW/sig/expired.sig" a.bin b.bin || bail mkbundle
 $MK --key "$T/stranger.key" --cert "$T/stranger.pem" --out "$WWW/sig/stranger.sig" a.bin b.bin ||
 	bail mkbundle
 
@@ -62,6 +87,7 @@ cfg_begin
 cfg_source p256 "public_key=$T/p256.pub"
 cfg_source p384 "public_key=$T/p384.pub"
 cfg_source ca "certificate_chain=$T/ca1.pem" "certificate_identity=signer@example.com"
+cfg_source oldca "certificate_chain=$T/oldca.pem"
 model() { # NAME SOURCE BUNDLE [DIR]
 	printf '\n[model %s]\nsource = %s\npath = %s\nurl = %s/\nsignature = sig/%s\nfile = a.bin 5000\nfile = b.bin 7000\n' \
 		"$1" "$2" "$1" "${4:-m}" "$3" >>"$CFG"
@@ -74,6 +100,7 @@ model dotdot p256 dotdot.sig
 model cert ca cert.sig
 model nousage ca nousage.sig
 model stranger ca stranger.sig
+model expired oldca expired.sig
 model shardbad p256 shards.sig m2
 model shards p256 shards.sig
 mount_or_bail "$CFG" "$MNT"
@@ -104,6 +131,7 @@ refused root 'subject digest'
 refused dotdot "'\\.\\.'"
 refused nousage 'usage'
 refused stranger 'chain'
+refused expired 'expired'
 # (a.bin and b.bin for "good"; a.bin again for "shards": b.bin's shard
 # object came from m2/, which has the same b.bin)
 assert_eq "refused: only their bundles were fetched, no file (3 GETs, by the good ones)" \
