@@ -159,6 +159,71 @@ out:
 		close(fd);
 }
 
+/* Shards: each range hashed on its own; the first that differs is named;
+ * a file shorter or longer than the last range's end is refused. */
+static void sha256_of(const void *p, size_t n, unsigned char out[32])
+{
+	struct mfs_hasher *h;
+	struct mfs_digests d;
+
+	CHECK_EQ_INT(mfs_hasher_new(MFS_ALGO_BIT(MFS_SHA256), &h), 0);
+	mfs_hasher_update(h, p, n);
+	mfs_hasher_final(h, &d);
+	mfs_hasher_free(h);
+	memcpy(out, d.d[MFS_SHA256], 32);
+}
+
+static void test_digest_shards(void)
+{
+	char path[] = "/tmp/mfs-shards-XXXXXX";
+	int fd = mkstemp(path);
+	size_t size = (2u << 20) + 1000, bad;
+	char *buf = malloc(size);
+	struct mfs_shard sh[3];
+	unsigned char actual[32];
+
+	CHECK(fd >= 0 && buf);
+	if (fd < 0 || !buf)
+		goto out;
+	unlink(path);
+	for (size_t i = 0; i < size; i++)
+		buf[i] = (char)(i * 7 + 3);
+	CHECK_EQ_INT(pwrite(fd, buf, size, 0), (long long)size);
+	/* 1 MiB + 1, 1 MiB - 1, 1000: ranges that cross the read size */
+	sh[0] = (struct mfs_shard){ .start = 0, .end = (1u << 20) + 1 };
+	sh[1] = (struct mfs_shard){ .start = (1u << 20) + 1, .end = 2u << 20 };
+	sh[2] = (struct mfs_shard){ .start = 2u << 20, .end = size };
+	for (int i = 0; i < 3; i++)
+		sha256_of(buf + sh[i].start, sh[i].end - sh[i].start, sh[i].sha256);
+	CHECK_EQ_INT(mfs_digest_shards(fd, sh, 3, NULL, &bad, actual), 0);
+
+	/* one byte of the second shard */
+	buf[(1u << 20) + 5] ^= 1;
+	CHECK_EQ_INT(pwrite(fd, buf + (1u << 20) + 5, 1, (1u << 20) + 5), 1);
+	CHECK_EQ_INT(mfs_digest_shards(fd, sh, 3, NULL, &bad, actual), -EBADMSG);
+	CHECK_EQ_INT(bad, 1);
+	{
+		unsigned char want[32];
+
+		sha256_of(buf + sh[1].start, sh[1].end - sh[1].start, want);
+		CHECK(memcmp(actual, want, 32) == 0);
+	}
+	buf[(1u << 20) + 5] ^= 1;
+	CHECK_EQ_INT(pwrite(fd, buf + (1u << 20) + 5, 1, (1u << 20) + 5), 1);
+
+	/* longer than the shards: the file's length is named (bad = n) */
+	CHECK_EQ_INT(pwrite(fd, "x", 1, (off_t)size), 1);
+	CHECK_EQ_INT(mfs_digest_shards(fd, sh, 3, NULL, &bad, actual), -EBADMSG);
+	CHECK_EQ_INT(bad, 3);
+	/* shorter: the last shard differs */
+	CHECK_EQ_INT(ftruncate(fd, (off_t)size - 10), 0);
+	CHECK_EQ_INT(mfs_digest_shards(fd, sh, 3, NULL, &bad, actual), -EBADMSG);
+	CHECK_EQ_INT(bad, 2);
+	close(fd);
+out:
+	free(buf);
+}
+
 int main(void)
 {
 	RUN(test_vectors_all_algos_at_once);
@@ -168,5 +233,6 @@ int main(void)
 	RUN(test_hex_decode);
 	RUN(test_match);
 	RUN(test_digest_fd);
+	RUN(test_digest_shards);
 	return unit_done();
 }
