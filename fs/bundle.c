@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonin.h"
+
 #define DSSE_PAYLOAD_TYPE "application/vnd.in-toto+json"
 
 enum {
@@ -45,43 +47,6 @@ int fail(struct ctx *c, int rc, const char *fmt, ...)
 		va_end(ap);
 	}
 	return rc;
-}
-
-/* Strings from the bundle end up in logs: control bytes and backslashes
- * escaped, long ones cut (at a character boundary: jansson gave us valid
- * UTF-8, and the audit log needs it to stay so). */
-static const char *quote(const char *s, char *out, size_t outlen)
-{
-	size_t n = 0, i = 0, len = strlen(s);
-
-	for (; i < len && n + 8 < outlen; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '\\')
-			n += (size_t)snprintf(out + n, outlen - n, "\\\\");
-		else if (ch < 0x20 || ch == 0x7f)
-			n += (size_t)snprintf(out + n, outlen - n, "\\x%02x", ch);
-		else
-			out[n++] = (char)ch;
-	}
-	if (i < len) {
-		while (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0x80)
-			n--;
-		if (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0xc0)
-			n--;
-	}
-	snprintf(out + n, outlen - n, "%s", i < len ? "..." : "");
-	return out;
-}
-
-/* jansson's messages quote the input near the error, which may be any
- * bytes: keep printable ASCII only. */
-static void scrub(char *s)
-{
-	for (; *s; s++) {
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-			*s = '?';
-	}
 }
 
 /* The value of one base64 character in either alphabet, -1 if none;
@@ -187,32 +152,6 @@ static int decode_at(struct ctx *c, const json_t *j, const char *path, unsigned 
 	return 0;
 }
 
-/* Deeper than MFS_BUNDLE_MAX_DEPTH containers, counting `j` at `level`?
- * The recursion stops one level past the limit. */
-static bool too_deep(json_t *j, int level)
-{
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	if (!json_is_object(j) && !json_is_array(j))
-		return false;
-	if (level > MFS_BUNDLE_MAX_DEPTH)
-		return true;
-	if (json_is_array(j)) {
-		json_array_foreach(j, i, v) {
-			if (too_deep(v, level + 1))
-				return true;
-		}
-	} else {
-		json_object_foreach(j, key, v) {
-			if (too_deep(v, level + 1))
-				return true;
-		}
-	}
-	return false;
-}
-
 static int read_envelope(struct ctx *c, json_t *env)
 {
 	struct mfs_bundle *b = c->b;
@@ -230,7 +169,7 @@ static int read_envelope(struct ctx *c, json_t *env)
 			    type ? "not a string" : "missing");
 	if (strcmp(json_string_value(type), DSSE_PAYLOAD_TYPE) != 0)
 		return fail(c, -EINVAL, "dsseEnvelope.payloadType '%s': not " DSSE_PAYLOAD_TYPE,
-			    quote(json_string_value(type), q, sizeof(q)));
+			    mfs_json_quote(json_string_value(type), q, sizeof(q)));
 	b->payload_type = strdup(DSSE_PAYLOAD_TYPE);
 	if (!b->payload_type)
 		return fail(c, -ENOMEM, "out of memory");
@@ -389,8 +328,6 @@ static int read_bundle(struct ctx *c, json_t *root)
 
 	if (!json_is_object(root))
 		return fail(c, -EINVAL, "not a JSON object");
-	if (too_deep(root, 1))
-		return fail(c, -EINVAL, "nested deeper than %d levels", MFS_BUNDLE_MAX_DEPTH);
 
 	media = json_object_get(root, "mediaType");
 	if (!json_is_string(media))
@@ -401,7 +338,7 @@ static int read_bundle(struct ctx *c, json_t *root)
 	}
 	if (i == sizeof(media_types) / sizeof(media_types[0]))
 		return fail(c, -EINVAL, "mediaType '%s': not a Sigstore bundle v0.1 to v0.3",
-			    quote(json_string_value(media), q, sizeof(q)));
+			    mfs_json_quote(json_string_value(media), q, sizeof(q)));
 	c->b->media_version = media_types[i].version;
 
 	if (json_object_get(root, "messageSignature"))
@@ -419,7 +356,6 @@ static int read_bundle(struct ctx *c, json_t *root)
 int mfs_bundle_parse(const void *text, size_t len, struct mfs_bundle *out, char *err, size_t errlen)
 {
 	struct ctx c = { .b = out, .err = err, .errlen = errlen };
-	json_error_t jerr;
 	json_t *root;
 	int rc;
 
@@ -430,16 +366,9 @@ int mfs_bundle_parse(const void *text, size_t len, struct mfs_bundle *out, char 
 		return fail(&c, -E2BIG, "%zu bytes, over the limit of %u", len, MFS_BUNDLE_MAX);
 	if (len == 0)
 		return fail(&c, -EINVAL, "empty");
-	/* JSON_REJECT_DUPLICATES: with two "payload"s, which one did the
-	 * signer mean?  jansson checks UTF-8 and refuses \u0000 itself. */
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		if (json_error_code(&jerr) == json_error_out_of_memory)
-			return fail(&c, -ENOMEM, "out of memory");
-		scrub(jerr.text);
-		return fail(&c, -EINVAL, "not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-			    jerr.column);
-	}
+	root = mfs_json_load(text, len, MFS_BUNDLE_MAX_DEPTH, &rc, err, errlen);
+	if (!root)
+		return rc;
 	out->json = root;
 	rc = read_bundle(&c, root);
 	if (rc < 0)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "digest.h"
+#include "jsonin.h"
 
 #define STATEMENT_TYPE "https://in-toto.io/Statement/v1"
 #define SHARDED_PREFIX "sha256-sharded-"
@@ -46,43 +47,6 @@ int fail(struct ctx *c, int rc, const char *fmt, ...)
 		va_end(ap);
 	}
 	return rc;
-}
-
-/* Names are hostile and end up in logs: control bytes and backslashes
- * escaped, long ones cut at a character boundary (jansson gave us valid
- * UTF-8, and the audit log needs it to stay so). */
-static const char *quote(const char *s, char *out, size_t outlen)
-{
-	size_t n = 0, i = 0, len = strlen(s);
-
-	for (; i < len && n + 8 < outlen; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '\\')
-			n += (size_t)snprintf(out + n, outlen - n, "\\\\");
-		else if (ch < 0x20 || ch == 0x7f)
-			n += (size_t)snprintf(out + n, outlen - n, "\\x%02x", ch);
-		else
-			out[n++] = (char)ch;
-	}
-	if (i < len) {
-		while (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0x80)
-			n--;
-		if (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0xc0)
-			n--;
-	}
-	snprintf(out + n, outlen - n, "%s", i < len ? "..." : "");
-	return out;
-}
-
-/* jansson's messages quote the input near the error, which may be any
- * bytes: keep printable ASCII only. */
-static void scrub(char *s)
-{
-	for (; *s; s++) {
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-			*s = '?';
-	}
 }
 
 static int hex_value(char ch)
@@ -190,14 +154,14 @@ static int read_name(struct ctx *c, size_t i, const json_t *j, bool shard,
 		c1 = c2 ? memrchr(raw, ':', (size_t)(c2 - raw)) : NULL;
 		if (!c1)
 			return fail(c, -EINVAL, "%s[%zu].name '%s': not PATH:START:END", c->list, i,
-				    quote(raw, q, sizeof(q)));
+				    mfs_json_quote(raw, q, sizeof(q)));
 		if (!read_offset(c1 + 1, (size_t)(c2 - c1 - 1), &it->start) ||
 		    !read_offset(c2 + 1, (size_t)(raw + len - c2 - 1), &it->end))
 			return fail(c, -EINVAL, "%s[%zu].name '%s': START or END is not a decimal offset",
-				    c->list, i, quote(raw, q, sizeof(q)));
+				    c->list, i, mfs_json_quote(raw, q, sizeof(q)));
 		if (it->end <= it->start)
 			return fail(c, -EINVAL, "%s[%zu].name '%s': END is not past START", c->list, i,
-				    quote(raw, q, sizeof(q)));
+				    mfs_json_quote(raw, q, sizeof(q)));
 		plen = (size_t)(c1 - raw);
 		it->shard = true;
 	}
@@ -206,7 +170,7 @@ static int read_name(struct ctx *c, size_t i, const json_t *j, bool shard,
 		return fail(c, -ENOMEM, "out of memory");
 	why = normalize(raw, plen, it->name);
 	if (why)
-		return fail(c, -EINVAL, "%s[%zu].name '%s': %s", c->list, i, quote(raw, q, sizeof(q)),
+		return fail(c, -EINVAL, "%s[%zu].name '%s': %s", c->list, i, mfs_json_quote(raw, q, sizeof(q)),
 			    why);
 	return 0;
 }
@@ -258,9 +222,9 @@ static const char *describe(const struct ctx *c, const struct mfs_manifest_item 
 
 	if (it->shard)
 		snprintf(out, outlen, "%s[%zu] '%s:%" PRIu64 ":%" PRIu64 "'", c->list, i,
-			 quote(it->name, q, sizeof(q)), it->start, it->end);
+			 mfs_json_quote(it->name, q, sizeof(q)), it->start, it->end);
 	else
-		snprintf(out, outlen, "%s[%zu].name '%s'", c->list, i, quote(it->name, q, sizeof(q)));
+		snprintf(out, outlen, "%s[%zu].name '%s'", c->list, i, mfs_json_quote(it->name, q, sizeof(q)));
 	return out;
 }
 
@@ -279,7 +243,7 @@ static int check_shard(struct ctx *c, const struct mfs_manifest_item *prev,
 	if (!prev) {
 		if (it->start != 0)
 			return fail(c, -EINVAL, "%s: the shards of '%s' do not start at 0",
-				    describe(c, it, d, sizeof(d)), quote(it->name, q, sizeof(q)));
+				    describe(c, it, d, sizeof(d)), mfs_json_quote(it->name, q, sizeof(q)));
 		return 0;
 	}
 	if (it->start != prev->end)
@@ -326,7 +290,7 @@ static int check_items(struct ctx *c)
 			names++;
 			if (prev && !strncmp(prev->name, it->name, plen) && it->name[plen] == '/') {
 				rc = fail(c, -EINVAL, "%s: under the file '%s'",
-					  describe(c, it, d, sizeof(d)), quote(prev->name, q, sizeof(q)));
+					  describe(c, it, d, sizeof(d)), mfs_json_quote(prev->name, q, sizeof(q)));
 				break;
 			}
 			if (!strcmp(it->name, "."))
@@ -419,7 +383,7 @@ static int read_ignore_paths(struct ctx *c, const json_t *paths)
 			why = "the whole model";
 		if (why)
 			return fail(c, -EINVAL, "serialization.ignore_paths[%zu] '%s': %s", i,
-				    quote(json_string_value(p), q, sizeof(q)), why);
+				    mfs_json_quote(json_string_value(p), q, sizeof(q)), why);
 	}
 	return 0;
 }
@@ -440,13 +404,13 @@ static int read_serialization(struct ctx *c, const json_t *ser)
 		m->shards = true;
 	else if (strcmp(json_string_value(method), "files") != 0)
 		return fail(c, -EINVAL, "serialization.method '%s': neither files nor shards",
-			    quote(json_string_value(method), q, sizeof(q)));
+			    mfs_json_quote(json_string_value(method), q, sizeof(q)));
 	hash = json_object_get(ser, "hash_type");
 	if (!json_is_string(hash))
 		return fail(c, -EINVAL, "serialization.hash_type: %s", hash ? "not a string" : "missing");
 	if (strcmp(json_string_value(hash), "sha256") != 0)
 		return fail(c, -EINVAL, "serialization.hash_type '%s': not sha256 (modelfs pins SHA-256)",
-			    quote(json_string_value(hash), q, sizeof(q)));
+			    mfs_json_quote(json_string_value(hash), q, sizeof(q)));
 	if (m->shards && !read_size(json_object_get(ser, "shard_size"), &m->shard_size))
 		return fail(c, -EINVAL, "serialization.shard_size: %s",
 			    json_object_get(ser, "shard_size") ? "not a whole number above 0"
@@ -474,10 +438,10 @@ static int read_resource(struct ctx *c, size_t i, const json_t *r)
 	snprintf(sharded, sizeof(sharded), SHARDED_PREFIX "%" PRIu64, m->shard_size);
 	if (m->shards && !strncmp(a, SHARDED_PREFIX, strlen(SHARDED_PREFIX)) && strcmp(a, sharded))
 		return fail(c, -EINVAL, "resources[%zu].algorithm '%s': not shard_size %" PRIu64, i,
-			    quote(a, q, sizeof(q)), m->shard_size);
+			    mfs_json_quote(a, q, sizeof(q)), m->shard_size);
 	if (strcmp(a, "sha256") != 0 && !(m->shards && !strcmp(a, sharded)))
 		return fail(c, -EINVAL, "resources[%zu].algorithm '%s': not sha256 (modelfs pins "
-			    "SHA-256)", i, quote(a, q, sizeof(q)));
+			    "SHA-256)", i, mfs_json_quote(a, q, sizeof(q)));
 	if (!read_sha256(json_object_get(r, "digest"), it->sha256))
 		return fail(c, -EINVAL, "resources[%zu].digest: not 64 lowercase hex digits", i);
 	return read_name(c, i, json_object_get(r, "name"), m->shards, it);
@@ -590,7 +554,7 @@ static int read_statement(struct ctx *c, const json_t *root)
 		return fail(c, -EINVAL, "_type: %s", type ? "not a string" : "missing");
 	if (strcmp(json_string_value(type), STATEMENT_TYPE) != 0)
 		return fail(c, -EINVAL, "_type '%s': not " STATEMENT_TYPE,
-			    quote(json_string_value(type), q, sizeof(q)));
+			    mfs_json_quote(json_string_value(type), q, sizeof(q)));
 	pt = json_object_get(root, "predicateType");
 	if (!json_is_string(pt))
 		return fail(c, -EINVAL, "predicateType: %s", pt ? "not a string" : "missing");
@@ -599,14 +563,13 @@ static int read_statement(struct ctx *c, const json_t *root)
 	if (!strcmp(json_string_value(pt), MFS_PREDICATE_V01))
 		return read_v01(c, root);
 	return fail(c, -EINVAL, "predicateType '%s': neither " MFS_PREDICATE_V1 " nor "
-		    MFS_PREDICATE_V01, quote(json_string_value(pt), q, sizeof(q)));
+		    MFS_PREDICATE_V01, mfs_json_quote(json_string_value(pt), q, sizeof(q)));
 }
 
 int mfs_manifest_parse(const void *payload, size_t len, struct mfs_manifest *out, char *err,
 		       size_t errlen)
 {
 	struct ctx c = { .m = out, .list = "resources", .err = err, .errlen = errlen };
-	json_error_t jerr;
 	json_t *root;
 	int rc;
 
@@ -615,15 +578,9 @@ int mfs_manifest_parse(const void *payload, size_t len, struct mfs_manifest *out
 		err[0] = '\0';
 	if (len == 0)
 		return fail(&c, -EINVAL, "empty");
-	/* JSON_REJECT_DUPLICATES: two "digest"s, and which one was signed? */
-	root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		if (json_error_code(&jerr) == json_error_out_of_memory)
-			return fail(&c, -ENOMEM, "out of memory");
-		scrub(jerr.text);
-		return fail(&c, -EINVAL, "not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-			    jerr.column);
-	}
+	root = mfs_json_load(payload, len, MFS_MANIFEST_MAX_DEPTH, &rc, err, errlen);
+	if (!root)
+		return rc;
 	rc = read_statement(&c, root);
 	json_decref(root);
 	if (rc < 0)

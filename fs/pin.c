@@ -130,17 +130,7 @@ int mfs_pin_check_opts(const struct mfs_pin_opts *o, char *err, size_t errlen)
 
 /* ---------------------------------------------------------------- format */
 
-/* The section being built; every line is checked as it is added. */
-struct text {
-	char *s;
-	size_t len, cap;
-	int rc;
-	char *err;
-	size_t errlen;
-};
-
-static __attribute__((format(printf, 3, 4)))
-void add_line(struct text *t, const char *what, const char *fmt, ...)
+void mfs_pin_text_add(struct mfs_pin_text *t, const char *what, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -191,23 +181,23 @@ static const char *hex_of(const struct mfs_digests *d, enum mfs_algo a, char *bu
 	return buf;
 }
 
-static void add_digests(struct text *t, const struct mfs_digests *d, bool sha1)
+static void add_digests(struct mfs_pin_text *t, const struct mfs_digests *d, bool sha1)
 {
 	char hex[2 * MFS_DIGEST_MAX + 1];
 
-	add_line(t, "sha256", "sha256 = %s", hex_of(d, MFS_SHA256, hex));
+	mfs_pin_text_add(t, "sha256", "sha256 = %s", hex_of(d, MFS_SHA256, hex));
 	if (sha1) {
-		add_line(t, "sha1", "sha1 = %s", hex_of(d, MFS_SHA1, hex));
-		add_line(t, "allow_sha1", "allow_sha1 = yes");
+		mfs_pin_text_add(t, "sha1", "sha1 = %s", hex_of(d, MFS_SHA1, hex));
+		mfs_pin_text_add(t, "allow_sha1", "allow_sha1 = yes");
 	}
 }
 
-static void add_file_line(struct text *t, const struct mfs_pin_file *f, bool sha1)
+static void add_file_line(struct mfs_pin_text *t, const struct mfs_pin_file *f, bool sha1)
 {
 	char h256[2 * MFS_DIGEST_MAX + 1], h1[2 * MFS_DIGEST_MAX + 1], what[160];
 
 	snprintf(what, sizeof(what), "\"file = %.100s ...\"", f->name);
-	add_line(t, what, "file = %s %" PRIu64 " sha256:%s%s%s", f->name, f->size,
+	mfs_pin_text_add(t, what, "file = %s %" PRIu64 " sha256:%s%s%s", f->name, f->size,
 		 hex_of(&f->digests, MFS_SHA256, h256), sha1 ? " sha1:" : "",
 		 sha1 ? hex_of(&f->digests, MFS_SHA1, h1) : "");
 }
@@ -244,7 +234,7 @@ static int check_files(const struct mfs_pin_opts *o, const struct mfs_pin_result
 int mfs_pin_format(const struct mfs_pin_opts *o, const struct mfs_pin_result *r, time_t when,
 		   char **out, char *err, size_t errlen)
 {
-	struct text t = { .err = err, .errlen = errlen };
+	struct mfs_pin_text t = { .err = err, .errlen = errlen };
 	char id[MFS_PIN_MAX_ID + 1], stamp[32], hex[2 * MFS_DIGEST_MAX + 1];
 	struct tm tm;
 	int rc;
@@ -270,34 +260,34 @@ int mfs_pin_format(const struct mfs_pin_opts *o, const struct mfs_pin_result *r,
 	/* The URL is on the url line anyway: a long one is left out of the
 	 * comment rather than failing the whole section on it. */
 	if (strlen(o->url) + strlen(stamp) + 40 <= MFS_PIN_MAX_LINE)
-		add_line(&t, "comment", "; pinned by modelfsctl pin from %s on %s", o->url, stamp);
+		mfs_pin_text_add(&t, "comment", "; pinned by modelfsctl pin from %s on %s", o->url, stamp);
 	else
-		add_line(&t, "comment", "; pinned by modelfsctl pin from the url below on %s", stamp);
-	add_line(&t, "comment", "; review before trusting: these digests are whatever the server "
+		mfs_pin_text_add(&t, "comment", "; pinned by modelfsctl pin from the url below on %s", stamp);
+	mfs_pin_text_add(&t, "comment", "; review before trusting: these digests are whatever the server "
 		 "sent just now");
-	add_line(&t, "section", "[model %s]", id);
-	add_line(&t, "source", "source = %s", o->source ? o->source : MFS_PIN_NO_SOURCE);
-	add_line(&t, "path", "path = %s", o->path);
-	add_line(&t, "url", "url = %s", o->url);
+	mfs_pin_text_add(&t, "section", "[model %s]", id);
+	mfs_pin_text_add(&t, "source", "source = %s", o->source ? o->source : MFS_PIN_NO_SOURCE);
+	mfs_pin_text_add(&t, "path", "path = %s", o->path);
+	mfs_pin_text_add(&t, "url", "url = %s", o->url);
 	if (!o->zip) {
-		add_line(&t, "size", "size = %" PRIu64, r->size);
+		mfs_pin_text_add(&t, "size", "size = %" PRIu64, r->size);
 		add_digests(&t, &r->digests, o->sha1);
 	} else {
-		add_line(&t, "archive", "archive = zip");
+		mfs_pin_text_add(&t, "archive", "archive = zip");
 		if (o->member) {
-			add_line(&t, "member", "member = %s", r->files[0].name);
-			add_line(&t, "size", "size = %" PRIu64, r->files[0].size);
+			mfs_pin_text_add(&t, "member", "member = %s", r->files[0].name);
+			mfs_pin_text_add(&t, "size", "size = %" PRIu64, r->files[0].size);
 			add_digests(&t, &r->files[0].digests, o->sha1);
 		} else {
 			if (o->member_prefix)
-				add_line(&t, "member_prefix", "member_prefix = %s", o->member_prefix);
+				mfs_pin_text_add(&t, "member_prefix", "member_prefix = %s", o->member_prefix);
 			for (size_t i = 0; i < r->nfiles; i++)
 				add_file_line(&t, &r->files[i], o->sha1);
 			if (o->sha1)
-				add_line(&t, "allow_sha1", "allow_sha1 = yes");
+				mfs_pin_text_add(&t, "allow_sha1", "allow_sha1 = yes");
 		}
-		add_line(&t, "archive_size", "archive_size = %" PRIu64, r->size);
-		add_line(&t, "archive_sha256", "archive_sha256 = %s",
+		mfs_pin_text_add(&t, "archive_size", "archive_size = %" PRIu64, r->size);
+		mfs_pin_text_add(&t, "archive_sha256", "archive_sha256 = %s",
 			 hex_of(&r->digests, MFS_SHA256, hex));
 	}
 	if (t.rc < 0) {

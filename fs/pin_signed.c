@@ -2,7 +2,6 @@
 #include "pin_signed.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +30,8 @@ static int to_mem(void *arg, const void *buf, size_t len)
 	return 0;
 }
 
-static void base_req(const struct mfs_pin_signed_opts *o, struct mfs_fetch_req *req, const char *url)
+static void base_req(const struct mfs_pin_signed_opts *o, struct mfs_fetch_req *req,
+		     const char *url)
 {
 	*req = (struct mfs_fetch_req){
 		.url = url,
@@ -42,54 +42,6 @@ static void base_req(const struct mfs_pin_signed_opts *o, struct mfs_fetch_req *
 		.low_speed_limit = MFS_DEFAULT_LOW_SPEED_LIMIT,
 		.low_speed_time = MFS_DEFAULT_LOW_SPEED_TIME,
 	};
-}
-
-/* The section, line by line (each within MFS_PIN_MAX_LINE). */
-struct lines {
-	char *s;
-	size_t len, cap;
-	int rc;
-	char *err;
-	size_t errlen;
-};
-
-static __attribute__((format(printf, 2, 3))) void line(struct lines *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (t->rc < 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n > MFS_PIN_MAX_LINE) {
-		t->rc = -EINVAL;
-		mfs_seterr(t->err, t->errlen, "a line of the section would be longer than %d "
-			   "characters (inih cuts longer ones)", MFS_PIN_MAX_LINE);
-		return;
-	}
-	if (t->cap - t->len < (size_t)n + 2) {
-		size_t cap = t->cap ? 2 * t->cap : 1024;
-		char *s;
-
-		while (cap - t->len < (size_t)n + 2)
-			cap *= 2;
-		s = realloc(t->s, cap);
-		if (!s) {
-			t->rc = -ENOMEM;
-			mfs_seterr(t->err, t->errlen, "out of memory");
-			return;
-		}
-		t->s = s;
-		t->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	t->len += (size_t)n;
-	t->s[t->len++] = '\n';
-	t->s[t->len] = '\0';
 }
 
 /* A name as a URL path (as config.c escapes a folder's file names). */
@@ -207,7 +159,7 @@ static int cmp_name(const void *a, const void *b)
 int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char *err,
 		       size_t errlen)
 {
-	struct lines t = { .err = err, .errlen = errlen };
+	struct mfs_pin_text t = { .err = err, .errlen = errlen };
 	struct mfs_manifest mf;
 	char who[512] = "", id[MFS_PIN_MAX_ID + 1], when[32], *dir;
 	const char *slash = strrchr(o->signature, '/');
@@ -267,29 +219,31 @@ int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char
 	}
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	line(&t, "# modelfsctl pin --signature, %s: %zu signed files", when, nfiles);
-	line(&t, "# signed by %.150s", who);
-	line(&t, "# the digests come from the bundle, verified on every host; the sizes from HEAD");
-	line(&t, "[model %s]", id);
-	line(&t, "source = %s", o->source ? o->source : MFS_PIN_NO_SOURCE);
-	line(&t, "path = %s", o->path);
+	mfs_pin_text_add(&t, "comment", "; pinned by modelfsctl pin --signature on %s: %zu signed "
+			 "files", when, nfiles);
+	mfs_pin_text_add(&t, "comment", "; signed by %.150s", who);
+	mfs_pin_text_add(&t, "comment", "; the digests come from the bundle, verified on every "
+			 "host; the sizes from HEAD");
+	mfs_pin_text_add(&t, "section", "[model %s]", id);
+	mfs_pin_text_add(&t, "section", "source = %s", o->source ? o->source : MFS_PIN_NO_SOURCE);
+	mfs_pin_text_add(&t, "section", "path = %s", o->path);
 	if (nfiles == 1) {
 		uint64_t size = 0;
 		char *esc = escape(names[0]);
 
 		rc = esc ? head_size(o, dir, names[0], &size, err, errlen) : -ENOMEM;
-		line(&t, "url = %s%s", dir, esc ? esc : "");
-		line(&t, "size = %llu", (unsigned long long)size);
+		mfs_pin_text_add(&t, "section", "url = %s%s", dir, esc ? esc : "");
+		mfs_pin_text_add(&t, "section", "size = %llu", (unsigned long long)size);
 		free(esc);
 	} else {
-		line(&t, "url = %s", dir);
+		mfs_pin_text_add(&t, "section", "url = %s", dir);
 	}
-	line(&t, "signature = %s", o->signature);
+	mfs_pin_text_add(&t, "section", "signature = %s", o->signature);
 	for (size_t i = 0; nfiles > 1 && i < nfiles && rc == 0; i++) {
 		uint64_t size = 0;
 
 		rc = head_size(o, dir, names[i], &size, err, errlen);
-		line(&t, "file = %s %llu", names[i], (unsigned long long)size);
+		mfs_pin_text_add(&t, "section", "file = %s %llu", names[i], (unsigned long long)size);
 	}
 	free(dir);
 	if (rc == 0 && t.rc < 0)

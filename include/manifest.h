@@ -40,6 +40,7 @@
 
 #define MFS_MANIFEST_MAX_ITEMS 100000
 #define MFS_MANIFEST_MAX_NAME 4096
+#define MFS_MANIFEST_MAX_DEPTH 32       /* nesting of its JSON */
 
 #define MFS_PREDICATE_V1 "https://model_signing/signature/v1.0"
 #define MFS_PREDICATE_V01 "https://model_signing/Digests/v0.1"

@@ -88,6 +88,21 @@ int mfs_pin_member_name(const char *member, const char *prefix, const char **rel
  * all (for the words of a "file =" line). */
 bool mfs_pin_ini_safe(const char *v, bool no_space);
 
+/* A config section being built; every line is checked as it is added
+ * (at most MFS_PIN_MAX_LINE characters).  Start zeroed with err/errlen
+ * set; after the first failure rc < 0 (-E2BIG, -EINVAL, -ENOMEM; the
+ * reason in err, naming `what`) and further lines are ignored. */
+struct mfs_pin_text {
+	char *s;
+	size_t len, cap;
+	int rc;
+	char *err;
+	size_t errlen;
+};
+
+void mfs_pin_text_add(struct mfs_pin_text *t, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Formats the config section for `o` and `r`, stamped with `when` (UTC).
  * Every line, comments included, is checked against MFS_PIN_MAX_LINE.
  * Returns 0 with *out a malloc'd NUL-terminated text owned by the caller,

@@ -48,12 +48,13 @@ void mfs_signed_file_release(struct mfs_signed_file *f);
 
 /* Resolves signed model `g`: 0 with files[k] what its member k must
  * match (g->members order; an array of g->nmembers the caller owns and
- * releases, zeroed or released before the call).  With `network` false only the kept bundle is tried.  On
- * failure -EIO (the bundle is missing, unreachable, malformed, does not
- * verify or does not match the config: the reason in `why`), -ENOENT
- * (no kept bundle and no network allowed), -ECANCELED (the ctx's cancel
- * fired), -ENOMEM.  A kept bundle that no longer verifies (the config's
- * trust changed) is dropped and, with `network`, fetched again. */
+ * releases, zeroed or released before the call).  With `network` false
+ * only the kept bundle is tried.  On failure -EIO (the bundle is
+ * missing, unreachable, malformed, does not verify or does not match the
+ * config: the reason in `why`), -ENOENT (no kept bundle and no network
+ * allowed), -ENOSPC, -ECANCELED (the ctx's cancel fired), -ENOMEM.  A
+ * kept bundle that no longer verifies (the config's trust changed) is
+ * dropped and, with `network`, fetched again. */
 int mfs_signature_resolve(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
 			  bool network, struct mfs_signed_file *files, char *why, size_t whylen);
 
