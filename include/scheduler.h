@@ -21,7 +21,12 @@
  * fetch-pool thread), hashwrite's writer and hasher, and libcurl's
  * resolver while a host name is resolved: at most
  *   hash_threads + 4 * fetch_threads
- * at any time, whatever the number of opens.
+ * at any time, whatever the number of opens; with files large enough for
+ * parallel parts (ranges.h), max(4, 1 + 2 * connections) per download.
+ *
+ * A signed model (signature.h) is resolved first, once: its bundle
+ * verified and matched, on the hash-pool thread of the first of its files
+ * asked for; until then its files have no object name.
  *
  * Nothing here knows about FUSE; modelfsctl uses it too. */
 #ifndef MFS_SCHEDULER_H
