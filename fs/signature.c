@@ -288,6 +288,8 @@ int mfs_signature_resolve(const struct mfs_acquire_ctx *c, const struct mfs_sign
 	free(text);
 	text = NULL;
 	rc = mfs_acquire_bytes(c, g->source, g->url, MFS_BUNDLE_MAX, &text, &len, why, whylen);
+	if (rc == -ECANCELED)
+		goto out_free;      /* a stop, not the bundle's fault */
 	if (rc < 0) {
 		snprintf(note, sizeof(note), "cannot fetch the bundle: %s", why);
 		snprintf(why, whylen, "%s", note);
