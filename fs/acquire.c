@@ -186,10 +186,9 @@ int mfs_acquire_stored(const struct mfs_acquire_ctx *c, size_t mi)
 	uint64_t bytes = 0;
 	int64_t t0 = now_ms();
 	char err[128] = "";
-	int fd, rc;
-
 	size_t nshards;
 	bool shards = mfs_acquire_shards(c, mi, &nshards) != NULL;
+	int fd, rc;
 
 	if (!want || (!want->mask && !shards))
 		return -ENOENT;
