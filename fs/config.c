@@ -1263,6 +1263,24 @@ static int complete_files(struct parser *p, struct section *s)
 	return 0;
 }
 
+/* Decodes %XX escapes in place (a url's segment back to a file name). */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
+			char hex[3] = { s[1], s[2], 0 };
+
+			*o++ = (char)strtol(hex, NULL, 16);
+			s += 2;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
 /* A signed model's bundle url, resolved like a model url, and its trust:
  * each of the model's own keys replaces the source's. */
 static int complete_signature(struct parser *p, struct section *s, const struct section *src_sec)
@@ -1316,6 +1334,7 @@ static int complete_signature(struct parser *p, struct section *s, const struct 
 			b--;
 		if (!(s->model.signed_name = strndup(b, (size_t)(q - b))))
 			return nomem(p);
+		unescape(s->model.signed_name);
 	}
 	return 0;
 }

@@ -89,10 +89,8 @@ int mfs_download_run(const struct mfs_download *d, struct mfs_download_result *o
 	if (d->connections > 1 && d->fd >= 0 && !d->get.size_is_max &&
 	    d->get.size >= d->parallel_min && d->get.size >= d->connections) {
 		rc = mfs_ranges_run(d, out, err, errlen);
-		if (rc != -ERANGE) {
-			out->parts = rc == 0 ? d->connections : 0;
+		if (rc != -ERANGE)
 			return rc;
-		}
 		mfs_info("%s: ranges not honoured; one stream instead", d->get.url);
 		if (ftruncate(d->fd, r.origin) < 0 || lseek(d->fd, r.origin, SEEK_SET) < 0) {
 			rc = -errno;

@@ -73,6 +73,7 @@ static int body_begins(struct xfer *x)
 		snprintf(x->validator, sizeof(x->validator), "%s", v);
 	if (x->status == 206) {
 		unsigned long long last, total;
+		const char *slash;
 		char star;
 		bool total_ok;
 
@@ -89,10 +90,13 @@ static int body_begins(struct xfer *x)
 				   req->offset, want, v ? v : "no Content-Range");
 			return -EPROTO;
 		}
-		/* The whole file's length, when it says one, is the size. */
-		total_ok = sscanf(strchr(v, '/') + 1, "%llu", &total) == 1 ?
-				   total == req->size || req->size_is_max :
-				   sscanf(strchr(v, '/') + 1, "%c", &star) == 1 && star == '*';
+		/* The whole file's length, when it says one, is the size.  (The
+		 * '/' was not checked above: a literal after the last
+		 * conversion does not count in sscanf's result.) */
+		slash = strchr(v, '/');
+		total_ok = slash && (sscanf(slash + 1, "%llu", &total) == 1 ?
+					     total == req->size || req->size_is_max :
+					     sscanf(slash + 1, "%c", &star) == 1 && star == '*');
 		if (!total_ok) {
 			mfs_seterr(x->err, x->errlen, "HTTP 206 of a file of another size (%s)", v);
 			return -EPROTO;

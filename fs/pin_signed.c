@@ -167,6 +167,7 @@ int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char
 	const char *why = NULL, **names = NULL;
 	struct tm tm;
 	size_t nfiles = 0;
+	bool folder;
 	int rc;
 
 	*section = NULL;
@@ -212,6 +213,11 @@ int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char
 		}
 		nfiles++;
 	}
+	if (!nfiles) {
+		mfs_seterr(err, errlen, "the bundle signs no file");
+		rc = -EINVAL;
+		goto out_free_manifest;
+	}
 	dir = strndup(o->signature, (size_t)(slash - o->signature) + 1);
 	if (!dir) {
 		rc = -ENOMEM;
@@ -227,7 +233,9 @@ int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char
 	mfs_pin_text_add(&t, "section", "[model %s]", id);
 	mfs_pin_text_add(&t, "section", "source = %s", o->source ? o->source : MFS_PIN_NO_SOURCE);
 	mfs_pin_text_add(&t, "section", "path = %s", o->path);
-	if (nfiles == 1) {
+	/* (a one-file bundle whose file sits in a subfolder is a folder) */
+	folder = nfiles != 1 || strchr(names[0], '/');
+	if (!folder) {
 		uint64_t size = 0;
 		char *esc = escape(names[0]);
 
@@ -239,7 +247,7 @@ int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char
 		mfs_pin_text_add(&t, "section", "url = %s", dir);
 	}
 	mfs_pin_text_add(&t, "section", "signature = %s", o->signature);
-	for (size_t i = 0; nfiles > 1 && i < nfiles && rc == 0; i++) {
+	for (size_t i = 0; folder && i < nfiles && rc == 0; i++) {
 		uint64_t size = 0;
 
 		rc = head_size(o, dir, names[i], &size, err, errlen);

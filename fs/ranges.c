@@ -130,6 +130,11 @@ static void *run_part(void *arg)
 		pthread_mutex_lock(&rg->lock);
 		done = p->done;
 		pthread_mutex_unlock(&rg->lock);
+		/* A try that failed after its last byte came: nothing is left. */
+		if (done == p->end - p->begin) {
+			rc = 0;
+			break;
+		}
 		req.offset = p->begin + done;
 		req.range_end = p->end;
 		/* A resume names what it continues; a part's first try, and a
@@ -153,6 +158,10 @@ static void *run_part(void *arg)
 			};
 			retrying(p, &retry);
 			req.url = *alt++;
+			/* The other URLs are mirrors: no S3 signature, no
+			 * credentials go there (acquire signs only the source's
+			 * own URLs). */
+			req.aws_sigv4 = req.aws_userpwd = req.aws_token = NULL;
 			validator[0] = '\0';
 			tries = 0;
 			continue;
@@ -177,6 +186,16 @@ static void *run_part(void *arg)
 	pthread_cond_broadcast(&rg->moved);
 	pthread_mutex_unlock(&rg->lock);
 	return NULL;
+}
+
+static bool is_failed(struct ranges *rg)
+{
+	bool failed;
+
+	pthread_mutex_lock(&rg->lock);
+	failed = rg->failed;
+	pthread_mutex_unlock(&rg->lock);
+	return failed;
 }
 
 static int start_part(struct part *p)
@@ -239,6 +258,7 @@ static int follow(struct ranges *rg, struct mfs_hasher *h, char *buf, char *err,
 	uint64_t hashed = 0, size = d->get.size;
 	struct timespec ts;
 	char msg[128];
+	bool failed;
 
 	while (hashed < size) {
 		uint64_t have = 0;
@@ -250,8 +270,9 @@ static int follow(struct ranges *rg, struct mfs_hasher *h, char *buf, char *err,
 			deadline(&ts, POLL_MS);
 			pthread_cond_timedwait(&rg->moved, &rg->lock, &ts);
 		}
+		failed = rg->failed;
 		pthread_mutex_unlock(&rg->lock);
-		if (rg->failed)
+		if (failed)
 			return -1;
 		while (hashed < have) {
 			size_t len = have - hashed < HASH_STEP ? (size_t)(have - hashed) : HASH_STEP;
@@ -316,7 +337,7 @@ int mfs_ranges_run(const struct mfs_download *d, struct mfs_download_result *out
 
 	if (start_part(&rg.parts[0]) == 0) {
 		await_first(&rg);
-		for (unsigned i = 1; i < rg.n && !rg.failed; i++) {
+		for (unsigned i = 1; i < rg.n && !is_failed(&rg); i++) {
 			if (start_part(&rg.parts[i]) < 0) {
 				pthread_mutex_lock(&rg.lock);
 				rg.failed = true;
@@ -327,7 +348,7 @@ int mfs_ranges_run(const struct mfs_download *d, struct mfs_download_result *out
 	} else {
 		rg.failed = true;
 	}
-	followed = rg.failed ? -1 : follow(&rg, h, buf, err, errlen);
+	followed = is_failed(&rg) ? -1 : follow(&rg, h, buf, err, errlen);
 
 	for (unsigned i = 0; i < rg.n; i++) {
 		struct part *p = &rg.parts[i];
@@ -365,6 +386,7 @@ int mfs_ranges_run(const struct mfs_download *d, struct mfs_download_result *out
 		rc = -EIO;
 	}
 	out->status = rc == 0 ? 206 : 0;
+	out->parts = rc == 0 ? rg.n : 0;
 	mfs_hasher_free(h);
 	pthread_cond_destroy(&rg.moved);
 	pthread_mutex_destroy(&rg.lock);

@@ -262,6 +262,7 @@ int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
 		for (size_t i = 0; i < gr->nmembers; i++)
 			s->e[gr->members[i]].group = gr;
 	}
+	rc = -ENOMEM;
 	s->sig = calloc(cfg->nsignatures ? cfg->nsignatures : 1, sizeof(*s->sig));
 	if (!s->sig)
 		goto out_free;
@@ -551,20 +552,22 @@ static void settle_and_answer(struct mfs_sched *s, struct group *gr, const size_
 	pthread_mutex_lock(&s->lock);
 }
 
-/* Hash pool: verifies the group's unverified members from the store;
- * what is not there (or was corrupt) goes on to the fetch pool. */
 /* Not under s->lock: resolves signed model `g` once for this scheduler
  * (signature.h), then names its members' objects and their digests.
  * Concurrent callers wait for the one that resolves; one that waited
  * through a failure gets that failure rather than trying again at once
- * (the back-off then holds the next opens).  0 or -errno, `why`. */
-static int gate(struct mfs_sched *s, const struct mfs_signature *g, char *why, size_t whylen)
+ * (the back-off then holds the next opens).  0 or -errno, `why`; *ran
+ * says whether this call did the resolving (and so whose failure it is
+ * to record). */
+static int gate(struct mfs_sched *s, const struct mfs_signature *g, bool *ran, char *why,
+		size_t whylen)
 {
 	const struct mfs_config *cfg = s->o.cfg;
 	struct sigrun *r = &s->sig[g - cfg->signatures];
 	unsigned seen;
 	int rc;
 
+	*ran = false;
 	pthread_mutex_lock(&s->lock);
 	seen = r->tries;
 	pthread_mutex_unlock(&s->lock);
@@ -580,6 +583,7 @@ static int gate(struct mfs_sched *s, const struct mfs_signature *g, char *why, s
 		return rc;
 	}
 	rc = mfs_signature_resolve(&s->ac, g, true, r->files, r->why, sizeof(r->why));
+	*ran = true;
 	pthread_mutex_lock(&s->lock);
 	r->rc = rc;
 	r->tries++;
@@ -609,9 +613,13 @@ static int gate(struct mfs_sched *s, const struct mfs_signature *g, char *why, s
 	return rc;
 }
 
+/* Hash pool: verifies the group's unverified members from the store
+ * (a signed model's bundle first: gate); what is not there (or was
+ * corrupt) goes on to the fetch pool. */
 static void hash_round(struct mfs_sched *s, struct group *gr)
 {
 	size_t n = 0, nok = 0;
+	bool unresolved;
 
 	gr->nfetch = 0;
 	for (size_t i = 0; i < gr->nmembers; i++) {
@@ -619,21 +627,26 @@ static void hash_round(struct mfs_sched *s, struct group *gr)
 			gr->todo[n++] = gr->members[i];
 	}
 	gr->phase = HASHING;
+	unresolved = n && !gr->archive && !s->e[gr->todo[0]].want;
 	pthread_mutex_unlock(&s->lock);
-	if (n && !gr->archive && !s->e[gr->todo[0]].want) {
+	if (unresolved) {
+		const struct mfs_signature *g = s->o.cfg->models[gr->todo[0]].signature;
 		char why[512];
-		int rc = gate(s, s->o.cfg->models[gr->todo[0]].signature, why, sizeof(why));
+		bool ran;
+		int rc = gate(s, g, &ran, why, sizeof(why));
 
 		if (rc < 0) {
-			const struct mfs_signature *g = s->o.cfg->models[gr->todo[0]].signature;
-
-			/* Every file of the model backs off, not only this one:
-			 * the bundle is theirs too. */
+			/* The one that resolved records the failure for every
+			 * file of the model (the bundle is theirs too), once;
+			 * the others only answer their own waiters. */
 			pthread_mutex_lock(&s->lock);
-			for (size_t k = 0; k < g->nmembers && rc != -ECANCELED; k++) {
+			for (size_t k = 0; ran && k < g->nmembers && rc != -ECANCELED; k++) {
 				if (!s->e[g->members[k]].verified)
 					note_outcome(s, g->members[k], -EIO, why);
 			}
+			for (size_t i = 0; !ran && i < n; i++)
+				snprintf(s->e[gr->todo[i]].error, sizeof(s->e[gr->todo[i]].error),
+					 "%.255s", why);
 			fail_all(s, gr, rc == -ECANCELED ? rc : -EIO);
 			return;
 		}

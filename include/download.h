@@ -78,7 +78,8 @@ struct mfs_download_result {
  * how far it got; the file then holds some prefix of the body, which the
  * caller must discard.  Errors: every one of mfs_fetch's (-ECANCELED once
  * get.cancel fired); -errno of write(2) (-ENOSPC, -EDQUOT, -EIO, ...);
- * -EIO (hashing failed); -EINVAL (neither an fd nor a mask); -ENOMEM. */
+ * -EIO (hashing failed); -EINVAL (neither an fd nor a mask); -ENOMEM;
+ * -EAGAIN (a thread for a parallel part cannot be started). */
 int mfs_download_run(const struct mfs_download *d, struct mfs_download_result *out, char *err,
 		     size_t errlen);
 

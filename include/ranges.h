@@ -14,7 +14,8 @@
  * Each part retries transient failures and resumes where it stopped, as
  * download.h does for one stream (same retries, waits, hook); a part that
  * cannot finish from d->get.url goes on from d->alt_urls in turn (mirrors
- * may serve different ranges: the digest of the whole is what counts).
+ * may serve different ranges: the digest of the whole is what counts;
+ * an S3 source's signature is not sent to them).
  * The first part that fails for good stops the others. */
 #ifndef MFS_RANGES_H
 #define MFS_RANGES_H
@@ -23,10 +24,11 @@
 
 /* Performs `d` (d->fd >= 0, exact size, see download.h) as
  * d->connections parts.  Returns 0 with *out as mfs_download_run gives
- * it (attempts: the tries of all parts); -ERANGE if the server answered
- * the first part with the whole body (ranges not honoured: the caller
- * downloads it as one stream instead; the file then holds some prefix of
- * the body); else as mfs_download_run, with the failing part and its
+ * it (attempts: the tries of all parts, parts: how many); -ERANGE if a
+ * server answered a part with the whole body (ranges not honoured, or
+ * no longer: the caller downloads the file as one stream instead; the
+ * file then holds some of the body); else as mfs_download_run (and
+ * -EAGAIN if a thread cannot be started), with the failing part and its
  * bytes in `err`. */
 int mfs_ranges_run(const struct mfs_download *d, struct mfs_download_result *out, char *err,
 		   size_t errlen);

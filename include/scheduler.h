@@ -25,8 +25,10 @@
  * parallel parts (ranges.h), max(4, 1 + 2 * connections) per download.
  *
  * A signed model (signature.h) is resolved first, once: its bundle
- * verified and matched, on the hash-pool thread of the first of its files
- * asked for; until then its files have no object name.
+ * downloaded (with its writer and hasher threads, as above) if the store
+ * does not keep it, verified and matched, on the hash-pool thread of the
+ * first of its files asked for; until then its files have no object
+ * name.  That caller records a failure for all of them.
  *
  * Nothing here knows about FUSE; modelfsctl uses it too. */
 #ifndef MFS_SCHEDULER_H

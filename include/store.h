@@ -129,8 +129,9 @@ int mfs_store_clear_failure(struct mfs_store *st, const char *object);
 
 /* A signed model's verified bundle, kept as state/<key>.bundle (written
  * whole, fsynced, renamed into place), so that a restart verifies it
- * again with no network.  get: its bytes into `buf` (at most `max`; the
- * count, -ENOENT, -EFBIG if larger); drop: gone (absent is fine). */
+ * again with no network.  get: its bytes into `buf`, which must hold
+ * max + 1 bytes (one more tells a larger file: -EFBIG); the count, or
+ * -ENOENT, -errno.  drop: gone (absent is fine). */
 int mfs_store_put_bundle(struct mfs_store *st, const char *key, const void *data, size_t len);
 ssize_t mfs_store_get_bundle(struct mfs_store *st, const char *key, void *buf, size_t max);
 int mfs_store_drop_bundle(struct mfs_store *st, const char *key);

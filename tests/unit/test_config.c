@@ -1167,7 +1167,7 @@ static void test_signed_models(void)
 		"public_key = /etc/hosts\ncertificate_identity = ci@example.com\n"
 		"[model bert]\nsource = pub\npath = bert\nurl = bert/\nsignature = bert/model.sig\n"
 		"file = config.json 612\nfile = w.bin 10 sha256:" H64 "\n"
-		"[model one]\nsource = pub\npath = one.bin\nurl = x/one.bin?v=1\nsize = 5\n"
+		"[model one]\nsource = pub\npath = one.bin\nurl = x/one%2B1.bin?v=1\nsize = 5\n"
 		"signature = x/one.sig\ncertificate_chain = /etc/hosts\npublic_key = /etc/hosts\n");
 
 	if (cfg) {
@@ -1185,7 +1185,7 @@ static void test_signed_models(void)
 		CHECK_STR(cfg->models[0].signed_name, "config.json");
 		CHECK(cfg->models[1].digests.mask == MFS_ALGO_BIT(MFS_SHA256));
 		CHECK(!h->folder && h->nmembers == 1 && cfg->models[2].signature == h);
-		CHECK_STR(cfg->models[2].signed_name, "one.bin");
+		CHECK_STR(cfg->models[2].signed_name, "one+1.bin");
 		CHECK_STR(h->public_keys[0], "/etc/hosts");
 		CHECK(h->public_keys[1] == NULL);
 		CHECK_STR(h->certificate_chain, "/etc/hosts");

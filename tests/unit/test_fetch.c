@@ -683,6 +683,13 @@ static void test_range_part(void)
 	CHECK_STR(err, "HTTP 206 of a file of another size (bytes 2000-4999/20000)");
 	free(k.buf);
 
+	/* no "/length" at all: refused, not read past (a crash, once) */
+	wrong_total.headers = "Content-Range: bytes 2000-4999\r\n";
+	CHECK_EQ_INT(run_part(&wrong_total, 2000, 5000, err, sizeof(err), &k, head, sizeof(head)),
+		     -EPROTO);
+	CHECK_STR(err, "HTTP 206 of a file of another size (bytes 2000-4999)");
+	free(k.buf);
+
 	star.headers = "Content-Range: bytes 2000-4999/*\r\n";
 	CHECK_EQ_INT(run_part(&star, 2000, 5000, err, sizeof(err), &k, head, sizeof(head)), 0);
 	free(k.buf);
