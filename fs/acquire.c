@@ -599,22 +599,20 @@ int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, siz
 	char object[OBJECT_MAX], err[MFS_STAGING_NAME_MAX + 320] = "no URL";
 	struct trail t;
 	struct about ab = { .c = c, .mis = &mi, .n = 1, .t = &t, .t0 = now_ms() };
-	size_t tried = 0;
-	char **urls = all_urls(m->source, m->url);
+	const struct mfs_digests *want = mfs_acquire_want(c, mi);
+	size_t tried = 0, nshards;
+	char **urls;
 	int rc = -EIO;
 
-	object_name(c, mi, object, sizeof(object));
-	trail_init(&t);
-	size_t nshards;
-
-	if (!mfs_acquire_want(c, mi) ||
-	    (!mfs_acquire_want(c, mi)->mask && !mfs_acquire_shards(c, mi, &nshards))) {
+	if (!want || (!want->mask && !mfs_acquire_shards(c, mi, &nshards))) {
 		/* (The scheduler resolves a signed model first.) */
-		free_urls(urls);
 		tell(why, whylen, "no digest to verify against: the model's signature was not "
 		     "verified");
 		return -EIO;
 	}
+	urls = all_urls(m->source, m->url);
+	object_name(c, mi, object, sizeof(object));
+	trail_init(&t);
 	if (!urls)
 		snprintf(err, sizeof(err), "out of memory");
 	/* The url, then each mirror: a digest mismatch, or a failure the

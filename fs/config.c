@@ -1212,28 +1212,6 @@ static int check_sha1(struct parser *p, const struct section *s)
 		    s->source->label);
 }
 
-/* A file name as a URL path: unreserved characters and '/' as they are,
- * anything else %-encoded.  NULL if out of memory. */
-static char *escape_path(const char *name)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = malloc(3 * strlen(name) + 1), *o = out;
-
-	if (!out)
-		return NULL;
-	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
-		if (isalnum(*c) || strchr("-._~/", *c)) {
-			*o++ = (char)*c;
-		} else {
-			*o++ = '%';
-			*o++ = hex[*c >> 4];
-			*o++ = hex[*c & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 /* A directory model's files get their mount path, the section's name,
  * and their url: in a zip, the zip's (and their member name); in a
  * folder, the folder's url + their name. */
@@ -1249,7 +1227,7 @@ static int complete_files(struct parser *p, struct section *s)
 		 * what mfs_mountpath_check allows */
 		char *path = join(s->model.path, "/", f->path);
 		char *member = folder ? NULL : join(prefix, "", f->path);
-		char *esc = folder ? escape_path(f->path) : NULL;
+		char *esc = folder ? mfs_url_escape_path(f->path) : NULL;
 
 		f->url = folder ? (esc ? join(s->model.url, "", esc) : NULL) : strdup(s->model.url);
 		free(esc);

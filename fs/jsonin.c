@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,3 +97,83 @@ const char *mfs_json_quote(const char *s, char *out, size_t outlen)
 	snprintf(out + n, outlen - n, "%s", i < len ? "..." : "");
 	return out;
 }
+
+/* The value of one base64 character in either alphabet, -1 if none;
+ * notes which alphabet's own characters were seen. */
+static int b64_value(unsigned char ch, bool *std, bool *url)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+' || ch == '/') {
+		*std = true;
+		return ch == '+' ? 62 : 63;
+	}
+	if (ch == '-' || ch == '_') {
+		*url = true;
+		return ch == '-' ? 62 : 63;
+	}
+	return -1;
+}
+
+int mfs_b64_decode(const char *s, size_t len, unsigned char **out, size_t *outlen, char *why,
+		   size_t whylen)
+{
+	bool std = false, url = false;
+	size_t pad = 0, n, o = 0;
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	unsigned char *buf;
+
+	*out = NULL;
+	*outlen = 0;
+	while (pad < 2 && pad < len && s[len - 1 - pad] == '=')
+		pad++;
+	n = len - pad;
+	if (n == 0) {
+		mfs_seterr(why, whylen, "empty");
+		return -EINVAL;
+	}
+	if ((pad && len % 4) || n % 4 == 1) {
+		mfs_seterr(why, whylen, "not base64 (length %zu%s)", len, pad ? " with padding" : "");
+		return -EINVAL;
+	}
+	buf = malloc(n / 4 * 3 + 3);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int v = b64_value((unsigned char)s[i], &std, &url);
+
+		if (v < 0) {
+			mfs_seterr(why, whylen, "not base64 (character %zu is %s)", i,
+				 s[i] == '=' ? "'=' before the end" : "outside the alphabet");
+			free(buf);
+			return -EINVAL;
+		}
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (std && url) {
+		mfs_seterr(why, whylen, "not base64 (mixes the standard and URL-safe alphabets)");
+		free(buf);
+		return -EINVAL;
+	}
+	if (acc) {
+		mfs_seterr(why, whylen, "not base64 (bits set after the last byte)");
+		free(buf);
+		return -EINVAL;
+	}
+	buf[o] = '\0';
+	*out = buf;
+	*outlen = o;
+	return 0;
+}
+

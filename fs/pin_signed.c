@@ -15,6 +15,7 @@
 #include "mountpath.h"
 #include "pin.h"
 #include "sigverify.h"
+#include "url.h"
 
 struct membuf {
 	char *buf;
@@ -44,35 +45,13 @@ static void base_req(const struct mfs_pin_signed_opts *o, struct mfs_fetch_req *
 	};
 }
 
-/* A name as a URL path (as config.c escapes a folder's file names). */
-static char *escape(const char *name)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = malloc(3 * strlen(name) + 1), *o = out;
-
-	if (!out)
-		return NULL;
-	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
-		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		    strchr("-._~/", *c)) {
-			*o++ = (char)*c;
-		} else {
-			*o++ = '%';
-			*o++ = hex[*c >> 4];
-			*o++ = hex[*c & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 /* The size of `dir` + `name` from a HEAD.  0 or -errno, `err`. */
 static int head_size(const struct mfs_pin_signed_opts *o, const char *dir, const char *name,
 		     uint64_t *size, char *err, size_t errlen)
 {
 	struct mfs_fetch_req req;
 	struct mfs_fetch_info info;
-	char *esc = escape(name), *url = NULL, msg[256];
+	char *esc = mfs_url_escape_path(name), *url = NULL, msg[256];
 	int rc;
 
 	if (!esc || asprintf(&url, "%s%s", dir, esc) < 0) {
@@ -237,7 +216,7 @@ int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char
 	folder = nfiles != 1 || strchr(names[0], '/');
 	if (!folder) {
 		uint64_t size = 0;
-		char *esc = escape(names[0]);
+		char *esc = mfs_url_escape_path(names[0]);
 
 		rc = esc ? head_size(o, dir, names[0], &size, err, errlen) : -ENOMEM;
 		mfs_pin_text_add(&t, "section", "url = %s%s", dir, esc ? esc : "");

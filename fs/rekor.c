@@ -52,79 +52,13 @@ int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 
 /* ------------------------------------------------------------ helpers */
 
-static int b64_value(unsigned char ch, bool *std, bool *url)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+' || ch == '/') {
-		*std = true;
-		return ch == '+' ? 62 : 63;
-	}
-	if (ch == '-' || ch == '_') {
-		*url = true;
-		return ch == '-' ? 62 : 63;
-	}
-	return -1;
-}
-
-/* Base64 in either alphabet (not both), padded or not, nothing else: one
- * string has one meaning, so a flipped character cannot decode to the
- * same bytes.  *out is malloc'd (a NUL after the bytes).  0, -EINVAL,
- * -ENOMEM. */
-static int b64_decode(const char *s, size_t len, unsigned char **out, size_t *outlen)
-{
-	bool std = false, url = false;
-	size_t pad = 0, n, o = 0;
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	unsigned char *buf;
-
-	*out = NULL;
-	*outlen = 0;
-	while (pad < 2 && pad < len && s[len - 1 - pad] == '=')
-		pad++;
-	n = len - pad;
-	if (n == 0 || (pad && len % 4) || n % 4 == 1)
-		return -EINVAL;
-	buf = malloc(n / 4 * 3 + 3);
-	if (!buf)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64_value((unsigned char)s[i], &std, &url);
-
-		if (v < 0) {
-			free(buf);
-			return -EINVAL;
-		}
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	if ((std && url) || acc) {
-		free(buf);
-		return -EINVAL;
-	}
-	buf[o] = '\0';
-	*out = buf;
-	*outlen = o;
-	return 0;
-}
-
 /* Decodes base64 into exactly `want` bytes at `out`.  0, -EINVAL (not
  * base64 or another length), -ENOMEM. */
 static int b64_fixed(const char *s, size_t len, unsigned char *out, size_t want)
 {
 	unsigned char *buf;
 	size_t n;
-	int rc = b64_decode(s, len, &buf, &n);
+	int rc = mfs_b64_decode(s, len, &buf, &n, NULL, 0);
 
 	if (rc < 0)
 		return rc;
@@ -331,7 +265,7 @@ static int read_tlog(json_t *t, size_t idx, struct mfs_tlog *log, bool *skip, ch
 	s = get_str(pk, "rawBytes", &len);
 	if (!s)
 		return fail(err, errlen, -EINVAL, "tlogs[%zu].publicKey.rawBytes: missing", idx);
-	rc = b64_decode(s, len, &der, &derlen);
+	rc = mfs_b64_decode(s, len, &der, &derlen, NULL, 0);
 	if (rc == -ENOMEM)
 		return fail(err, errlen, rc, "out of memory");
 	if (rc < 0)
@@ -585,7 +519,7 @@ int mfs_rekor_checkpoint_verify(const char *note, size_t len, const struct mfs_t
 		sp = memchr(name, ' ', (size_t)(eol - name));
 		if (!sp || sp == name)
 			return fail(err, errlen, -EKEYREJECTED, "a signature line has no name");
-		rc = b64_decode(sp + 1, (size_t)(eol - sp - 1), &sig, &siglen);
+		rc = mfs_b64_decode(sp + 1, (size_t)(eol - sp - 1), &sig, &siglen, NULL, 0);
 		if (rc == -ENOMEM)
 			return fail(err, errlen, rc, "out of memory");
 		if (rc < 0 || siglen < 5) {
@@ -679,7 +613,7 @@ static int read_entry(json_t *j, struct entry *e, char *err, size_t errlen)
 	e->body_b64 = get_str(j, "canonicalizedBody", &e->body_b64_len);
 	if (!e->body_b64)
 		return BAD("canonicalizedBody: missing");
-	rc = b64_decode(e->body_b64, e->body_b64_len, &e->body, &e->body_len);
+	rc = mfs_b64_decode(e->body_b64, e->body_b64_len, &e->body, &e->body_len, NULL, 0);
 	if (rc == -EINVAL)
 		return BAD("canonicalizedBody: not base64");
 	if (rc < 0)
@@ -689,7 +623,7 @@ static int read_entry(json_t *j, struct entry *e, char *err, size_t errlen)
 		s = get_str(promise, "signedEntryTimestamp", &len);
 		if (!s)
 			return BAD("inclusionPromise.signedEntryTimestamp: missing");
-		rc = b64_decode(s, len, &e->set, &e->set_len);
+		rc = mfs_b64_decode(s, len, &e->set, &e->set_len, NULL, 0);
 		if (rc == -EINVAL)
 			return BAD("inclusionPromise.signedEntryTimestamp: not base64");
 		if (rc < 0)

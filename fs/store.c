@@ -618,50 +618,17 @@ int mfs_store_get_failure(struct mfs_store *st, const char *object, unsigned *co
 	return 0;
 }
 
-int mfs_store_set_failure(struct mfs_store *st, const char *object, unsigned count,
-			  time_t until)
-{
-	char name[MFS_STORE_OBJECT_NAME_MAX + 8], tmp[MFS_STORE_OBJECT_NAME_MAX + 40], buf[64];
-	int fd, len, rc;
-
-	rc = state_name(object, FAIL_SUFFIX, name, sizeof(name));
-	if (rc < 0)
-		return rc;
-	snprintf(tmp, sizeof(tmp), ".%s.%ld.%lu", name, (long)getpid(), atomic_fetch_add(&seq, 1));
-	len = snprintf(buf, sizeof(buf), "%u %lld\n", count, (long long)until);
-	fd = openat(st->state_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = write(fd, buf, (size_t)len) == len ? 0 : -EIO;
-	close(fd);
-	if (rc == 0 && renameat(st->state_fd, tmp, st->state_fd, name) < 0)
-		rc = -errno;
-	if (rc < 0)
-		unlinkat(st->state_fd, tmp, 0);
-	return rc;
-}
-
-int mfs_store_clear_failure(struct mfs_store *st, const char *object)
-{
-	char name[MFS_STORE_OBJECT_NAME_MAX + 8];
-	int rc = state_name(object, FAIL_SUFFIX, name, sizeof(name));
-
-	if (rc < 0)
-		return rc;
-	return unlinkat(st->state_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-}
-
-/* ---------------------------------------------------------------- kept bundles */
-
-#define BUNDLE_SUFFIX ".bundle"
-
-int mfs_store_put_bundle(struct mfs_store *st, const char *key, const void *data, size_t len)
+/* Writes state/<key><suffix> whole: a temporary file renamed into place
+ * (fsynced first with `sync`), so that a reader sees the old content or
+ * the new, never a part.  -errno. */
+static int put_state(struct mfs_store *st, const char *key, const char *suffix, const void *data,
+		     size_t len, bool sync)
 {
 	char name[MFS_STORE_OBJECT_NAME_MAX + 8], tmp[MFS_STORE_OBJECT_NAME_MAX + 48];
 	ssize_t w;
 	int fd, rc;
 
-	rc = state_name(key, BUNDLE_SUFFIX, name, sizeof(name));
+	rc = state_name(key, suffix, name, sizeof(name));
 	if (rc < 0)
 		return rc;
 	snprintf(tmp, sizeof(tmp), ".%s.%ld.%lu", name, (long)getpid(), atomic_fetch_add(&seq, 1));
@@ -670,7 +637,7 @@ int mfs_store_put_bundle(struct mfs_store *st, const char *key, const void *data
 		return -errno;
 	w = write(fd, data, len);
 	rc = w == (ssize_t)len ? 0 : w < 0 ? -errno : -EIO;
-	if (rc == 0 && fsync(fd) < 0)
+	if (rc == 0 && sync && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
 	if (rc == 0 && renameat(st->state_fd, tmp, st->state_fd, name) < 0)
@@ -678,6 +645,40 @@ int mfs_store_put_bundle(struct mfs_store *st, const char *key, const void *data
 	if (rc < 0)
 		unlinkat(st->state_fd, tmp, 0);
 	return rc;
+}
+
+/* Removes state/<key><suffix>; absent is fine.  -errno. */
+static int drop_state(struct mfs_store *st, const char *key, const char *suffix)
+{
+	char name[MFS_STORE_OBJECT_NAME_MAX + 8];
+	int rc = state_name(key, suffix, name, sizeof(name));
+
+	if (rc < 0)
+		return rc;
+	return unlinkat(st->state_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int mfs_store_set_failure(struct mfs_store *st, const char *object, unsigned count,
+			  time_t until)
+{
+	char buf[64];
+	int len = snprintf(buf, sizeof(buf), "%u %lld\n", count, (long long)until);
+
+	return put_state(st, object, FAIL_SUFFIX, buf, (size_t)len, false);
+}
+
+int mfs_store_clear_failure(struct mfs_store *st, const char *object)
+{
+	return drop_state(st, object, FAIL_SUFFIX);
+}
+
+/* ---------------------------------------------------------------- kept bundles */
+
+#define BUNDLE_SUFFIX ".bundle"
+
+int mfs_store_put_bundle(struct mfs_store *st, const char *key, const void *data, size_t len)
+{
+	return put_state(st, key, BUNDLE_SUFFIX, data, len, true);
 }
 
 ssize_t mfs_store_get_bundle(struct mfs_store *st, const char *key, void *buf, size_t max)
@@ -702,12 +703,7 @@ ssize_t mfs_store_get_bundle(struct mfs_store *st, const char *key, void *buf, s
 
 int mfs_store_drop_bundle(struct mfs_store *st, const char *key)
 {
-	char name[MFS_STORE_OBJECT_NAME_MAX + 8];
-	int rc = state_name(key, BUNDLE_SUFFIX, name, sizeof(name));
-
-	if (rc < 0)
-		return rc;
-	return unlinkat(st->state_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	return drop_state(st, key, BUNDLE_SUFFIX);
 }
 
 /* ---------------------------------------------------------------- quarantine bound */

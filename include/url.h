@@ -63,4 +63,9 @@ int mfs_url_resolve(const char *base, bool allow_http, const char *url, char **o
  * copy (malloc'd, the caller's).  -EINVAL for a bad host, -ENOMEM. */
 int mfs_url_check_host(const char *host, size_t len, char **lower);
 
+/* A file name (a folder model's, or a signed file's) as a URL path:
+ * letters, digits, "-._~" and '/' as they are, every other byte %XX.
+ * malloc'd, the caller's; NULL if out of memory. */
+char *mfs_url_escape_path(const char *name);
+
 #endif

@@ -245,6 +245,24 @@ static void test_reason_str(void)
 	CHECK_STR(mfs_url_reason_str(MFS_URL_NO_HOST), "has no host");
 }
 
+static void test_escape_path(void)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "config.json", "config.json" },
+		{ "sub/model-00001_of~2.bin", "sub/model-00001_of~2.bin" },
+		{ "a+b c%.json", "a%2Bb%20c%25.json" },
+		{ "?#&=", "%3F%23%26%3D" },
+		{ "\xc3\xa9", "%C3%A9" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = mfs_url_escape_path(cases[i].in);
+
+		CHECK_STR(got, cases[i].out);
+		free(got);
+	}
+}
+
 int main(void)
 {
 	RUN(test_base_good);
@@ -253,5 +271,6 @@ int main(void)
 	RUN(test_resolve_bad);
 	RUN(test_host);
 	RUN(test_reason_str);
+	RUN(test_escape_path);
 	return unit_done();
 }
