@@ -5,21 +5,17 @@
 #include "rekor.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "jsonin.h"
-
-#define ROOT_MAX_DEPTH 32
+#include "trustroot.h"
 
 /* The em dash (U+2014) and space that start a signed note's signature
  * line. */
@@ -114,65 +110,10 @@ static const char *get_str(json_t *obj, const char *key, size_t *len)
 	return json_string_value(j);
 }
 
-static bool digits(const char *s, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-/* RFC 3339 date-time ("2021-01-12T11:53:27Z", fractions and a numeric
- * offset allowed, the fraction dropped) to Unix seconds. */
-static bool parse_rfc3339(const char *s, int64_t *out)
-{
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	size_t i = 19;
-	time_t t;
-
-	if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
-	    s[13] != ':' || s[16] != ':')
-		return false;
-	if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
-	    !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec))
-		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return false;
-	if (s[i] == '.') {
-		i++;
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		while (s[i] >= '0' && s[i] <= '9')
-			i++;
-	}
-	if ((s[i] == 'Z' || s[i] == 'z') && s[i + 1] == '\0') {
-		sign = 0;
-	} else if ((s[i] == '+' || s[i] == '-') && strlen(s + i) == 6 && s[i + 3] == ':' &&
-		   digits(s + i + 1, 2, &oh) && digits(s + i + 4, 2, &om) && oh < 24 && om < 60) {
-		sign = s[i] == '+' ? 1 : -1;
-	} else {
-		return false;
-	}
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return false;
-	*out = (int64_t)t - sign * (int64_t)(oh * 3600 + om * 60);
-	return true;
-}
-
-static void sha256(const void *a, size_t alen, const void *b, size_t blen, const void *c,
+/* SHA-256 of a || b || c.  False only when OpenSSL cannot allocate a
+ * context; *out is then all zero bytes, and every caller treats that as a
+ * failure (of the proof, or of loading the root). */
+static bool sha256(const void *a, size_t alen, const void *b, size_t blen, const void *c,
 		   size_t clen, unsigned char out[32])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -180,11 +121,10 @@ static void sha256(const void *a, size_t alen, const void *b, size_t blen, const
 		  EVP_DigestUpdate(ctx, a, alen) && EVP_DigestUpdate(ctx, b, blen) &&
 		  EVP_DigestUpdate(ctx, c, clen) && EVP_DigestFinal_ex(ctx, out, NULL);
 
-	/* SHA-256 with the default provider fails only when a context cannot
-	 * be allocated; no value returned then could be safely compared. */
-	if (!ok)
-		abort();
 	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		memset(out, 0, 32);
+	return ok;
 }
 
 /* 1 if `sig` is the log's signature of `msg`, 0 if not, -ENOMEM. */
@@ -227,8 +167,8 @@ static void note_key_id(const char *base_url, EVP_PKEY *pk, unsigned char out[32
 	sha256(host, strlen(host), sep, sizeof(sep), raw, rawlen, out);
 }
 
-static int read_tlog(json_t *t, size_t idx, struct mfs_tlog *log, bool *skip, char *err,
-		     size_t errlen)
+static int read_tlog(json_t *t, const char *m, size_t idx, struct mfs_tlog *log, bool *skip,
+		     char *err, size_t errlen)
 {
 	json_t *pk = json_object_get(t, "publicKey"), *vf;
 	const char *url, *details, *halg, *s;
@@ -241,18 +181,18 @@ static int read_tlog(json_t *t, size_t idx, struct mfs_tlog *log, bool *skip, ch
 
 	*skip = false;
 	if (!json_is_object(t))
-		return fail(err, errlen, -EINVAL, "tlogs[%zu]: not an object", idx);
+		return fail(err, errlen, -EINVAL, "%s[%zu]: not an object", m, idx);
 	url = get_str(t, "baseUrl", &len);
 	if (!url || len == 0 || len >= sizeof(log->base_url) || strlen(url) != len)
-		return fail(err, errlen, -EINVAL, "tlogs[%zu].baseUrl: missing or too long", idx);
+		return fail(err, errlen, -EINVAL, "%s[%zu].baseUrl: missing or too long", m, idx);
 	halg = get_str(t, "hashAlgorithm", NULL);
 	if (json_object_get(t, "hashAlgorithm") && !halg)
-		return fail(err, errlen, -EINVAL, "tlogs[%zu].hashAlgorithm: not a string", idx);
+		return fail(err, errlen, -EINVAL, "%s[%zu].hashAlgorithm: not a string", m, idx);
 	if (!json_is_object(pk))
-		return fail(err, errlen, -EINVAL, "tlogs[%zu].publicKey: missing", idx);
+		return fail(err, errlen, -EINVAL, "%s[%zu].publicKey: missing", m, idx);
 	details = get_str(pk, "keyDetails", NULL);
 	if (!details)
-		return fail(err, errlen, -EINVAL, "tlogs[%zu].publicKey.keyDetails: missing", idx);
+		return fail(err, errlen, -EINVAL, "%s[%zu].publicKey.keyDetails: missing", m, idx);
 	for (k = 0; k < sizeof(key_types) / sizeof(key_types[0]); k++) {
 		if (strcmp(details, key_types[k].name) == 0)
 			break;
@@ -264,25 +204,25 @@ static int read_tlog(json_t *t, size_t idx, struct mfs_tlog *log, bool *skip, ch
 	}
 	s = get_str(pk, "rawBytes", &len);
 	if (!s)
-		return fail(err, errlen, -EINVAL, "tlogs[%zu].publicKey.rawBytes: missing", idx);
+		return fail(err, errlen, -EINVAL, "%s[%zu].publicKey.rawBytes: missing", m, idx);
 	rc = mfs_b64_decode(s, len, &der, &derlen, NULL, 0);
 	if (rc == -ENOMEM)
 		return fail(err, errlen, rc, "out of memory");
 	if (rc < 0)
-		return fail(err, errlen, rc, "tlogs[%zu].publicKey.rawBytes: not base64", idx);
+		return fail(err, errlen, rc, "%s[%zu].publicKey.rawBytes: not base64", m, idx);
 	p = der;
 	key = d2i_PUBKEY(NULL, &p, (long)derlen);
 	if (!key || p != der + derlen) {
 		EVP_PKEY_free(key);
 		free(der);
-		return fail(err, errlen, -EINVAL, "tlogs[%zu].publicKey.rawBytes: not a DER key",
-			    idx);
+		return fail(err, errlen, -EINVAL, "%s[%zu].publicKey.rawBytes: not a DER key",
+			    m, idx);
 	}
 	log->pkey = key;
 	if (EVP_PKEY_get_base_id(key) != key_types[k].type ||
 	    (key_types[k].bits && EVP_PKEY_get_bits(key) != key_types[k].bits)) {
 		free(der);
-		return fail(err, errlen, -EINVAL, "tlogs[%zu].publicKey: not a %s key", idx,
+		return fail(err, errlen, -EINVAL, "%s[%zu].publicKey: not a %s key", m, idx,
 			    details);
 	}
 	log->alg = key_types[k].alg;
@@ -290,20 +230,20 @@ static int read_tlog(json_t *t, size_t idx, struct mfs_tlog *log, bool *skip, ch
 
 	vf = json_object_get(pk, "validFor");
 	s = get_str(vf, "start", NULL);
-	if (!s || !parse_rfc3339(s, &log->valid_from)) {
+	if (!s || !mfs_rfc3339_parse(s, &log->valid_from)) {
 		free(der);
 		return fail(err, errlen, -EINVAL,
-			    "tlogs[%zu].publicKey.validFor.start: missing or not RFC 3339", idx);
+			    "%s[%zu].publicKey.validFor.start: missing or not RFC 3339", m, idx);
 	}
 	log->valid_until = INT64_MAX;
 	if (json_object_get(vf, "end")) {
 		s = get_str(vf, "end", NULL);
-		if (!s || !parse_rfc3339(s, &log->valid_until) ||
+		if (!s || !mfs_rfc3339_parse(s, &log->valid_until) ||
 		    log->valid_until < log->valid_from) {
 			free(der);
 			return fail(err, errlen, -EINVAL,
-				    "tlogs[%zu].publicKey.validFor.end: not RFC 3339 or before the start",
-				    idx);
+				    "%s[%zu].publicKey.validFor.end: not RFC 3339 or before the start",
+				    m, idx);
 		}
 	}
 
@@ -313,27 +253,31 @@ static int read_tlog(json_t *t, size_t idx, struct mfs_tlog *log, bool *skip, ch
 		free(der);
 		if (rc == -ENOMEM)
 			return fail(err, errlen, rc, "out of memory");
-		return fail(err, errlen, rc, "tlogs[%zu].logId.keyId: missing or not 32 bytes",
-			    idx);
+		return fail(err, errlen, rc, "%s[%zu].logId.keyId: missing or not 32 bytes",
+			    m, idx);
 	}
 	/* The ID is what entries and checkpoint key hints name the log by:
 	 * it must be the key's, or a root could lend one log's name to
 	 * another's key. */
-	sha256(der, derlen, "", 0, "", 0, id);
+	if (!sha256(der, derlen, "", 0, "", 0, id)) {
+		free(der);
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	}
 	free(der);
 	if (memcmp(id, log->log_id, 32) != 0) {
 		if (log->alg == MFS_TLOG_ED25519)
 			note_key_id(log->base_url, key, id);
 		if (memcmp(id, log->log_id, 32) != 0)
-			return fail(err, errlen, -EINVAL, "tlogs[%zu].logId.keyId: not the key's ID",
-				    idx);
+			return fail(err, errlen, -EINVAL, "%s[%zu].logId.keyId: not the key's ID",
+				    m, idx);
 	}
 	return 0;
 }
 
-int mfs_tlog_root_parse(json_t *doc, struct mfs_tlog_root *out, char *err, size_t errlen)
+int mfs_tlog_list_parse(json_t *doc, const char *member, struct mfs_tlog_root *out,
+			char *err, size_t errlen)
 {
-	json_t *tlogs = json_object_get(doc, "tlogs"), *t;
+	json_t *tlogs = json_object_get(doc, member), *t;
 	size_t i;
 	int rc;
 
@@ -341,18 +285,18 @@ int mfs_tlog_root_parse(json_t *doc, struct mfs_tlog_root *out, char *err, size_
 	if (!json_is_object(doc))
 		return fail(err, errlen, -EINVAL, "trusted root: not a JSON object");
 	if (!json_is_array(tlogs))
-		return fail(err, errlen, -EINVAL, "trusted root: no \"tlogs\" array");
+		return fail(err, errlen, -EINVAL, "trusted root: no \"%s\" array", member);
 	json_array_foreach(tlogs, i, t) {
 		struct mfs_tlog *log;
 		bool skip;
 
 		if (out->nlogs == MFS_REKOR_MAX_LOGS) {
 			mfs_tlog_root_free(out);
-			return fail(err, errlen, -EINVAL, "trusted root: more than %d tlogs",
-				    MFS_REKOR_MAX_LOGS);
+			return fail(err, errlen, -EINVAL, "trusted root: more than %d %s",
+				    MFS_REKOR_MAX_LOGS, member);
 		}
 		log = &out->logs[out->nlogs];
-		rc = read_tlog(t, i, log, &skip, err, errlen);
+		rc = read_tlog(t, member, i, log, &skip, err, errlen);
 		if (rc < 0) {
 			EVP_PKEY_free(log->pkey);
 			memset(log, 0, sizeof(*log));
@@ -367,52 +311,21 @@ int mfs_tlog_root_parse(json_t *doc, struct mfs_tlog_root *out, char *err, size_
 	return 0;
 }
 
+int mfs_tlog_root_parse(json_t *doc, struct mfs_tlog_root *out, char *err, size_t errlen)
+{
+	return mfs_tlog_list_parse(doc, "tlogs", out, err, errlen);
+}
+
 int mfs_tlog_root_load(const char *path, struct mfs_tlog_root *out, char *err, size_t errlen)
 {
 	char why[160];
-	char *buf;
-	size_t len = 0;
-	ssize_t n;
 	json_t *doc;
-	int fd, rc;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		return fail(err, errlen, rc, "%s: %s", path, strerror(-rc));
-	}
-	/* One byte over the limit tells a file at the limit from a bigger
-	 * one. */
-	buf = malloc(MFS_REKOR_ROOT_MAX + 1);
-	if (!buf) {
-		close(fd);
-		return fail(err, errlen, -ENOMEM, "out of memory");
-	}
-	while (len <= MFS_REKOR_ROOT_MAX) {
-		n = read(fd, buf + len, MFS_REKOR_ROOT_MAX + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			free(buf);
-			close(fd);
-			return fail(err, errlen, rc, "%s: %s", path, strerror(-rc));
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (len > MFS_REKOR_ROOT_MAX) {
-		free(buf);
-		return fail(err, errlen, -E2BIG, "%s: larger than %u bytes", path,
-			    MFS_REKOR_ROOT_MAX);
-	}
-	doc = mfs_json_load(buf, len, ROOT_MAX_DEPTH, &rc, why, sizeof(why));
-	free(buf);
+	doc = mfs_trust_root_read(path, &rc, err, errlen);
 	if (!doc)
-		return fail(err, errlen, rc, "%s: %s", path, why);
+		return rc;
 	rc = mfs_tlog_root_parse(doc, out, why, sizeof(why));
 	json_decref(doc);
 	if (rc < 0)
@@ -431,11 +344,11 @@ void mfs_tlog_root_free(struct mfs_tlog_root *r)
 
 /* ------------------------------------------------------- Merkle proof */
 
-static void node_hash(const unsigned char l[32], const unsigned char r[32], unsigned char out[32])
+static bool node_hash(const unsigned char l[32], const unsigned char r[32], unsigned char out[32])
 {
 	static const unsigned char one = 0x01;
 
-	sha256(&one, 1, l, 32, r, 32, out);
+	return sha256(&one, 1, l, 32, r, 32, out);
 }
 
 bool mfs_rekor_inclusion_ok(const unsigned char leaf[32], uint64_t index, uint64_t size,
@@ -453,7 +366,8 @@ bool mfs_rekor_inclusion_ok(const unsigned char leaf[32], uint64_t index, uint64
 		if (sn == 0)
 			return false;
 		if ((fn & 1) || fn == sn) {
-			node_hash(path[i], r, r);
+			if (!node_hash(path[i], r, r))
+				return false;
 			/* Up past the levels where this node is a left child
 			 * with no right sibling: they hash nothing. */
 			while (!(fn & 1) && fn != 0) {
@@ -461,7 +375,8 @@ bool mfs_rekor_inclusion_ok(const unsigned char leaf[32], uint64_t index, uint64
 				sn >>= 1;
 			}
 		} else {
-			node_hash(r, path[i], r);
+			if (!node_hash(r, path[i], r))
+				return false;
 		}
 		fn >>= 1;
 		sn >>= 1;
@@ -764,7 +679,10 @@ int mfs_rekor_verify(json_t *entry, const struct mfs_tlog_root *root,
 	}
 
 	res->step = MFS_REKOR_INCLUSION;
-	sha256(&zero, 1, e.body, e.body_len, "", 0, leaf);
+	if (!sha256(&zero, 1, e.body, e.body_len, "", 0, leaf)) {
+		rc = fail(err, errlen, -ENOMEM, "inclusion proof: out of memory");
+		goto out;
+	}
 	if (!mfs_rekor_inclusion_ok(leaf, (uint64_t)e.proof_index, (uint64_t)e.proof_size,
 				    (const unsigned char (*)[32])e.hashes, e.nhashes,
 				    e.root_hash)) {

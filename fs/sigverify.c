@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "digest.h"
+#include "keyless.h"
 
 #define PAYLOAD_TYPE "application/vnd.in-toto+json"
 
@@ -727,6 +728,57 @@ out_free_roots:
 	return rc;
 }
 
+/* ------------------------------------------------------------ keyless */
+
+static int verify_keyless(struct vr *v)
+{
+	const struct mfs_keyless_policy p = {
+		.trusted_root = v->t->sigstore_trusted_root,
+		.identities = v->t->identities,
+		.oidc_issuer = v->t->oidc_issuer,
+	};
+	struct mfs_keyless_signer who;
+	int rc;
+
+	if (!p.trusted_root)
+		return fail(v, -ENOTSUP,
+			    "a keyless bundle, and no sigstore_trusted_root to check it with");
+	rc = mfs_keyless_verify(v->b, &p, &who, v->err, v->errlen);
+	if (rc == 0 && v->signer) {
+		snprintf(v->signer->who, sizeof(v->signer->who), "%s", who.who);
+		v->signer->compat_pae = who.compat_pae;
+	}
+	return rc;
+}
+
+int mfs_sig_dsse_verify(const struct mfs_bundle *b, EVP_PKEY *pk, bool *compat, char *why,
+			size_t whylen)
+{
+	const EVP_MD *md;
+	char kwhy[160];
+	int rc;
+
+	if (key_md(pk, &md, kwhy, sizeof(kwhy)) < 0) {
+		snprintf(why, whylen, "the leaf's %s", kwhy);
+		return -EKEYREJECTED;
+	}
+	if (!b->sig || b->sig_len == 0 || b->sig_len > SIG_MAX) {
+		snprintf(why, whylen, "the signature is empty or longer than ECDSA's");
+		return -EKEYREJECTED;
+	}
+	rc = check_sig(b, pk, md, compat);
+	ERR_clear_error();
+	if (rc < 0) {
+		snprintf(why, whylen, "out of memory");
+		return rc;
+	}
+	if (rc == 0) {
+		snprintf(why, whylen, "does not verify with the leaf certificate's key");
+		return -EKEYREJECTED;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ entry */
 
 int mfs_sig_verify(const struct mfs_bundle *b, const struct mfs_sig_trust *t,
@@ -742,9 +794,8 @@ int mfs_sig_verify(const struct mfs_bundle *b, const struct mfs_sig_trust *t,
 		memset(signer, 0, sizeof(*signer));
 	if (err && errlen)
 		err[0] = '\0';
-	if (b->method == MFS_SIG_KEYLESS)
-		return fail(&v, -ENOTSUP, "keyless (Sigstore) bundles are not supported yet");
-	if (b->method != MFS_SIG_KEY && b->method != MFS_SIG_CERTIFICATE)
+	if (b->method != MFS_SIG_KEY && b->method != MFS_SIG_CERTIFICATE &&
+	    b->method != MFS_SIG_KEYLESS)
 		return fail(&v, -EKEYREJECTED, "unknown signing method %d", (int)b->method);
 	/* The type is part of what is signed; model_signing accepts only
 	 * in-toto statements, and so does the manifest reader after this. */
@@ -761,7 +812,11 @@ int mfs_sig_verify(const struct mfs_bundle *b, const struct mfs_sig_trust *t,
 			    b->sig_len);
 	if (!b->payload && b->payload_len)
 		return fail(&v, -EKEYREJECTED, "the DSSE payload is missing");
-	rc = b->method == MFS_SIG_KEY ? verify_key(&v) : verify_cert(&v);
+	switch (b->method) {
+	case MFS_SIG_KEY: rc = verify_key(&v); break;
+	case MFS_SIG_CERTIFICATE: rc = verify_cert(&v); break;
+	default: rc = verify_keyless(&v); break;
+	}
 	/* Reading PEM files queues errors even on success (the blocks
 	 * skipped before the one wanted): none is left for the caller. */
 	ERR_clear_error();

@@ -92,6 +92,12 @@ struct mfs_tlog_root {
  * which tlog and why ("tlogs[1].logId.keyId: not the key's ID"). */
 int mfs_tlog_root_parse(json_t *doc, struct mfs_tlog_root *out, char *err, size_t errlen);
 
+/* The same for the array `member` of `doc` instead of "tlogs": "ctlogs"
+ * (the certificate transparency logs, whose entries have the same form;
+ * trustroot.h reads them so), with `member` in the messages. */
+int mfs_tlog_list_parse(json_t *doc, const char *member, struct mfs_tlog_root *out,
+			char *err, size_t errlen);
+
 /* mfs_tlog_root_parse of the file at `path` (at most MFS_REKOR_ROOT_MAX
  * bytes, JSON with no duplicate keys).  Its errors, and -errno of
  * open/read (-ENOENT, -EACCES, ...), -E2BIG over the limit, -EINVAL for a

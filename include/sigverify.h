@@ -30,8 +30,8 @@
  * not matter, as in model_signing); with `certificate_identity`, one of
  * the leaf's SANs of type email, URI or DNS must equal it byte for byte;
  * then its key checks the signature as above.  certificate_identity plays
- * no part in the key method.  Keyless bundles are refused (-ENOTSUP)
- * until the keyless verifier exists.
+ * no part in the key method.  Keyless method: keyless.h, with
+ * sigstore_trusted_root, identities and oidc_issuer.
  *
  * No shared state: safe to call from several threads at once. */
 #ifndef MFS_SIGVERIFY_H
@@ -40,12 +40,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/evp.h>
+
 #include "bundle.h"
 
 struct mfs_sig_trust {
 	const char *const *public_keys;    /* PEM files, NULL-terminated; may be NULL */
 	const char *certificate_chain;     /* PEM file of trusted roots; may be NULL */
 	const char *certificate_identity;  /* a SAN the leaf must have; may be NULL */
+	/* Keyless (keyless.h): trusted_root.json, the identities (SANs,
+	 * NULL-terminated, any may match) and the OIDC issuer; all three, or
+	 * keyless bundles are refused. */
+	const char *sigstore_trusted_root;
+	const char *const *identities;
+	const char *oidc_issuer;
 };
 
 struct mfs_sig_signer {
@@ -62,11 +70,14 @@ struct mfs_sig_signer {
  * the hint, a bad, empty or oversized signature, a payloadType other than
  * in-toto, a bundle certificate that does not parse, a chain that does not
  * validate, a leaf without the usage or the identity, a leaf key that is
- * not ECDSA P-256/384/521); -ENOTSUP: a keyless bundle, or a method `t`
- * has nothing for (a key bundle and no public_keys, a certificate bundle
- * and no certificate_chain); -EINVAL: a configured key or chain file that
+ * not ECDSA P-256/384/521, and every keyless step); -ENOTSUP: a method
+ * `t` has nothing for (a key bundle and no public_keys, a certificate
+ * bundle and no certificate_chain, a keyless bundle and no
+ * sigstore_trusted_root); -EINVAL: a configured key or chain file that
  * cannot be read or holds no key/certificate, a root that does not parse,
- * or a configured key that is not ECDSA on P-256/384/521; -ENOMEM.  `err`
+ * a configured key that is not ECDSA on P-256/384/521, a keyless policy
+ * without identities or issuer, or a trusted root that cannot be read;
+ * -ENOMEM.  `err`
  * (may be NULL) says which step failed and why: "no configured key
  * matches the bundle's key hint <16 hex>", "DSSE signature does not
  * verify with <files>", "certificate chain does not validate at the
@@ -75,5 +86,13 @@ struct mfs_sig_signer {
  * key: ...". */
 int mfs_sig_verify(const struct mfs_bundle *b, const struct mfs_sig_trust *t,
 		   struct mfs_sig_signer *signer, char *err, size_t errlen);
+
+/* The DSSE check alone, with the publisher's key `pk` (a keyless
+ * bundle's leaf key): 0 if `b`'s signature verifies with it over the
+ * standard encoding or v0.2.0's (*compat says which); -EKEYREJECTED: `pk`
+ * is not ECDSA on P-256/384/521, or the signature does not verify (why in
+ * `why`); -ENOMEM. */
+int mfs_sig_dsse_verify(const struct mfs_bundle *b, EVP_PKEY *pk, bool *compat, char *why,
+			size_t whylen);
 
 #endif
