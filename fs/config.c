@@ -23,6 +23,7 @@
 
 #include "mountpath.h"
 #include "s3.h"
+#include "trustroot.h"
 #include "url.h"
 
 /* inih's line buffer holds 199 characters, the newline and a NUL; longer
@@ -50,7 +51,8 @@ enum key {
 	K_LOCK_FILES,
 	K_PASSTHROUGH, K_ARCHIVE, K_MEMBER, K_MEMBER_PREFIX, K_FILE, K_ARCHIVE_SIZE,
 	K_ARCHIVE_SHA1, K_ARCHIVE_SHA256, K_ARCHIVE_SHA512,
-	K_SIGNATURE, K_PUBLIC_KEY, K_CERTIFICATE_CHAIN, K_CERTIFICATE_IDENTITY, NKEYS
+	K_SIGNATURE, K_PUBLIC_KEY, K_CERTIFICATE_CHAIN, K_CERTIFICATE_IDENTITY,
+	K_SIGSTORE_TRUSTED_ROOT, K_IDENTITY, K_OIDC_ISSUER, NKEYS
 };
 
 static const struct {
@@ -105,6 +107,10 @@ static const struct {
 	[K_PUBLIC_KEY] = { "public_key", IN(SOURCE) | IN(MODEL), 0 },
 	[K_CERTIFICATE_CHAIN] = { "certificate_chain", IN(SOURCE) | IN(MODEL), 0 },
 	[K_CERTIFICATE_IDENTITY] = { "certificate_identity", IN(SOURCE) | IN(MODEL), 0 },
+	[K_SIGSTORE_TRUSTED_ROOT] = { "sigstore_trusted_root", IN(SOURCE) | IN(MODEL), 0 },
+	/* repeats: each line one more identity that may sign */
+	[K_IDENTITY] = { "identity", IN(SOURCE) | IN(MODEL), 0 },
+	[K_OIDC_ISSUER] = { "oidc_issuer", IN(SOURCE) | IN(MODEL), 0 },
 };
 
 static const char *const kind_names[] = { "modelfs", "source", "model" };
@@ -218,6 +224,9 @@ static void free_source(struct mfs_source *s)
 	free_list(s->public_keys);
 	free(s->certificate_chain);
 	free(s->certificate_identity);
+	free(s->sigstore_trusted_root);
+	free_list(s->identities);
+	free(s->oidc_issuer);
 	free(s->s3_url);
 	free(s->s3_endpoint);
 	free(s->s3_region);
@@ -241,6 +250,9 @@ static void free_signature(struct mfs_signature *g)
 	free_list(g->public_keys);
 	free(g->certificate_chain);
 	free(g->certificate_identity);
+	free(g->sigstore_trusted_root);
+	free_list(g->identities);
+	free(g->oidc_issuer);
 	free(g->path);
 	free(g->members);
 }
@@ -376,6 +388,25 @@ static int add_trust_file(struct parser *p, const char *key, const char *value, 
 	if (readable_file(p, key, value) < 0)
 		return p->rc;
 	return add_trust_copy(list, value) < 0 ? nomem(p) : 0;
+}
+
+/* sigstore_trusted_root: read now, so that a file that is no trusted
+ * root is the config's error (with its line), not every open's. */
+static int set_trusted_root(struct parser *p, const char *value, char **out)
+{
+	struct mfs_trust_root root;
+	char why[300];
+	int rc;
+
+	if (readable_file(p, "sigstore_trusted_root", value) < 0)
+		return p->rc;
+	rc = mfs_trust_root_load(value, &root, why, sizeof(why));
+	if (rc == -ENOMEM)
+		return nomem(p);
+	if (rc < 0)
+		return fail(p, p->line, "bad sigstore_trusted_root: %s", why);
+	mfs_trust_root_free(&root);
+	return dup_into(p, out, value);
 }
 
 /* proxy: "none" (kept as ""), or an http:// or https:// URL with a host,
@@ -560,7 +591,7 @@ static int set_key(struct parser *p, const char *name, const char *value)
 	}
 	if (k == NKEYS)
 		return fail(p, p->line, "unknown key '%s' in [%s]", name, s->label);
-	if (s->key_line[k] && k != K_FILE && k != K_PUBLIC_KEY)
+	if (s->key_line[k] && k != K_FILE && k != K_PUBLIC_KEY && k != K_IDENTITY)
 		return fail(p, p->line, "duplicate key '%s' in [%s] (first at line %d)", name,
 			    s->label, s->key_line[k]);
 	if (!s->key_line[k])
@@ -712,6 +743,15 @@ static int set_key(struct parser *p, const char *name, const char *value)
 	case K_CERTIFICATE_IDENTITY:
 		return dup_into(p, s->kind == SOURCE ? &s->src.certificate_identity :
 				    &s->sig.certificate_identity, value);
+	case K_SIGSTORE_TRUSTED_ROOT:
+		return set_trusted_root(p, value, s->kind == SOURCE ? &s->src.sigstore_trusted_root :
+					&s->sig.sigstore_trusted_root);
+	case K_IDENTITY:
+		return add_trust_copy(s->kind == SOURCE ? &s->src.identities : &s->sig.identities,
+				      value) < 0 ? nomem(p) : 0;
+	case K_OIDC_ISSUER:
+		return dup_into(p, s->kind == SOURCE ? &s->src.oidc_issuer : &s->sig.oidc_issuer,
+				value);
 	case K_MEMBER_PREFIX:
 		return set_member_prefix(p, s, value);
 	case K_FILE:
@@ -984,7 +1024,8 @@ static int check_archive_keys(struct parser *p, const struct section *s)
 static int check_signature_keys(struct parser *p, const struct section *s)
 {
 	static const enum key trust[] = { K_PUBLIC_KEY, K_CERTIFICATE_CHAIN,
-					   K_CERTIFICATE_IDENTITY };
+					   K_CERTIFICATE_IDENTITY, K_SIGSTORE_TRUSTED_ROOT,
+					   K_IDENTITY, K_OIDC_ISSUER };
 	const int *kl = s->key_line;
 	int k;
 
@@ -1288,9 +1329,29 @@ static int complete_signature(struct parser *p, struct section *s, const struct 
 	if (!g->certificate_identity && src->certificate_identity &&
 	    !(g->certificate_identity = strdup(src->certificate_identity)))
 		return nomem(p);
-	if (!g->public_keys && !g->certificate_chain)
-		return fail(p, s->key_line[K_SIGNATURE], "'signature' needs public_key or "
-			    "certificate_chain in [%s] or [%s]", s->label, src_sec->label);
+	if (!g->sigstore_trusted_root && src->sigstore_trusted_root &&
+	    !(g->sigstore_trusted_root = strdup(src->sigstore_trusted_root)))
+		return nomem(p);
+	if (!s->key_line[K_IDENTITY] && src->identities) {
+		for (size_t i = 0; src->identities[i]; i++) {
+			if (add_trust_copy(&g->identities, src->identities[i]) < 0)
+				return nomem(p);
+		}
+	}
+	if (!g->oidc_issuer && src->oidc_issuer && !(g->oidc_issuer = strdup(src->oidc_issuer)))
+		return nomem(p);
+	/* Keyless trust is the three together: a root alone would accept a
+	 * valid signature from anyone at all. */
+	if ((g->sigstore_trusted_root || g->identities || g->oidc_issuer) &&
+	    !(g->sigstore_trusted_root && g->identities && g->oidc_issuer))
+		return fail(p, s->key_line[K_SIGNATURE], "keyless trust needs "
+			    "sigstore_trusted_root, identity and oidc_issuer, all three, in [%s] "
+			    "or [%s] (a valid Sigstore signature from anyone is not trust)",
+			    s->label, src_sec->label);
+	if (!g->public_keys && !g->certificate_chain && !g->sigstore_trusted_root)
+		return fail(p, s->key_line[K_SIGNATURE], "'signature' needs public_key, "
+			    "certificate_chain or sigstore_trusted_root (with identity and "
+			    "oidc_issuer) in [%s] or [%s]", s->label, src_sec->label);
 	g->folder = s->nfiles > 0;
 	g->line = s->line;
 	if (!(g->name = strdup(s->id)) || !(g->path = strdup(s->model.path)))

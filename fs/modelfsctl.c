@@ -46,7 +46,8 @@ static void usage(FILE *f)
 		"       modelfsctl pin URL --path MOUNTPATH [--source NAME] [--ca-file F]\n"
 		"                  [--allow-http] [--sha1] [--max-size BYTES] [--proxy URL|none]\n"
 		"       modelfsctl pin --signature URL --path MOUNTPATH [--source NAME]\n"
-		"                  (--public-key F... | --certificate-chain F [--certificate-identity I])\n"
+		"                  (--public-key F... | --certificate-chain F [--certificate-identity I]\n"
+		"                   | --sigstore-trusted-root F --identity I... --oidc-issuer O)\n"
 		"                  [--ca-file F] [--allow-http] [--proxy URL|none]\n"
 		"                  [--archive zip [--member M | --member-prefix P]]\n"
 		"check  validates CONFIG and prints a summary (exit 2 on an error)\n"
@@ -752,7 +753,7 @@ static void pin_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 
 /* pin --signature: the options it shares with pin, then the bundle. */
 static int pin_signed(const struct mfs_pin_opts *o, struct mfs_pin_signed_opts *sig,
-		      const char **keys, size_t nkeys, int extra)
+		      const char **keys, size_t nkeys, const char **ids, size_t nids, int extra)
 {
 	char err[1024], *text = NULL;
 	int rc, status = 1;
@@ -766,8 +767,26 @@ static int pin_signed(const struct mfs_pin_opts *o, struct mfs_pin_signed_opts *
 			 "with --signature");
 		return 2;
 	}
-	if (!nkeys && !sig->certificate_chain) {
-		pin_fail("--signature needs --public-key or --certificate-chain");
+	if (!nkeys && !sig->certificate_chain && !sig->sigstore_trusted_root) {
+		pin_fail("--signature needs --public-key, --certificate-chain or "
+			 "--sigstore-trusted-root");
+		return 2;
+	}
+	if ((sig->sigstore_trusted_root || nids || sig->oidc_issuer) &&
+	    !(sig->sigstore_trusted_root && nids && sig->oidc_issuer)) {
+		pin_fail("--sigstore-trusted-root, --identity and --oidc-issuer go together (a "
+			 "valid Sigstore signature from anyone is not trust)");
+		return 2;
+	}
+	for (size_t i = 0; i < nids; i++) {
+		if (!mfs_pin_ini_safe(ids[i], true)) {
+			pin_fail("bad --identity '%s' (one line, no spaces)", ids[i]);
+			return 2;
+		}
+	}
+	if ((sig->oidc_issuer && !mfs_pin_ini_safe(sig->oidc_issuer, true)) ||
+	    (sig->sigstore_trusted_root && !mfs_pin_ini_safe(sig->sigstore_trusted_root, true))) {
+		pin_fail("--oidc-issuer and --sigstore-trusted-root: one line, no spaces");
 		return 2;
 	}
 	if (sig->certificate_identity && !sig->certificate_chain) {
@@ -780,6 +799,7 @@ static int pin_signed(const struct mfs_pin_opts *o, struct mfs_pin_signed_opts *
 	sig->proxy = o->proxy;
 	sig->allow_http = o->allow_http;
 	sig->public_keys = nkeys ? keys : NULL;
+	sig->identities = nids ? ids : NULL;
 	if (mfs_fetch_global_init() < 0) {
 		pin_fail("cannot initialise libcurl");
 		return 1;
@@ -851,13 +871,16 @@ static int cmd_pin(int argc, char **argv)
 		{ "public-key", required_argument, NULL, 'K' },
 		{ "certificate-chain", required_argument, NULL, 'C' },
 		{ "certificate-identity", required_argument, NULL, 'I' },
+		{ "sigstore-trusted-root", required_argument, NULL, 'R' },
+		{ "identity", required_argument, NULL, 'i' },
+		{ "oidc-issuer", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mfs_pin_opts o = { 0 };
 	struct mfs_pin_signed_opts sig = { 0 };
-	const char *keys[17] = { NULL };
-	size_t nkeys = 0;
+	const char *keys[17] = { NULL }, *ids[17] = { NULL };
+	size_t nkeys = 0, nids = 0;
 	struct mfs_pin_result r;
 	char err[1024], *text = NULL, *end;
 	double start = now_s();
@@ -896,6 +919,15 @@ static int cmd_pin(int argc, char **argv)
 			break;
 		case 'C': sig.certificate_chain = optarg; break;
 		case 'I': sig.certificate_identity = optarg; break;
+		case 'R': sig.sigstore_trusted_root = optarg; break;
+		case 'O': sig.oidc_issuer = optarg; break;
+		case 'i':
+			if (nids == sizeof(ids) / sizeof(ids[0]) - 1) {
+				pin_fail("at most %zu --identity", nids);
+				return 2;
+			}
+			ids[nids++] = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -923,9 +955,11 @@ static int cmd_pin(int argc, char **argv)
 		}
 	}
 	if (sig.signature)
-		return pin_signed(&o, &sig, keys, nkeys, argc - optind);
-	if (nkeys || sig.certificate_chain || sig.certificate_identity) {
-		pin_fail("--public-key, --certificate-chain and --certificate-identity go with "
+		return pin_signed(&o, &sig, keys, nkeys, ids, nids, argc - optind);
+	if (nkeys || sig.certificate_chain || sig.certificate_identity ||
+	    sig.sigstore_trusted_root || nids || sig.oidc_issuer) {
+		pin_fail("--public-key, --certificate-chain, --certificate-identity, "
+			 "--sigstore-trusted-root, --identity and --oidc-issuer go with "
 			 "--signature");
 		return 2;
 	}

@@ -86,6 +86,9 @@ static int verified(const struct mfs_pin_signed_opts *o, struct mfs_manifest *mf
 		.public_keys = o->public_keys,
 		.certificate_chain = o->certificate_chain,
 		.certificate_identity = o->certificate_identity,
+		.sigstore_trusted_root = o->sigstore_trusted_root,
+		.identities = o->identities,
+		.oidc_issuer = o->oidc_issuer,
 	};
 	struct membuf m = { .buf = malloc(MFS_BUNDLE_MAX) };
 	struct mfs_fetch_req req;
@@ -206,7 +209,7 @@ int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	mfs_pin_text_add(&t, "comment", "; pinned by modelfsctl pin --signature on %s: %zu signed "
 			 "files", when, nfiles);
-	mfs_pin_text_add(&t, "comment", "; signed by %.150s", who);
+	mfs_pin_text_add(&t, "comment", "; signed by %.250s", who);
 	mfs_pin_text_add(&t, "comment", "; the digests come from the bundle, verified on every "
 			 "host; the sizes from HEAD");
 	mfs_pin_text_add(&t, "section", "[model %s]", id);
@@ -226,6 +229,13 @@ int mfs_pin_signed_run(const struct mfs_pin_signed_opts *o, char **section, char
 		mfs_pin_text_add(&t, "section", "url = %s", dir);
 	}
 	mfs_pin_text_add(&t, "section", "signature = %s", o->signature);
+	if (o->sigstore_trusted_root) {
+		mfs_pin_text_add(&t, "section", "sigstore_trusted_root = %s",
+				 o->sigstore_trusted_root);
+		for (size_t i = 0; o->identities && o->identities[i]; i++)
+			mfs_pin_text_add(&t, "section", "identity = %s", o->identities[i]);
+		mfs_pin_text_add(&t, "section", "oidc_issuer = %s", o->oidc_issuer);
+	}
 	for (size_t i = 0; folder && i < nfiles && rc == 0; i++) {
 		uint64_t size = 0;
 

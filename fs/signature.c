@@ -207,6 +207,9 @@ static int check(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
 		.public_keys = (const char *const *)g->public_keys,
 		.certificate_chain = g->certificate_chain,
 		.certificate_identity = g->certificate_identity,
+		.sigstore_trusted_root = g->sigstore_trusted_root,
+		.identities = (const char *const *)g->identities,
+		.oidc_issuer = g->oidc_issuer,
 	};
 	struct mfs_bundle b;
 	struct mfs_manifest mf;

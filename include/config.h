@@ -79,6 +79,12 @@ struct mfs_source {
 	char **public_keys;
 	char *certificate_chain;
 	char *certificate_identity;
+	/* Keyless trust (keyless.h): a Sigstore trusted_root.json, the
+	 * identity lines (NULL-terminated; any may match) and the OIDC issuer;
+	 * all three or none. */
+	char *sigstore_trusted_root;
+	char **identities;
+	char *oidc_issuer;
 	char *proxy;           /* [source] proxy: NULL: the environment's
 				  (https_proxy, http_proxy, no_proxy); "": none;
 				  else an http:// or https:// proxy URL */
@@ -114,6 +120,9 @@ struct mfs_signature {
 	char **public_keys;             /* the model's own, else the source's */
 	char *certificate_chain;        /* likewise */
 	char *certificate_identity;     /* likewise */
+	char *sigstore_trusted_root;    /* likewise */
+	char **identities;              /* likewise */
+	char *oidc_issuer;              /* likewise */
 	char *path;                     /* the model's mount path (its directory,
 					   or the file) */
 	bool folder;                    /* file lines; else one file */

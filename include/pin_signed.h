@@ -6,7 +6,10 @@
  * are downloaded.  The section names the folder's url, the signature and
  * one `file = NAME SIZE` line per file (a bundle of one named file gives
  * a single-file section); the digests are not written: every host takes
- * them from the bundle it verifies itself. */
+ * them from the bundle it verifies itself.  For a keyless bundle the
+ * section also carries its trust (sigstore_trusted_root, one identity
+ * line each, oidc_issuer): the identity is this publisher's, not the
+ * source's. */
 #ifndef MFS_PIN_SIGNED_H
 #define MFS_PIN_SIGNED_H
 
@@ -23,6 +26,11 @@ struct mfs_pin_signed_opts {
 	const char *const *public_keys;   /* trust, as in sigverify.h */
 	const char *certificate_chain;
 	const char *certificate_identity;
+	/* keyless: all three or none; written into the section, since the
+	 * identity is the publisher's */
+	const char *sigstore_trusted_root;
+	const char *const *identities;    /* NULL-terminated */
+	const char *oidc_issuer;
 };
 
 /* Needs mfs_fetch_global_init().  0 with *section (malloc'd, the

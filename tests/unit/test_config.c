@@ -1193,7 +1193,8 @@ static void test_signed_models(void)
 	}
 	mfs_config_free(cfg);
 	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = m\nsize = 1\nsignature = m.sig\n",
-	    "t.ini:8:", "'signature' needs public_key or certificate_chain in [model m] or [source zoo]");
+	    "t.ini:8:", "'signature' needs public_key, certificate_chain or sigstore_trusted_root "
+	    "(with identity and oidc_issuer) in [model m] or [source zoo]");
 	BAD(SRC MODEL("m", "p", "m", "1", "sha256 = " H64 "\npublic_key = /etc/hosts\n"), "t.ini:9:",
 	    "'public_key' needs 'signature' in [model m]");
 	BAD(SRC "public_key = key.pem\n", "t.ini:3:", "public_key must be an absolute path");
@@ -1210,6 +1211,62 @@ static void test_signed_models(void)
 	    "t.ini:8:", "only a signed model's files may leave it out");
 	BAD(SRC "[model m]\nsource = zoo\npath = p\nurl = m\nsize = 1\n", "t.ini:3:",
 	    "missing required key 'sha256' or 'sha512'");
+}
+
+/* Keyless trust (issue 12): the trusted root read at load, identity
+ * repeating, the three keys together, the model's replacing the source's. */
+static void test_keyless_models(void)
+{
+#define ROOT "tests/data/oms/sigstore-python-trust/trusted_root.production.json"
+	char root[4096], text[8192];
+	struct mfs_config *cfg;
+
+	if (!realpath(ROOT, root)) {
+		CHECK(!"the production trusted root is in the repo");
+		return;
+	}
+	snprintf(text, sizeof(text),
+		 "[source hub]\nurl = https://m.example/\nsigstore_trusted_root = %s\n"
+		 "identity = a@example.com\nidentity = https://ci.example/wf@refs/tags/v1\n"
+		 "oidc_issuer = https://issuer.example\n"
+		 "[model a]\nsource = hub\npath = a\nurl = a/\nsignature = a/model.sig\n"
+		 "file = w.bin 10\n"
+		 "[model b]\nsource = hub\npath = b\nurl = b/\nsignature = b/model.sig\n"
+		 "identity = b@example.com\nfile = w.bin 10\n", root);
+	cfg = GOOD(text);
+	if (cfg) {
+		const struct mfs_signature *a = &cfg->signatures[0], *b = &cfg->signatures[1];
+
+		CHECK_STR(a->sigstore_trusted_root, root);
+		CHECK_STR(a->identities[0], "a@example.com");
+		CHECK_STR(a->identities[1], "https://ci.example/wf@refs/tags/v1");
+		CHECK(a->identities[2] == NULL);
+		CHECK_STR(a->oidc_issuer, "https://issuer.example");
+		CHECK_STR(b->identities[0], "b@example.com");
+		CHECK(b->identities[1] == NULL);
+		CHECK_STR(b->oidc_issuer, "https://issuer.example");
+	}
+	mfs_config_free(cfg);
+	/* a root alone, or without the issuer: refused at the signed model */
+	snprintf(text, sizeof(text), SRC "sigstore_trusted_root = %s\n[model m]\nsource = zoo\n"
+		 "path = p\nurl = d/\nsignature = m.sig\nfile = x 1\n", root);
+	BAD(text, "t.ini:8:", "keyless trust needs sigstore_trusted_root, identity and "
+	    "oidc_issuer, all three, in [model m] or [source zoo]");
+	snprintf(text, sizeof(text), SRC "sigstore_trusted_root = %s\nidentity = x@y\n[model m]\n"
+		 "source = zoo\npath = p\nurl = d/\nsignature = m.sig\nfile = x 1\n", root);
+	BAD(text, "t.ini:9:", "keyless trust needs");
+	BAD(SRC "identity = x@y\noidc_issuer = https://i\n[model m]\nsource = zoo\npath = p\n"
+	    "url = d/\nsignature = m.sig\nfile = x 1\n", "t.ini:9:", "keyless trust needs");
+	/* a file that is no trusted root is the config's error, at its line */
+	BAD(SRC "sigstore_trusted_root = /etc/hosts\n", "t.ini:3:",
+	    "bad sigstore_trusted_root: /etc/hosts:");
+	BAD(SRC "sigstore_trusted_root = /nonexistent/root.json\n", "t.ini:3:", "is not readable");
+	BAD(SRC "sigstore_trusted_root = root.json\n", "t.ini:3:", "must be an absolute path");
+	BAD(SRC "oidc_issuer = https://a\noidc_issuer = https://b\n", "t.ini:4:",
+	    "duplicate key 'oidc_issuer'");
+	BAD(SRC MODEL("m", "p", "m", "1", "sha256 = " H64 "\nidentity = x@y\n"), "t.ini:9:",
+	    "'identity' needs 'signature' in [model m]");
+#undef ROOT
 }
 
 static void test_bad_archive_keys(void)
@@ -1504,6 +1561,7 @@ int main(void)
 	RUN(test_bad_values);
 	RUN(test_folder_model);
 	RUN(test_signed_models);
+	RUN(test_keyless_models);
 	RUN(test_sources_keys);
 	RUN(test_bad_paths);
 	RUN(test_check_path);
