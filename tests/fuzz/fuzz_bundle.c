@@ -21,11 +21,18 @@
  *     beside other files or as an ignore path, a name twice (a shard: name and range), a file
  *     with names under it, shards that do not tile their file from 0 in
  *     shard_size steps, or a v1.0 root that is not SHA-256 over the
- *     digests in order.
+ *     digests in order;
+ *   - a keyless bundle it accepts is verified (include/keyless.h) against
+ *     the production trusted root with the fixtures' identity and issuer:
+ *     an errno other than -EKEYREJECTED or -ENOMEM, a failure whose
+ *     message does not start with a step's name or that left a signer, a
+ *     success that named none.  (A mutated real bundle reaches each step:
+ *     the seeds hold the keyless fixtures.)
  *
  * Build and run: make fuzz-build; tests/fuzz/run [SECONDS] fuzz_bundle. */
 #include "bundle.h"
 #include "digest.h"
+#include "keyless.h"
 #include "manifest.h"
 
 #include <errno.h>
@@ -211,6 +218,44 @@ static void check_bundle(const struct mfs_bundle *b)
 	}
 }
 
+/* --------------------------------------------------------------- keyless */
+
+#define ROOT "tests/data/oms/sigstore-python-trust/trusted_root.production.json"
+
+static void run_keyless(const struct mfs_bundle *b, char *err)
+{
+	static const char *const ids[] = { "stefanb@us.ibm.com", NULL };
+	static const char *const steps[] = {
+		"bundle: ", "entry: ", "log not in the trusted root: ", "SET: ",
+		"inclusion proof: ", "checkpoint: ", "timestamp: ", "SCT: ",
+		"certificate chain: ", "certificate usage: ", "identity: ", "issuer: ",
+		"DSSE signature: ", "tlog body: ",
+	};
+	const struct mfs_keyless_policy p = { ROOT, ids, "https://sigstore.verify.ibm.com/oauth2" };
+	struct mfs_keyless_signer who;
+	bool named = false;
+	int rc;
+
+	memset(err, 'x', ERRLEN);
+	memset(&who, 0x5a, sizeof(who));
+	rc = mfs_keyless_verify(b, &p, &who, err, ERRLEN);
+	if (!memchr(err, '\0', ERRLEN))
+		broken("mfs_keyless_verify", "left the message unterminated");
+	if (rc == 0) {
+		if (strncmp(who.who, "keyless stefanb@us.ibm.com (", 28) != 0)
+			broken("mfs_keyless_verify", "succeeded without naming the signer");
+		return;
+	}
+	if (rc != -EKEYREJECTED && rc != -ENOMEM)
+		broken("mfs_keyless_verify", "returned an undocumented error");
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		named |= strncmp(err, steps[i], strlen(steps[i])) == 0;
+	if (!named && rc != -ENOMEM)
+		broken("mfs_keyless_verify", err);
+	if (who.who[0])
+		broken("mfs_keyless_verify", "failed but named a signer");
+}
+
 /* -------------------------------------------------------------- manifest */
 
 /* The header's rules for a name, written out again: normalized (no "",
@@ -361,6 +406,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		check_bundle(&b);
 		run_manifest("mfs_manifest_parse (payload)", b.payload, b.payload_len, err);
+		if (b.method == MFS_SIG_KEYLESS)
+			run_keyless(&b, err);
 	}
 	mfs_bundle_free(&b);
 	if (!all_zero(&b, sizeof(b)))
