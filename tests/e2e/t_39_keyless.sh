@@ -155,42 +155,46 @@ assert_eq "nothing written outside the store" \
 	"$(find "$T" -xdev -newer "$CFG" -type f ! -path "$STORE/*" ! -path "$T/logs/*" ! -path "$T/nginx/*" | wc -l)" 0
 
 # The oracle: npm's @sigstore/verify, where it can be installed, must
-# agree with modelfs on every bundle above.
+# agree with modelfs on every bundle above.  It judges the bundles, not
+# the build: the sanitized pass leaves it out.
 ORACLE=$REPO/tests/e2e/sigstore
-if command -v npm >/dev/null 2>&1 && [ ! -d "$ORACLE/node_modules/@sigstore/verify" ]; then
+if [ "$SAN" = 1 ]; then
+	echo "# the @sigstore/verify oracle runs in the plain pass"
+elif command -v npm >/dev/null 2>&1 && [ ! -d "$ORACLE/node_modules/@sigstore/verify" ]; then
 	(
 		flock 9
 		[ -d "$ORACLE/node_modules/@sigstore/verify" ] ||
 			timeout 300 npm ci --prefix "$ORACLE" --no-audit --no-fund >"$T/logs/npm.out" 2>&1
 	) 9>"$ORACLE/.install.lock"
 fi
-if [ -d "$ORACLE/node_modules/@sigstore/verify" ]; then
-	# oracle_agrees NAME PATH ROOT IDENTITY ISSUER BUNDLE [FILES] — modelfs
-	# served PATH/signme-1 as FILES/signme-1 (default: v1.1.0's) or not
-	oracle_agrees() {
+if [ "$SAN" = 0 ] && [ -d "$ORACLE/node_modules/@sigstore/verify" ]; then
+	# agrees NAME PATH BUNDLE FILES VERDICTS — modelfs served PATH/signme-1
+	# as FILES/signme-1 or not; VERDICTS has the oracle's line for BUNDLE
+	agrees() {
 		local ours theirs
-		if cmp -s "$MNT/$2/signme-1" "${7:-$WWW/oms/v1.1.0-sigstore}/signme-1"; then ours=ok
-		else ours=fail; fi
-		theirs=$(node "$ORACLE/oracle.js" "$3" "$4" "$5" "$6" 2>&1)
-		assert_eq "oracle agrees: $1 ($ours; it says: $theirs)" "${theirs%% *}" "$ours"
+		if cmp -s "$MNT/$2/signme-1" "$4/signme-1"; then ours=ok; else ours=fail; fi
+		theirs=$(printf '%s\n' "$5" | grep -F " $3" | head -1)
+		assert_eq "oracle agrees: $1 ($ours; it says: ${theirs:-nothing})" "${theirs%% *}" "$ours"
 	}
+	V11=$WWW/oms/v1.1.0-sigstore
+	# One run per policy (node starts in most of a second).
+	verdicts=$(node "$ORACLE/oracle.js" "$T/production.json" "$ID" "$ISSUER" \
+		"$WWW"/oms/v*-sigstore/model.sig "$WWW/spec/sigstore.bundle.json" "$WWW"/bad/*.sig 2>&1)
 	for v in v0.3.1 v1.0.0 v1.0.1 v1.1.0; do
-		oracle_agrees "keyless $v" "keyless/$v" "$T/production.json" "$ID" "$ISSUER" \
-			"$WWW/oms/$v-sigstore/model.sig" "$WWW/oms/$v-sigstore"
+		agrees "keyless $v" "keyless/$v" "$WWW/oms/$v-sigstore/model.sig" "$WWW/oms/$v-sigstore" \
+			"$verdicts"
 	done
-	oracle_agrees "the spec vector" keyless/spec "$T/production.json" "$ID" "$ISSUER" \
-		"$WWW/spec/sigstore.bundle.json"
-	oracle_agrees "the wrong identity" bad/identity "$T/production.json" someone@example.com \
-		"$ISSUER" "$WWW/oms/v1.1.0-sigstore/model.sig"
-	oracle_agrees "the wrong issuer" bad/issuer "$T/production.json" "$ID" \
-		https://github.com/login/oauth "$WWW/oms/v1.1.0-sigstore/model.sig"
-	oracle_agrees "the staging root" bad/staging "$T/staging.json" "$ID" "$ISSUER" \
-		"$WWW/oms/v1.1.0-sigstore/model.sig"
+	agrees "the spec vector" keyless/spec "$WWW/spec/sigstore.bundle.json" "$V11" "$verdicts"
 	for part in set inclusion checkpoint sct certificate timestamp payload; do
-		oracle_agrees "a flipped byte in the $part" "bad/$part" "$T/production.json" "$ID" \
-			"$ISSUER" "$WWW/bad/$part.sig"
+		agrees "a flipped byte in the $part" "bad/$part" "$WWW/bad/$part.sig" "$V11" "$verdicts"
 	done
-else
+	agrees "the wrong identity" bad/identity "$V11/model.sig" "$V11" \
+		"$(node "$ORACLE/oracle.js" "$T/production.json" someone@example.com "$ISSUER" "$V11/model.sig" 2>&1)"
+	agrees "the wrong issuer" bad/issuer "$V11/model.sig" "$V11" \
+		"$(node "$ORACLE/oracle.js" "$T/production.json" "$ID" https://github.com/login/oauth "$V11/model.sig" 2>&1)"
+	agrees "the staging root" bad/staging "$V11/model.sig" "$V11" \
+		"$(node "$ORACLE/oracle.js" "$T/staging.json" "$ID" "$ISSUER" "$V11/model.sig" 2>&1)"
+elif [ "$SAN" = 0 ]; then
 	echo "# skip: the @sigstore/verify oracle (npm ci failed: $(tail -1 "$T/logs/npm.out" 2>/dev/null))"
 fi
 
