@@ -28,7 +28,8 @@
 
 #define OID_ISSUER_V2 "1.3.6.1.4.1.57264.1.8"   /* UTF8String */
 #define OID_ISSUER_V1 "1.3.6.1.4.1.57264.1.1"   /* raw bytes */
-#define QUOTE_MAX 100
+#define QUOTE_MAX 100       /* bytes of untrusted text in a message */
+#define SAN_MAX 256         /* of the matched identity, in the signer */
 #define BODY_MAX_DEPTH 8
 
 struct kv {
@@ -38,7 +39,7 @@ struct kv {
 	X509 *leaf;
 	int64_t times[MFS_KEYLESS_MAX_TIMESTAMPS + 1];   /* verified times */
 	size_t ntimes;
-	char san[QUOTE_MAX + 1];                         /* the SAN that matched */
+	char san[SAN_MAX + 1];                           /* the SAN that matched */
 	char *err;
 	size_t errlen;
 };
@@ -61,7 +62,9 @@ int fail(struct kv *k, int rc, const char *step, const char *fmt, ...)
 	return rc;
 }
 
-/* Untrusted bytes for a message: printable ASCII, anything else '?'. */
+/* Untrusted bytes for a message: printable ASCII, anything else '?';
+ * cut to fit with "..." at the end, so that a cut identity never reads as
+ * a shorter one. */
 static void printable(const unsigned char *in, size_t n, char *out, size_t outlen)
 {
 	size_t i;
@@ -71,6 +74,8 @@ static void printable(const unsigned char *in, size_t n, char *out, size_t outle
 	for (i = 0; i < n && i + 1 < outlen; i++)
 		out[i] = (in[i] < 0x20 || in[i] >= 0x7f) ? '?' : (char)in[i];
 	out[i] = '\0';
+	if (i < n && outlen > 4)
+		memcpy(out + outlen - 4, "...", 4);
 }
 
 static void utc(int64_t t, char *out, size_t outlen)
@@ -389,26 +394,20 @@ static bool b64_is(json_t *s, const unsigned char *want, size_t n)
 	return same;
 }
 
-/* True if `verifier` (base64 of a PEM certificate) is the leaf. */
+/* True if `verifier` is base64 of the leaf's PEM, byte for byte as
+ * Rekor writes it (and sigstore-python compares it): BEGIN and END lines,
+ * base64 in 64 columns, a final newline. */
 static bool verifier_is_leaf(struct kv *k, json_t *verifier)
 {
-	unsigned char *pem;
-	size_t len;
-	BIO *bio;
-	X509 *x;
+	BIO *mem = BIO_new(BIO_s_mem());
+	char *pem;
+	long len;
 	bool same = false;
 
-	if (!json_is_string(verifier) ||
-	    mfs_b64_decode(json_string_value(verifier), json_string_length(verifier), &pem, &len,
-			   NULL, 0) < 0)
-		return false;
-	bio = BIO_new_mem_buf(pem, (int)len);
-	x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	if (x)
-		same = X509_cmp(x, k->leaf) == 0;
-	X509_free(x);
-	BIO_free(bio);
-	free(pem);
+	if (mem && PEM_write_bio_X509(mem, k->leaf) == 1 &&
+	    (len = BIO_get_mem_data(mem, &pem)) > 0)
+		same = b64_is(verifier, (const unsigned char *)pem, (size_t)len);
+	BIO_free(mem);
 	ERR_clear_error();
 	return same;
 }
@@ -462,6 +461,13 @@ static int check_body(struct kv *k, json_t *entry)
 	sigs = json_object_get(spec, "signatures");
 	if (!json_is_array(sigs) || json_array_size(sigs) != 1) {
 		fail(k, rc, "tlog body", "the logged entry does not have exactly one signature");
+		goto out_free_body;
+	}
+	/* The log holds one signature: an envelope with more is not the one
+	 * it logged (bundle.h keeps only the first). */
+	if (json_array_size(json_object_get(json_object_get(k->b->json, "dsseEnvelope"),
+					    "signatures")) != 1) {
+		fail(k, rc, "tlog body", "the envelope has more signatures than the logged one");
 		goto out_free_body;
 	}
 	if (!b64_is(json_object_get(json_array_get(sigs, 0), "signature"), k->b->sig,
@@ -530,7 +536,7 @@ int mfs_keyless_verify(const struct mfs_bundle *b, const struct mfs_keyless_poli
 		utc(res.integrated_time, when, sizeof(when));
 		printable((const unsigned char *)p->oidc_issuer, strlen(p->oidc_issuer), iss,
 			  sizeof(iss));
-		snprintf(signer->who, sizeof(signer->who), "keyless %s (issuer %s, %.100s index "
+		snprintf(signer->who, sizeof(signer->who), "keyless %s (issuer %s, %.60s index "
 			 "%lld, %s)", k.san, iss, res.log->base_url, (long long)res.log_index,
 			 when);
 		signer->compat_pae = compat;

@@ -14,7 +14,8 @@
  *                        verified time;
  *   "timestamp"          each RFC 3161 timestamp (tsa.h) over the DSSE
  *                        signature bytes: every one present must verify,
- *                        and each is a verified time;
+ *                        none may be there twice, and each is a verified
+ *                        time;
  *   "SCT"                the leaf's embedded SCTs (sct.h), its issuer
  *                        found among the root's certificate authorities;
  *   "certificate chain"  at every verified time, the leaf chains to a
@@ -33,8 +34,9 @@
  *   "tlog body"          the logged entry is this envelope's: kind dsse,
  *                        apiVersion 0.0.1 (as kindVersion says too),
  *                        spec.payloadHash the SHA-256 of the payload,
- *                        spec.signatures exactly this signature with
- *                        this certificate as its verifier.
+ *                        spec.signatures exactly the envelope's one
+ *                        signature, with base64 of this certificate's
+ *                        PEM, byte for byte, as its verifier.
  * The time used is never the clock's: a bundle verifies the same way
  * years later (the certificate has long expired by then; the log and the
  * timestamps say it was valid when it signed).
@@ -68,8 +70,9 @@ struct mfs_keyless_signer {
  * the failed step's name (above), then ": " and why, and:
  *   -EKEYREJECTED  the bundle does not verify;
  *   -EINVAL        the policy cannot be used: no trusted root, identity
- *                  or issuer given, or a trusted root that cannot be read
- *                  (step "trusted root");
+ *                  or issuer given (step "policy"), or a trusted root that
+ *                  cannot be read (step "trusted root"); or `b` is not a
+ *                  keyless bundle (step "bundle");
  *   -ENOMEM. */
 int mfs_keyless_verify(const struct mfs_bundle *b, const struct mfs_keyless_policy *p,
 		       struct mfs_keyless_signer *signer, char *err, size_t errlen);
