@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "jsonin.h"
+#include "log.h"
 #include "trustroot.h"
 
 /* The em dash (U+2014) and space that start a signed note's signature
@@ -32,19 +32,6 @@ static const struct {
 	{ "PKIX_ECDSA_P521_SHA_512", MFS_TLOG_ECDSA_SHA512, EVP_PKEY_EC, 521 },
 	{ "PKIX_ED25519", MFS_TLOG_ED25519, EVP_PKEY_ED25519, 0 },
 };
-
-static __attribute__((format(printf, 4, 5)))
-int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* ------------------------------------------------------------ helpers */
 
@@ -127,9 +114,8 @@ static bool sha256(const void *a, size_t alen, const void *b, size_t blen, const
 	return ok;
 }
 
-/* 1 if `sig` is the log's signature of `msg`, 0 if not, -ENOMEM. */
-static int sig_ok(const struct mfs_tlog *log, const void *msg, size_t len,
-		  const unsigned char *sig, size_t siglen)
+int mfs_tlog_signed(const struct mfs_tlog *log, const void *msg, size_t len,
+		    const unsigned char *sig, size_t siglen)
 {
 	const EVP_MD *md = NULL;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -181,18 +167,18 @@ static int read_tlog(json_t *t, const char *m, size_t idx, struct mfs_tlog *log,
 
 	*skip = false;
 	if (!json_is_object(t))
-		return fail(err, errlen, -EINVAL, "%s[%zu]: not an object", m, idx);
+		return mfs_fail(err, errlen, -EINVAL, "%s[%zu]: not an object", m, idx);
 	url = get_str(t, "baseUrl", &len);
 	if (!url || len == 0 || len >= sizeof(log->base_url) || strlen(url) != len)
-		return fail(err, errlen, -EINVAL, "%s[%zu].baseUrl: missing or too long", m, idx);
+		return mfs_fail(err, errlen, -EINVAL, "%s[%zu].baseUrl: missing or too long", m, idx);
 	halg = get_str(t, "hashAlgorithm", NULL);
 	if (json_object_get(t, "hashAlgorithm") && !halg)
-		return fail(err, errlen, -EINVAL, "%s[%zu].hashAlgorithm: not a string", m, idx);
+		return mfs_fail(err, errlen, -EINVAL, "%s[%zu].hashAlgorithm: not a string", m, idx);
 	if (!json_is_object(pk))
-		return fail(err, errlen, -EINVAL, "%s[%zu].publicKey: missing", m, idx);
+		return mfs_fail(err, errlen, -EINVAL, "%s[%zu].publicKey: missing", m, idx);
 	details = get_str(pk, "keyDetails", NULL);
 	if (!details)
-		return fail(err, errlen, -EINVAL, "%s[%zu].publicKey.keyDetails: missing", m, idx);
+		return mfs_fail(err, errlen, -EINVAL, "%s[%zu].publicKey.keyDetails: missing", m, idx);
 	for (k = 0; k < sizeof(key_types) / sizeof(key_types[0]); k++) {
 		if (strcmp(details, key_types[k].name) == 0)
 			break;
@@ -204,25 +190,25 @@ static int read_tlog(json_t *t, const char *m, size_t idx, struct mfs_tlog *log,
 	}
 	s = get_str(pk, "rawBytes", &len);
 	if (!s)
-		return fail(err, errlen, -EINVAL, "%s[%zu].publicKey.rawBytes: missing", m, idx);
+		return mfs_fail(err, errlen, -EINVAL, "%s[%zu].publicKey.rawBytes: missing", m, idx);
 	rc = mfs_b64_decode(s, len, &der, &derlen, NULL, 0);
 	if (rc == -ENOMEM)
-		return fail(err, errlen, rc, "out of memory");
+		return mfs_fail(err, errlen, rc, "out of memory");
 	if (rc < 0)
-		return fail(err, errlen, rc, "%s[%zu].publicKey.rawBytes: not base64", m, idx);
+		return mfs_fail(err, errlen, rc, "%s[%zu].publicKey.rawBytes: not base64", m, idx);
 	p = der;
 	key = d2i_PUBKEY(NULL, &p, (long)derlen);
 	if (!key || p != der + derlen) {
 		EVP_PKEY_free(key);
 		free(der);
-		return fail(err, errlen, -EINVAL, "%s[%zu].publicKey.rawBytes: not a DER key",
+		return mfs_fail(err, errlen, -EINVAL, "%s[%zu].publicKey.rawBytes: not a DER key",
 			    m, idx);
 	}
 	log->pkey = key;
 	if (EVP_PKEY_get_base_id(key) != key_types[k].type ||
 	    (key_types[k].bits && EVP_PKEY_get_bits(key) != key_types[k].bits)) {
 		free(der);
-		return fail(err, errlen, -EINVAL, "%s[%zu].publicKey: not a %s key", m, idx,
+		return mfs_fail(err, errlen, -EINVAL, "%s[%zu].publicKey: not a %s key", m, idx,
 			    details);
 	}
 	log->alg = key_types[k].alg;
@@ -232,7 +218,7 @@ static int read_tlog(json_t *t, const char *m, size_t idx, struct mfs_tlog *log,
 	s = get_str(vf, "start", NULL);
 	if (!s || !mfs_rfc3339_parse(s, &log->valid_from)) {
 		free(der);
-		return fail(err, errlen, -EINVAL,
+		return mfs_fail(err, errlen, -EINVAL,
 			    "%s[%zu].publicKey.validFor.start: missing or not RFC 3339", m, idx);
 	}
 	log->valid_until = INT64_MAX;
@@ -241,7 +227,7 @@ static int read_tlog(json_t *t, const char *m, size_t idx, struct mfs_tlog *log,
 		if (!s || !mfs_rfc3339_parse(s, &log->valid_until) ||
 		    log->valid_until < log->valid_from) {
 			free(der);
-			return fail(err, errlen, -EINVAL,
+			return mfs_fail(err, errlen, -EINVAL,
 				    "%s[%zu].publicKey.validFor.end: not RFC 3339 or before the start",
 				    m, idx);
 		}
@@ -252,8 +238,8 @@ static int read_tlog(json_t *t, const char *m, size_t idx, struct mfs_tlog *log,
 	if (rc < 0) {
 		free(der);
 		if (rc == -ENOMEM)
-			return fail(err, errlen, rc, "out of memory");
-		return fail(err, errlen, rc, "%s[%zu].logId.keyId: missing or not 32 bytes",
+			return mfs_fail(err, errlen, rc, "out of memory");
+		return mfs_fail(err, errlen, rc, "%s[%zu].logId.keyId: missing or not 32 bytes",
 			    m, idx);
 	}
 	/* The ID is what entries and checkpoint key hints name the log by:
@@ -261,14 +247,14 @@ static int read_tlog(json_t *t, const char *m, size_t idx, struct mfs_tlog *log,
 	 * another's key. */
 	if (!sha256(der, derlen, "", 0, "", 0, id)) {
 		free(der);
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return mfs_fail(err, errlen, -ENOMEM, "out of memory");
 	}
 	free(der);
 	if (memcmp(id, log->log_id, 32) != 0) {
 		if (log->alg == MFS_TLOG_ED25519)
 			note_key_id(log->base_url, key, id);
 		if (memcmp(id, log->log_id, 32) != 0)
-			return fail(err, errlen, -EINVAL, "%s[%zu].logId.keyId: not the key's ID",
+			return mfs_fail(err, errlen, -EINVAL, "%s[%zu].logId.keyId: not the key's ID",
 				    m, idx);
 	}
 	return 0;
@@ -283,16 +269,16 @@ int mfs_tlog_list_parse(json_t *doc, const char *member, struct mfs_tlog_root *o
 
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(doc))
-		return fail(err, errlen, -EINVAL, "trusted root: not a JSON object");
+		return mfs_fail(err, errlen, -EINVAL, "trusted root: not a JSON object");
 	if (!json_is_array(tlogs))
-		return fail(err, errlen, -EINVAL, "trusted root: no \"%s\" array", member);
+		return mfs_fail(err, errlen, -EINVAL, "trusted root: no \"%s\" array", member);
 	json_array_foreach(tlogs, i, t) {
 		struct mfs_tlog *log;
 		bool skip;
 
 		if (out->nlogs == MFS_REKOR_MAX_LOGS) {
 			mfs_tlog_root_free(out);
-			return fail(err, errlen, -EINVAL, "trusted root: more than %d %s",
+			return mfs_fail(err, errlen, -EINVAL, "trusted root: more than %d %s",
 				    MFS_REKOR_MAX_LOGS, member);
 		}
 		log = &out->logs[out->nlogs];
@@ -329,7 +315,7 @@ int mfs_tlog_root_load(const char *path, struct mfs_tlog_root *out, char *err, s
 	rc = mfs_tlog_root_parse(doc, out, why, sizeof(why));
 	json_decref(doc);
 	if (rc < 0)
-		return fail(err, errlen, rc, "%s: %s", path, why);
+		return mfs_fail(err, errlen, rc, "%s: %s", path, why);
 	return 0;
 }
 
@@ -396,31 +382,31 @@ int mfs_rekor_checkpoint_verify(const char *note, size_t len, const struct mfs_t
 	int rc;
 
 	if (len > MFS_REKOR_MAX_NOTE)
-		return fail(err, errlen, -EKEYREJECTED, "larger than %d bytes", MFS_REKOR_MAX_NOTE);
+		return mfs_fail(err, errlen, -EKEYREJECTED, "larger than %d bytes", MFS_REKOR_MAX_NOTE);
 	blank = memmem(note, len, "\n\n", 2);
 	if (!blank || len == 0 || note[len - 1] != '\n')
-		return fail(err, errlen, -EKEYREJECTED, "not a signed note (no blank line)");
+		return mfs_fail(err, errlen, -EKEYREJECTED, "not a signed note (no blank line)");
 	bodylen = (size_t)(blank - note) + 1;
 	if (memchr(note, '\0', len))
-		return fail(err, errlen, -EKEYREJECTED, "not a signed note (a NUL byte)");
+		return mfs_fail(err, errlen, -EKEYREJECTED, "not a signed note (a NUL byte)");
 
 	/* origin, tree size, root hash, then extension lines. */
 	l2 = memchr(note, '\n', bodylen);
 	if (l2 == note)
-		return fail(err, errlen, -EKEYREJECTED, "empty origin line");
+		return mfs_fail(err, errlen, -EKEYREJECTED, "empty origin line");
 	l2++;
 	l3 = l2 < note + bodylen ? memchr(l2, '\n', (size_t)(note + bodylen - l2)) : NULL;
 	if (!l3 || !parse_dec(l2, (size_t)(l3 - l2), &size))
-		return fail(err, errlen, -EKEYREJECTED, "no tree size on line 2");
+		return mfs_fail(err, errlen, -EKEYREJECTED, "no tree size on line 2");
 	l3++;
 	l4 = l3 < note + bodylen ? memchr(l3, '\n', (size_t)(note + bodylen - l3)) : NULL;
 	if (!l4)
-		return fail(err, errlen, -EKEYREJECTED, "no root hash on line 3");
+		return mfs_fail(err, errlen, -EKEYREJECTED, "no root hash on line 3");
 	rc = b64_fixed(l3, (size_t)(l4 - l3), root_hash, 32);
 	if (rc == -ENOMEM)
-		return fail(err, errlen, rc, "out of memory");
+		return mfs_fail(err, errlen, rc, "out of memory");
 	if (rc < 0)
-		return fail(err, errlen, -EKEYREJECTED, "line 3 is not a base64 SHA-256 root hash");
+		return mfs_fail(err, errlen, -EKEYREJECTED, "line 3 is not a base64 SHA-256 root hash");
 
 	for (p = blank + 2; p < end;) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p)), *name, *sp;
@@ -428,26 +414,26 @@ int mfs_rekor_checkpoint_verify(const char *note, size_t len, const struct mfs_t
 		size_t siglen, pl = strlen(NOTE_SIG_PREFIX);
 
 		if ((size_t)(eol - p) < pl || memcmp(p, NOTE_SIG_PREFIX, pl) != 0)
-			return fail(err, errlen, -EKEYREJECTED,
+			return mfs_fail(err, errlen, -EKEYREJECTED,
 				    "a signature line does not start with an em dash");
 		name = p + pl;
 		sp = memchr(name, ' ', (size_t)(eol - name));
 		if (!sp || sp == name)
-			return fail(err, errlen, -EKEYREJECTED, "a signature line has no name");
+			return mfs_fail(err, errlen, -EKEYREJECTED, "a signature line has no name");
 		rc = mfs_b64_decode(sp + 1, (size_t)(eol - sp - 1), &sig, &siglen, NULL, 0);
 		if (rc == -ENOMEM)
-			return fail(err, errlen, rc, "out of memory");
+			return mfs_fail(err, errlen, rc, "out of memory");
 		if (rc < 0 || siglen < 5) {
 			free(sig);
-			return fail(err, errlen, -EKEYREJECTED,
+			return mfs_fail(err, errlen, -EKEYREJECTED,
 				    "a signature line is not base64 of a key hint and signature");
 		}
 		if (memcmp(sig, log->log_id, 4) == 0) {
 			nsigs++;
-			rc = sig_ok(log, note, bodylen, sig + 4, siglen - 4);
+			rc = mfs_tlog_signed(log, note, bodylen, sig + 4, siglen - 4);
 			free(sig);
 			if (rc < 0)
-				return fail(err, errlen, rc, "out of memory");
+				return mfs_fail(err, errlen, rc, "out of memory");
 			if (rc == 1) {
 				*tree_size = (uint64_t)size;
 				return 0;
@@ -458,8 +444,8 @@ int mfs_rekor_checkpoint_verify(const char *note, size_t len, const struct mfs_t
 		p = eol + 1;
 	}
 	if (!nsigs)
-		return fail(err, errlen, -EKEYREJECTED, "no signature by %s", log->base_url);
-	return fail(err, errlen, -EKEYREJECTED, "the signature by %s does not verify",
+		return mfs_fail(err, errlen, -EKEYREJECTED, "no signature by %s", log->base_url);
+	return mfs_fail(err, errlen, -EKEYREJECTED, "the signature by %s does not verify",
 		    log->base_url);
 }
 
@@ -502,7 +488,7 @@ static void entry_free(struct entry *e)
 	free(e->hashes);
 }
 
-#define BAD(...) fail(err, errlen, -EINVAL, "entry: " __VA_ARGS__)
+#define BAD(...) mfs_fail(err, errlen, -EINVAL, "entry: " __VA_ARGS__)
 
 static int read_entry(json_t *j, struct entry *e, char *err, size_t errlen)
 {
@@ -583,7 +569,7 @@ static int read_entry(json_t *j, struct entry *e, char *err, size_t errlen)
 		return BAD("inclusionProof.checkpoint.envelope: missing");
 	return 0;
 nomem:
-	return fail(err, errlen, -ENOMEM, "entry: out of memory");
+	return mfs_fail(err, errlen, -ENOMEM, "entry: out of memory");
 }
 
 #undef BAD
@@ -638,20 +624,20 @@ int mfs_rekor_verify(json_t *entry, const struct mfs_tlog_root *root,
 		goto out;
 	/* set_message's %.*s takes an int. */
 	if (e.body_b64_len > INT_MAX / 2) {
-		rc = fail(err, errlen, -EINVAL, "entry: canonicalizedBody too long");
+		rc = mfs_fail(err, errlen, -EINVAL, "entry: canonicalizedBody too long");
 		goto out;
 	}
 
 	res->step = MFS_REKOR_LOG;
 	log = find_log(root, e.log_id);
 	if (!log) {
-		rc = fail(err, errlen, -ENOKEY,
+		rc = mfs_fail(err, errlen, -ENOKEY,
 			  "log not in the trusted root: logId %02x%02x%02x%02x... is none of its %zu tlogs",
 			  e.log_id[0], e.log_id[1], e.log_id[2], e.log_id[3], root->nlogs);
 		goto out;
 	}
 	if (e.integrated_time < log->valid_from || e.integrated_time > log->valid_until) {
-		rc = fail(err, errlen, -EKEYEXPIRED,
+		rc = mfs_fail(err, errlen, -EKEYEXPIRED,
 			  "log not in the trusted root: %s is not trusted at integratedTime %lld",
 			  log->base_url, (long long)e.integrated_time);
 		goto out;
@@ -659,20 +645,20 @@ int mfs_rekor_verify(json_t *entry, const struct mfs_tlog_root *root,
 
 	res->step = MFS_REKOR_SET;
 	if (!e.set) {
-		rc = fail(err, errlen, -EKEYREJECTED,
+		rc = mfs_fail(err, errlen, -EKEYREJECTED,
 			  "SET: no inclusionPromise (a Rekor v2 entry?), so no signed time");
 		goto out;
 	}
 	msg = set_message(&e, &msglen);
 	if (!msg) {
-		rc = fail(err, errlen, -ENOMEM, "SET: out of memory");
+		rc = mfs_fail(err, errlen, -ENOMEM, "SET: out of memory");
 		goto out;
 	}
-	rc = sig_ok(log, msg, msglen, e.set, e.set_len);
+	rc = mfs_tlog_signed(log, msg, msglen, e.set, e.set_len);
 	free(msg);
 	if (rc <= 0) {
-		rc = rc < 0 ? fail(err, errlen, rc, "SET: out of memory") :
-			      fail(err, errlen, -EKEYREJECTED,
+		rc = rc < 0 ? mfs_fail(err, errlen, rc, "SET: out of memory") :
+			      mfs_fail(err, errlen, -EKEYREJECTED,
 				   "SET: signedEntryTimestamp does not verify with %s's key",
 				   log->base_url);
 		goto out;
@@ -680,13 +666,13 @@ int mfs_rekor_verify(json_t *entry, const struct mfs_tlog_root *root,
 
 	res->step = MFS_REKOR_INCLUSION;
 	if (!sha256(&zero, 1, e.body, e.body_len, "", 0, leaf)) {
-		rc = fail(err, errlen, -ENOMEM, "inclusion proof: out of memory");
+		rc = mfs_fail(err, errlen, -ENOMEM, "inclusion proof: out of memory");
 		goto out;
 	}
 	if (!mfs_rekor_inclusion_ok(leaf, (uint64_t)e.proof_index, (uint64_t)e.proof_size,
 				    (const unsigned char (*)[32])e.hashes, e.nhashes,
 				    e.root_hash)) {
-		rc = fail(err, errlen, -EKEYREJECTED,
+		rc = mfs_fail(err, errlen, -EKEYREJECTED,
 			  "inclusion proof: %zu hashes from leaf %lld of %lld do not give rootHash",
 			  e.nhashes, (long long)e.proof_index, (long long)e.proof_size);
 		goto out;
@@ -696,11 +682,11 @@ int mfs_rekor_verify(json_t *entry, const struct mfs_tlog_root *root,
 	rc = mfs_rekor_checkpoint_verify(e.note, e.note_len, log, &cp_size, cp_root, why,
 					 sizeof(why));
 	if (rc < 0) {
-		rc = fail(err, errlen, rc, "checkpoint: %s", why);
+		rc = mfs_fail(err, errlen, rc, "checkpoint: %s", why);
 		goto out;
 	}
 	if (cp_size != (uint64_t)e.proof_size || memcmp(cp_root, e.root_hash, 32) != 0) {
-		rc = fail(err, errlen, -EKEYREJECTED,
+		rc = mfs_fail(err, errlen, -EKEYREJECTED,
 			  "checkpoint: its tree (size %llu) is not the proof's (size %lld)",
 			  (unsigned long long)cp_size, (long long)e.proof_size);
 		goto out;

@@ -3,7 +3,6 @@
 #include "sct.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
-static __attribute__((format(printf, 4, 5)))
-int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	ERR_clear_error();
-	return rc;
-}
+#include "log.h"
 
 static void put_be(unsigned char *p, uint64_t v, int n)
 {
@@ -80,28 +67,6 @@ static const struct mfs_tlog *find_log(const struct mfs_tlog_root *logs,
 	return NULL;
 }
 
-/* 1 if `sig` is `log`'s signature over msg, 0 if not, -ENOMEM. */
-static int log_signed(const struct mfs_tlog *log, const unsigned char *msg, size_t len,
-		      const unsigned char *sig, size_t siglen)
-{
-	const EVP_MD *md = NULL;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok;
-
-	if (!ctx)
-		return -ENOMEM;
-	switch (log->alg) {
-	case MFS_TLOG_ECDSA_SHA256: md = EVP_sha256(); break;
-	case MFS_TLOG_ECDSA_SHA384: md = EVP_sha384(); break;
-	case MFS_TLOG_ECDSA_SHA512: md = EVP_sha512(); break;
-	case MFS_TLOG_ED25519: md = NULL; break;
-	}
-	ok = EVP_DigestVerifyInit(ctx, NULL, md, NULL, log->pkey) == 1 &&
-	     EVP_DigestVerify(ctx, sig, siglen, msg, len) == 1;
-	EVP_MD_CTX_free(ctx);
-	return ok;
-}
-
 int mfs_sct_verify(X509 *leaf, X509 *issuer, const struct mfs_tlog_root *ctlogs,
 		   int64_t *first_ms, char *err, size_t errlen)
 {
@@ -112,25 +77,27 @@ int mfs_sct_verify(X509 *leaf, X509 *issuer, const struct mfs_tlog_root *ctlogs,
 	int64_t first = INT64_MAX;
 
 	scts = X509_get_ext_d2i(leaf, NID_ct_precert_scts, &crit, NULL);
-	if (!scts)
-		return fail(err, errlen, -EKEYREJECTED, crit == -1 ?
+	if (!scts) {
+		ERR_clear_error();
+		return mfs_fail(err, errlen, -EKEYREJECTED, crit == -1 ?
 			    "the certificate has no embedded SCT" :
 			    "the certificate's SCT list does not parse");
+	}
 	n = sk_SCT_num(scts);
 	if (n <= 0 || n > MFS_SCT_MAX) {
-		rc = fail(err, errlen, -EKEYREJECTED, "the certificate has %d SCTs (1 to %d)", n,
+		rc = mfs_fail(err, errlen, -EKEYREJECTED, "the certificate has %d SCTs (1 to %d)", n,
 			  MFS_SCT_MAX);
 		goto out_free_scts;
 	}
 	spkilen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(issuer), &spki);
 	if (spkilen <= 0 ||
 	    !EVP_Digest(spki, (size_t)spkilen, keyhash, NULL, EVP_sha256(), NULL)) {
-		rc = fail(err, errlen, -ENOMEM, "out of memory");
+		rc = mfs_fail(err, errlen, -ENOMEM, "out of memory");
 		goto out_free_spki;
 	}
 	tbs = precert_tbs(leaf, &tbslen);
 	if (!tbs) {
-		rc = fail(err, errlen, -ENOMEM, "cannot re-encode the certificate without its SCTs");
+		rc = mfs_fail(err, errlen, -ENOMEM, "cannot re-encode the certificate without its SCTs");
 		goto out_free_spki;
 	}
 	/* 1+1+8+2+32+3 bytes before the TBS, 2 after it, then extensions. */
@@ -144,33 +111,33 @@ int mfs_sct_verify(X509 *leaf, X509 *issuer, const struct mfs_tlog_root *ctlogs,
 		int ok;
 
 		if (SCT_get_version(sct) != SCT_VERSION_V1) {
-			rc = fail(err, errlen, -EKEYREJECTED, "SCT %d is not version 1", i);
+			rc = mfs_fail(err, errlen, -EKEYREJECTED, "SCT %d is not version 1", i);
 			goto out_free_tbs;
 		}
 		idlen = SCT_get0_log_id(sct, &id);
 		log = find_log(ctlogs, id, idlen);
 		if (!log) {
-			rc = fail(err, errlen, -EKEYREJECTED,
+			rc = mfs_fail(err, errlen, -EKEYREJECTED,
 				  "SCT %d is by a CT log not in the trusted root", i);
 			goto out_free_tbs;
 		}
 		if (ts / 1000 > (uint64_t)INT64_MAX || (int64_t)(ts / 1000) < log->valid_from ||
 		    (int64_t)(ts / 1000) > log->valid_until) {
-			rc = fail(err, errlen, -EKEYREJECTED,
+			rc = mfs_fail(err, errlen, -EKEYREJECTED,
 				  "SCT %d: %s is not trusted at the SCT's time", i, log->base_url);
 			goto out_free_tbs;
 		}
 		extlen = SCT_get0_extensions(sct, &ext);
 		siglen = SCT_get0_signature(sct, &sig);
 		if (extlen > 0xffff || siglen == 0) {
-			rc = fail(err, errlen, -EKEYREJECTED, "SCT %d is malformed", i);
+			rc = mfs_fail(err, errlen, -EKEYREJECTED, "SCT %d is malformed", i);
 			goto out_free_tbs;
 		}
 		len = fixed + extlen;
 		free(msg);
 		msg = malloc(len);
 		if (!msg) {
-			rc = fail(err, errlen, -ENOMEM, "out of memory");
+			rc = mfs_fail(err, errlen, -ENOMEM, "out of memory");
 			goto out_free_tbs;
 		}
 		p = msg;
@@ -190,13 +157,13 @@ int mfs_sct_verify(X509 *leaf, X509 *issuer, const struct mfs_tlog_root *ctlogs,
 		p += 2;
 		if (extlen)
 			memcpy(p, ext, extlen);
-		ok = log_signed(log, msg, len, sig, siglen);
+		ok = mfs_tlog_signed(log, msg, len, sig, siglen);
 		if (ok < 0) {
-			rc = fail(err, errlen, -ENOMEM, "out of memory");
+			rc = mfs_fail(err, errlen, -ENOMEM, "out of memory");
 			goto out_free_tbs;
 		}
 		if (!ok) {
-			rc = fail(err, errlen, -EKEYREJECTED,
+			rc = mfs_fail(err, errlen, -EKEYREJECTED,
 				  "SCT %d does not verify with %s's key", i, log->base_url);
 			goto out_free_tbs;
 		}

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,22 +11,10 @@
 #include <unistd.h>
 
 #include "jsonin.h"
+#include "log.h"
 
 #define ROOT_MAX_DEPTH 32
 #define MEDIA_TYPE_PREFIX "application/vnd.dev.sigstore.trustedroot+json;version=0."
-
-static __attribute__((format(printf, 4, 5)))
-int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 static bool digits(const char *s, int n, int *out)
 {
@@ -101,7 +88,7 @@ json_t *mfs_trust_root_read(const char *path, int *rc, char *err, size_t errlen)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		*rc = -errno;
-		fail(err, errlen, *rc, "%s: %s", path, strerror(-*rc));
+		mfs_fail(err, errlen, *rc, "%s: %s", path, strerror(-*rc));
 		return NULL;
 	}
 	/* One byte over the limit tells a file at the limit from a bigger
@@ -109,7 +96,7 @@ json_t *mfs_trust_root_read(const char *path, int *rc, char *err, size_t errlen)
 	buf = malloc(MFS_REKOR_ROOT_MAX + 1);
 	if (!buf) {
 		close(fd);
-		*rc = fail(err, errlen, -ENOMEM, "out of memory");
+		*rc = mfs_fail(err, errlen, -ENOMEM, "out of memory");
 		return NULL;
 	}
 	while (len <= MFS_REKOR_ROOT_MAX) {
@@ -118,7 +105,7 @@ json_t *mfs_trust_root_read(const char *path, int *rc, char *err, size_t errlen)
 			continue;
 		if (n < 0) {
 			*rc = -errno;
-			fail(err, errlen, *rc, "%s: %s", path, strerror(-*rc));
+			mfs_fail(err, errlen, *rc, "%s: %s", path, strerror(-*rc));
 			free(buf);
 			close(fd);
 			return NULL;
@@ -130,14 +117,14 @@ json_t *mfs_trust_root_read(const char *path, int *rc, char *err, size_t errlen)
 	close(fd);
 	if (len > MFS_REKOR_ROOT_MAX) {
 		free(buf);
-		*rc = fail(err, errlen, -E2BIG, "%s: larger than %u bytes", path,
+		*rc = mfs_fail(err, errlen, -E2BIG, "%s: larger than %u bytes", path,
 			   MFS_REKOR_ROOT_MAX);
 		return NULL;
 	}
 	doc = mfs_json_load(buf, len, ROOT_MAX_DEPTH, rc, why, sizeof(why));
 	free(buf);
 	if (!doc)
-		fail(err, errlen, *rc, "%s: %s", path, why);
+		mfs_fail(err, errlen, *rc, "%s: %s", path, why);
 	return doc;
 }
 
@@ -149,13 +136,13 @@ static int read_valid_for(json_t *vf, const char *m, size_t idx, struct mfs_auth
 
 	if (!json_is_string(json_object_get(vf, "start")) ||
 	    !mfs_rfc3339_parse(json_string_value(json_object_get(vf, "start")), &a->valid_from))
-		return fail(err, errlen, -EINVAL, "%s[%zu].validFor.start: missing or not RFC 3339",
+		return mfs_fail(err, errlen, -EINVAL, "%s[%zu].validFor.start: missing or not RFC 3339",
 			    m, idx);
 	a->valid_until = INT64_MAX;
 	if (end && (!json_is_string(end) ||
 		    !mfs_rfc3339_parse(json_string_value(end), &a->valid_until) ||
 		    a->valid_until < a->valid_from))
-		return fail(err, errlen, -EINVAL,
+		return mfs_fail(err, errlen, -EINVAL,
 			    "%s[%zu].validFor.end: not RFC 3339 or before the start", m, idx);
 	return 0;
 }
@@ -169,17 +156,17 @@ static int read_authority(json_t *j, const char *m, size_t idx, struct mfs_autho
 	int rc;
 
 	if (!json_is_object(j))
-		return fail(err, errlen, -EINVAL, "%s[%zu]: not an object", m, idx);
+		return mfs_fail(err, errlen, -EINVAL, "%s[%zu]: not an object", m, idx);
 	uri = json_string_value(json_object_get(j, "uri"));
 	snprintf(a->uri, sizeof(a->uri), "%s", uri ? uri : "(no uri)");
 	if (!json_is_array(certs) || json_array_size(certs) == 0 ||
 	    json_array_size(certs) > MFS_TRUST_MAX_CHAIN)
-		return fail(err, errlen, -EINVAL,
+		return mfs_fail(err, errlen, -EINVAL,
 			    "%s[%zu].certChain.certificates: missing, empty or more than %d",
 			    m, idx, MFS_TRUST_MAX_CHAIN);
 	a->chain = sk_X509_new_null();
 	if (!a->chain)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return mfs_fail(err, errlen, -ENOMEM, "out of memory");
 	json_array_foreach(certs, i, c) {
 		json_t *raw = json_object_get(c, "rawBytes");
 		const unsigned char *p;
@@ -188,14 +175,14 @@ static int read_authority(json_t *j, const char *m, size_t idx, struct mfs_autho
 		X509 *x;
 
 		if (!json_is_string(raw))
-			return fail(err, errlen, -EINVAL,
+			return mfs_fail(err, errlen, -EINVAL,
 				    "%s[%zu].certChain.certificates[%zu].rawBytes: missing", m, idx, i);
 		rc = mfs_b64_decode(json_string_value(raw), json_string_length(raw), &der, &len,
 				    NULL, 0);
 		if (rc == -ENOMEM)
-			return fail(err, errlen, rc, "out of memory");
+			return mfs_fail(err, errlen, rc, "out of memory");
 		if (rc < 0)
-			return fail(err, errlen, rc,
+			return mfs_fail(err, errlen, rc,
 				    "%s[%zu].certChain.certificates[%zu].rawBytes: not base64", m,
 				    idx, i);
 		p = der;
@@ -203,14 +190,14 @@ static int read_authority(json_t *j, const char *m, size_t idx, struct mfs_autho
 		if (!x || p != der + len) {
 			X509_free(x);
 			free(der);
-			return fail(err, errlen, -EINVAL,
+			return mfs_fail(err, errlen, -EINVAL,
 				    "%s[%zu].certChain.certificates[%zu]: not a DER certificate", m,
 				    idx, i);
 		}
 		free(der);
 		if (!sk_X509_push(a->chain, x)) {
 			X509_free(x);
-			return fail(err, errlen, -ENOMEM, "out of memory");
+			return mfs_fail(err, errlen, -ENOMEM, "out of memory");
 		}
 	}
 	return read_valid_for(json_object_get(j, "validFor"), m, idx, a, err, errlen);
@@ -224,9 +211,9 @@ static int read_authorities(json_t *doc, const char *m, struct mfs_authority *as
 	int rc;
 
 	if (!json_is_array(arr))
-		return fail(err, errlen, -EINVAL, "no \"%s\" array", m);
+		return mfs_fail(err, errlen, -EINVAL, "no \"%s\" array", m);
 	if (json_array_size(arr) > MFS_TRUST_MAX_AUTHORITIES)
-		return fail(err, errlen, -EINVAL, "more than %d %s", MFS_TRUST_MAX_AUTHORITIES, m);
+		return mfs_fail(err, errlen, -EINVAL, "more than %d %s", MFS_TRUST_MAX_AUTHORITIES, m);
 	json_array_foreach(arr, i, j) {
 		/* Counted before it is read, so that a half-read one is freed. */
 		*n = i + 1;
@@ -250,7 +237,7 @@ int mfs_trust_root_load(const char *path, struct mfs_trust_root *out, char *err,
 		return rc;
 	mt = json_string_value(json_object_get(doc, "mediaType"));
 	if (!mt || strncmp(mt, MEDIA_TYPE_PREFIX, strlen(MEDIA_TYPE_PREFIX)) != 0) {
-		rc = fail(why, sizeof(why), -EINVAL,
+		rc = mfs_fail(why, sizeof(why), -EINVAL,
 			  "mediaType is not " MEDIA_TYPE_PREFIX "N (not a Sigstore trusted root)");
 		goto out_free_doc;
 	}
@@ -270,7 +257,7 @@ out_free_doc:
 	json_decref(doc);
 	if (rc < 0) {
 		mfs_trust_root_free(out);
-		return fail(err, errlen, rc, "%s: %s", path, why);
+		return mfs_fail(err, errlen, rc, "%s: %s", path, why);
 	}
 	return 0;
 }

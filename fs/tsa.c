@@ -2,7 +2,6 @@
 #include "tsa.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,19 +11,7 @@
 #include <openssl/ts.h>
 #include <openssl/x509_vfy.h>
 
-static __attribute__((format(printf, 4, 5)))
-int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	ERR_clear_error();
-	return rc;
-}
+#include "log.h"
 
 /* The response's genTime in Unix seconds; false if it has none. */
 static bool gen_time(TS_RESP *resp, int64_t *out)
@@ -107,26 +94,27 @@ int mfs_tsa_verify(const unsigned char *resp, size_t len, const unsigned char *d
 	int rc = -EKEYREJECTED, ok;
 
 	if (len == 0 || len > MFS_TSA_MAX_RESP || datalen > INT32_MAX)
-		return fail(err, errlen, -EKEYREJECTED, "%zu bytes, not a timestamp response", len);
+		return mfs_fail(err, errlen, -EKEYREJECTED, "%zu bytes, not a timestamp response", len);
 	r = d2i_TS_RESP(NULL, &p, (long)len);
 	if (!r || p != resp + len) {
 		TS_RESP_free(r);
-		return fail(err, errlen, -EKEYREJECTED, "not a DER timestamp response");
+		ERR_clear_error();
+		return mfs_fail(err, errlen, -EKEYREJECTED, "not a DER timestamp response");
 	}
 	if (!gen_time(r, &t)) {
-		rc = fail(err, errlen, -EKEYREJECTED, "the response has no time (not granted?)");
+		rc = mfs_fail(err, errlen, -EKEYREJECTED, "the response has no time (not granted?)");
 		goto out_free_resp;
 	}
 	for (size_t i = 0; i < ntsas; i++) {
 		ok = verify_with(r, &tsas[i], t, data, datalen, why, sizeof(why));
 		if (ok < 0) {
-			rc = fail(err, errlen, -ENOMEM, "out of memory");
+			rc = mfs_fail(err, errlen, -ENOMEM, "out of memory");
 			goto out_free_resp;
 		}
 		if (!ok)
 			continue;
 		if (t < tsas[i].valid_from || t > tsas[i].valid_until) {
-			rc = fail(err, errlen, -EKEYREJECTED,
+			rc = mfs_fail(err, errlen, -EKEYREJECTED,
 				  "%s is not trusted at the stamped time %lld", tsas[i].uri,
 				  (long long)t);
 			goto out_free_resp;
@@ -135,9 +123,10 @@ int mfs_tsa_verify(const unsigned char *resp, size_t len, const unsigned char *d
 		rc = 0;
 		goto out_free_resp;
 	}
-	rc = fail(err, errlen, -EKEYREJECTED, "does not verify with any timestamp authority of "
+	rc = mfs_fail(err, errlen, -EKEYREJECTED, "does not verify with any timestamp authority of "
 		  "the trusted root (%s)", why);
 out_free_resp:
 	TS_RESP_free(r);
+	ERR_clear_error();
 	return rc;
 }

@@ -28,6 +28,10 @@ bool mfs_log_enabled(enum mfs_log_level level);
  * zero `errlen`: nothing is written. */
 void mfs_seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same, then returns `rc`: "return mfs_fail(err, errlen, -EINVAL,
+ * ...)". */
+int mfs_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #define mfs_err(...)   mfs_log(MFS_LOG_ERR, __VA_ARGS__)
 #define mfs_warn(...)  mfs_log(MFS_LOG_WARN, __VA_ARGS__)

@@ -107,6 +107,11 @@ int mfs_tlog_root_load(const char *path, struct mfs_tlog_root *out, char *err, s
 /* Frees the keys and zeroes *r; r may be NULL or already freed. */
 void mfs_tlog_root_free(struct mfs_tlog_root *r);
 
+/* 1 if `sig` is `log`'s signature of the `len` bytes at `msg` (ECDSA DER
+ * with the hash of its key type, or Ed25519), 0 if not, -ENOMEM. */
+int mfs_tlog_signed(const struct mfs_tlog *log, const void *msg, size_t len,
+		    const unsigned char *sig, size_t siglen);
+
 /* The step at which an entry failed (or MFS_REKOR_OK). */
 enum mfs_rekor_step {
 	MFS_REKOR_OK,

@@ -17,6 +17,7 @@
 #include "bundle.h"
 #include "keyless.h"
 #include "trustroot.h"
+#include "jsonflip.h"
 #include "unit.h"
 
 #define PROD "tests/data/oms/sigstore-python-trust/trusted_root.production.json"
@@ -96,24 +97,6 @@ static void expect_real(const struct mfs_bundle *b, const char *what, const char
 
 	expect(what, rc, err, -EKEYREJECTED, step);
 	CHECK_STR(s.who, "");
-}
-
-static const char b64chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* The base64 string `j` with its character at `pos` (from the end if
- * negative) flipped in its lowest bit: one decoded byte changes. */
-static void flip(json_t *j, long pos)
-{
-	char *s = strdup(json_string_value(j));
-	size_t len = strlen(s), at = pos < 0 ? len - (size_t)-pos : (size_t)pos;
-	const char *c = strchr(b64chars, s[at]);
-
-	CHECK(c != NULL);
-	if (c)
-		s[at] = b64chars[(c - b64chars) ^ 1];
-	json_string_set(j, s);
-	free(s);
 }
 
 static json_t *material(const struct mfs_bundle *b, const char *member)

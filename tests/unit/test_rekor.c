@@ -14,6 +14,7 @@
 
 #include "bundle.h"
 #include "rekor.h"
+#include "jsonflip.h"
 #include "unit.h"
 
 #define PROD "tests/data/oms/sigstore-python-trust/trusted_root.production.json"
@@ -191,28 +192,6 @@ static void test_staging_refuses(void)
 		json_decref(e);
 	}
 	mfs_tlog_root_free(&r);
-}
-
-static const char b64chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* The string at `j` with its character at `pos` (from the end if
- * negative) changed: a base64 character flips its lowest bit, so one
- * decoded byte changes; a digit changes to the next. */
-static void flip(json_t *j, long pos)
-{
-	char *s = strdup(json_string_value(j));
-	size_t len = strlen(s), at = pos < 0 ? len - (size_t)-pos : (size_t)pos;
-	const char *c = strchr(b64chars, s[at]);
-
-	if (s[at] >= '0' && s[at] <= '9' && at + 1 == len)
-		s[at] = s[at] == '9' ? '8' : (char)(s[at] + 1);
-	else if (c)
-		s[at] = b64chars[(c - b64chars) ^ 1];
-	else
-		s[at] ^= 1;
-	json_string_set(j, s);
-	free(s);
 }
 
 static json_t *at(json_t *e, const char *a, const char *b)
