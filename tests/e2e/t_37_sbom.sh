@@ -126,7 +126,10 @@ valid() { # NAME DOC...
 	if out=$("$PY" "$E2E_DIR/cdx_validate.py" "$SCHEMA" "${@:2}" 2>&1); then ok "$1"
 	else not_ok "$1" "$out"; fi
 }
-flat() { "$PY" "$CHECK" flat "$1"; }
+flat() { # DOC: its facts (worked out once per document)
+	[ -s "$1.flat" ] || "$PY" "$CHECK" flat "$1" >"$1.flat"
+	cat "$1.flat"
+}
 fact() { flat "$1" | grep -F -- "$2"; }         # DOC PREFIX: the facts that start so
 prop_of() { flat "$1" | awk -v r="$2" -v n="$3" '$1 == r && $2 == "prop" && $3 == n { print $4 }'; }
 
@@ -274,6 +277,10 @@ assert_eq "--store: still every configured digest, URL and size" \
 assert_eq "--store, two runs: the same document but timestamp and serial" \
 	"$("$PY" "$CHECK" strip "$T/store.json" | md5sum)" "$("$PY" "$CHECK" strip "$T/store2.json" | md5sum)"
 assert_eq "--store wrote nothing to the audit log" "$(audit_count signature_ok signed/key)" 1
+
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" sbom "$CFG" --store 2>&1 >/dev/null)
+assert_match "--store by a user who cannot open the store: exit 1, says why" "$? $out" \
+	"^1 modelfsctl: cannot open store '$STORE': Permission denied"
 
 # The trust changed (another key): the kept bundle no longer verifies.
 openssl ecparam -name prime256v1 -genkey -noout -out "$T/other.key" 2>/dev/null
