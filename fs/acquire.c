@@ -962,7 +962,7 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 	for (size_t i = 0; i < n; i++)
 		fds[i] = -EIO;
 	trail_init(&t);
-	snprintf(object, sizeof(object), "archive-%.60s", a->name);
+	mfs_store_archive_name(a->name, object, sizeof(object));
 	if (list_members(&w, a, todo, n, &lim.max_total) < 0) {
 		snprintf(why, sizeof(why), "archive '%s': out of memory", a->name);
 		mfs_err("%s", why);

@@ -1274,6 +1274,7 @@ static int complete_files(struct parser *p, struct section *s)
 		free(esc);
 		free(f->path);
 		f->path = path;
+		f->dir_len = strlen(s->model.path);
 		f->member = member;
 		f->name = strdup(s->id);
 		if (!path || (!folder && !member) || !f->name || !f->url)

@@ -24,8 +24,7 @@
 #include "metrics.h"
 #include "scheduler.h"
 #include "store.h"
-
-#define MODELFS_VERSION "0.1.0"
+#include "version.h"
 
 /* Options every mount gets: the kernel checks mode bits itself, and a
  * model store never needs setuid binaries or device nodes.  They go after
@@ -78,7 +77,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			usage(stdout);
 			return 1;
 		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
-			printf("modelfs %s\n", MODELFS_VERSION);
+			printf("modelfs %s\n", MFS_VERSION);
 			return 1;
 		} else if (strcmp(a, "-f") == 0) {
 			cli->foreground = true;

@@ -5,10 +5,12 @@
  *   modelfsctl verify CONFIG [PATH…]  re-hash stored objects (scrub), no network
  *   modelfsctl status MOUNTPOINT      each model's state from a mount (status.h)
  *   modelfsctl pin URL --path P ...   print a config section for URL (pin.h)
+ *   modelfsctl sbom CONFIG [--store] [-o FILE]  a CycloneDX 1.6 SBOM (sbom.h)
  *
  * Exit status: 0 success, 1 a model failed to verify or fetch (verify: a
  * stored object is corrupt; status: a model's last try failed; pin: the
- * download or the archive failed), 2 usage or config error. */
+ * download or the archive failed; sbom: the store or FILE cannot be
+ * read or written), 2 usage or config error. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -30,6 +32,7 @@
 #include "log.h"
 #include "pin.h"
 #include "pin_signed.h"
+#include "sbom.h"
 #include "scheduler.h"
 #include "signature.h"
 #include "status.h"
@@ -50,6 +53,7 @@ static void usage(FILE *f)
 		"                   | --sigstore-trusted-root F --identity I... --oidc-issuer O)\n"
 		"                  [--ca-file F] [--allow-http] [--proxy URL|none]\n"
 		"                  [--archive zip [--member M | --member-prefix P]]\n"
+		"       modelfsctl sbom CONFIG [--store] [-o FILE]\n"
 		"check  validates CONFIG and prints a summary (exit 2 on an error)\n"
 		"fetch  downloads and verifies the models at PATHs (all if none) into\n"
 		"       the store without mounting; exit 0 only if every one verified\n"
@@ -64,7 +68,10 @@ static void usage(FILE *f)
 		"       Exit 1 if the download or the archive failed.  With --signature:\n"
 		"       verifies the bundle, sizes its files with HEAD (no weights\n"
 		"       downloaded) and prints a signed model's section.  Without\n"
-		"       --proxy, https_proxy / http_proxy / no_proxy apply\n");
+		"       --proxy, https_proxy / http_proxy / no_proxy apply\n"
+		"sbom   prints a CycloneDX 1.6 JSON bill of materials of CONFIG's models\n"
+		"       (to FILE with -o); --store: also what the store holds of each\n"
+		"       (verified, quarantined, absent), no network, nothing re-hashed\n");
 }
 
 static double now_s(void)
@@ -1007,6 +1014,144 @@ out_cleanup_fetch:
 	return status;
 }
 
+/* The SHA-256 of `file`'s bytes, as hex into `hex` (65 bytes).  -errno. */
+static int file_sha256(const char *file, char *hex)
+{
+	struct mfs_digests d;
+	uint64_t n;
+	int fd = open(file, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = mfs_digest_fd(fd, MFS_ALGO_BIT(MFS_SHA256), NULL, &d, &n);
+	close(fd);
+	if (rc == 0)
+		mfs_hex_encode(d.d[MFS_SHA256], 32, hex);
+	return rc;
+}
+
+/* Writes `text` to `file`, through a temporary file renamed into place:
+ * a reader never sees half a document.  -errno. */
+static int write_file(const char *file, const char *text)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(text);
+	FILE *f;
+	int rc = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", file, (long)getpid()) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "wx");
+	if (!f)
+		return -errno;
+	if (fwrite(text, 1, len, f) != len)
+		rc = -errno;
+	if (fclose(f) == EOF && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, file) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+/* Thin: the config (and its digest), the store if asked, then sbom.c. */
+static int cmd_sbom(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "store", no_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mfs_store store = { .dirfd = -1 };
+	struct mfs_sbom_opts o = { .timestamp = time(NULL) };
+	struct mfs_config *cfg;
+	const char *output = NULL, *file;
+	char before[65], after[65], serial[64], real[PATH_MAX], err[1024], *text = NULL;
+	struct stat sb;
+	int c, rc, status = 2;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': o.with_store = true; break;
+		case 'o': output = optarg; break;
+		case ':':
+			fprintf(stderr, "modelfsctl: sbom: %s needs a value\n", argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "modelfsctl: sbom: unknown option '%s'\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		usage(stderr);
+		return 2;
+	}
+	file = argv[optind];
+	/* Hashed before and after it is read: the digest is of the config
+	 * the document describes, not of one that changed meanwhile. */
+	rc = file_sha256(file, before);
+	if (load(file, &cfg) < 0)
+		return 2;
+	status = 1;
+	if (rc < 0 || (rc = file_sha256(file, after)) < 0) {
+		fprintf(stderr, "modelfsctl: cannot hash '%s': %s\n", file, strerror(-rc));
+		goto out_free_config;
+	}
+	if (strcmp(before, after) != 0) {
+		fprintf(stderr, "modelfsctl: '%s' changed while it was read; try again\n", file);
+		goto out_free_config;
+	}
+	o.cfg = cfg;
+	o.config_sha256 = after;
+	o.config_path = realpath(file, real) ? real : file;
+	rc = mfs_sbom_serial(serial, sizeof(serial));
+	if (rc < 0) {
+		fprintf(stderr, "modelfsctl: no random serial number: %s\n", strerror(-rc));
+		goto out_free_config;
+	}
+	o.serial = serial;
+	/* A store that does not exist yet is made by nobody here: then every
+	 * model is absent. */
+	if (o.with_store && !(stat(cfg->store, &sb) < 0 && errno == ENOENT)) {
+		rc = mfs_store_open(&store, cfg->store);
+		if (rc < 0) {
+			fprintf(stderr, "modelfsctl: cannot open store '%s': %s\n", cfg->store,
+				strerror(-rc));
+			goto out_free_config;
+		}
+		o.store = &store;
+	}
+	/* signature.c's notes on a kept bundle (verified again) are not
+	 * the document; its warnings and errors still show. */
+	mfs_log_set_level(MFS_LOG_WARN);
+	rc = mfs_sbom_build(&o, &text, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "modelfsctl: sbom: %s\n", err);
+		status = rc == -EINVAL ? 2 : 1;
+		goto out_release_store;
+	}
+	if (output)
+		rc = write_file(output, text);
+	else if (fputs(text, stdout) == EOF || fflush(stdout) == EOF)
+		rc = -errno;
+	if (rc < 0) {
+		fprintf(stderr, "modelfsctl: cannot write %s: %s\n", output ? output : "the document",
+			strerror(-rc));
+		goto out_free_text;
+	}
+	status = 0;
+out_free_text:
+	free(text);
+out_release_store:
+	mfs_store_release(&store);
+out_free_config:
+	mfs_config_free(cfg);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
@@ -1024,6 +1169,8 @@ int main(int argc, char **argv)
 		return cmd_pin(argc - 1, argv + 1);
 	if (argc >= 3 && strcmp(argv[1], "status") == 0)
 		return cmd_status(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "sbom") == 0)
+		return cmd_sbom(argc - 1, argv + 1);
 	usage(stderr);
 	return 2;
 }

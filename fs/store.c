@@ -39,6 +39,36 @@ void mfs_store_object_name(const struct mfs_digests *d, char *buf, size_t len)
 	snprintf(buf, len, "%s-%s", mfs_algo_name(a), hex);
 }
 
+void mfs_store_archive_name(const char *section, char *buf, size_t len)
+{
+	snprintf(buf, len, "archive-%.60s", section);
+}
+
+int mfs_store_bundle_key(const char *url, const char *section, char *key, size_t len)
+{
+	struct mfs_hasher *h;
+	struct mfs_digests d;
+	char hex[17];
+	int rc;
+
+	if (len < sizeof("sig-") + 16)
+		return -EINVAL;
+	rc = mfs_hasher_new(MFS_ALGO_BIT(MFS_SHA256), &h);
+	if (rc < 0)
+		return rc;
+	rc = mfs_hasher_update(h, url, strlen(url) + 1);
+	if (rc == 0)
+		rc = mfs_hasher_update(h, section, strlen(section) + 1);
+	if (rc == 0)
+		rc = mfs_hasher_final(h, &d);
+	mfs_hasher_free(h);
+	if (rc < 0)
+		return rc;
+	mfs_hex_encode(d.d[MFS_SHA256], 8, hex);
+	snprintf(key, len, "sig-%s", hex);
+	return 0;
+}
+
 void mfs_store_shards_name(const struct mfs_shard *s, size_t n, char *buf, size_t len)
 {
 	struct mfs_hasher *h;
@@ -439,6 +469,66 @@ int mfs_store_quarantine_object(struct mfs_store *st, const char *object, int fd
 			return -ESTALE;
 	}
 	return quarantine(st, st->objects_fd, object, object, qname, len);
+}
+
+int mfs_store_stat_object(struct mfs_store *st, const char *object, struct stat *sb)
+{
+	if (!valid_name(object))
+		return -EINVAL;
+	if (fstatat(st->objects_fd, object, sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return S_ISREG(sb->st_mode) ? 0 : -EINVAL;
+}
+
+struct quarantined {
+	const char *name;
+	size_t len;
+	unsigned count;
+	time_t newest;
+};
+
+/* Reads one decimal field of a quarantine name up to `end` (a '.' or the
+ * NUL); NULL if it is not one. */
+static const char *decimal(const char *s, char end, unsigned long long *v)
+{
+	char *after;
+
+	if (*s < '0' || *s > '9')
+		return NULL;
+	errno = 0;
+	*v = strtoull(s, &after, 10);
+	return errno || *after != end ? NULL : after;
+}
+
+static int q_match(void *arg, int dirfd, const char *entry)
+{
+	struct quarantined *q = arg;
+	unsigned long long t, pid, n;
+	const char *s = entry + q->len;
+
+	(void)dirfd;
+	/* Exactly three numbers after the name: "a" is not "a.1"'s. */
+	if (strncmp(entry, q->name, q->len) != 0 || *s++ != '.' || !(s = decimal(s, '.', &t)) ||
+	    !(s = decimal(s + 1, '.', &pid)) || !decimal(s + 1, '\0', &n))
+		return 0;
+	q->count++;
+	if ((time_t)t > q->newest)
+		q->newest = (time_t)t;
+	return 0;
+}
+
+int mfs_store_quarantined(struct mfs_store *st, const char *name, unsigned *count,
+			  time_t *newest)
+{
+	struct quarantined q = { .name = name, .len = strlen(name) };
+	int rc;
+
+	if (!valid_name(name))
+		return -EINVAL;
+	rc = each_entry(st->quarantine_fd, q_match, &q);
+	*count = q.count;
+	*newest = q.newest;
+	return rc;
 }
 
 int mfs_store_open_object(struct mfs_store *st, const char *object)

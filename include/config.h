@@ -135,6 +135,10 @@ struct mfs_model {
 	char *name;                     /* the section id (shared by a directory's files) */
 	const struct mfs_source *source;
 	char *path;                     /* mount path, relative, no leading '/' */
+	size_t dir_len;                 /* a file of a directory model (file lines):
+					   path's first dir_len bytes are the
+					   directory's path, path + dir_len + 1
+					   the file's name; 0: a model of one file */
 	char *url;                      /* absolute, resolved against source->url */
 	uint64_t size;
 	struct mfs_digests digests;     /* every digest given; all must match */

@@ -50,6 +50,17 @@ void mfs_store_object_name(const struct mfs_digests *d, char *buf, size_t len);
  * Its bytes are those whose shards match (mfs_digest_shards). */
 void mfs_store_shards_name(const struct mfs_shard *s, size_t n, char *buf, size_t len);
 
+/* Names what a zip of model section `section` is staged and quarantined
+ * as: "archive-" and the section id (its members are objects of their
+ * own).  Cut to fit `len`. */
+void mfs_store_archive_name(const char *section, char *buf, size_t len);
+/* The key (mfs_store_put_bundle) a signed model's bundle is kept under:
+ * "sig-" and 16 hex digits of the SHA-256 of the bundle's url and the
+ * model section's id, each with its NUL (per model: another model may
+ * trust the same bundle otherwise).  `len` >= 21.  -EINVAL if `len` is
+ * too small, -ENOMEM or -EIO from the hasher. */
+int mfs_store_bundle_key(const char *url, const char *section, char *key, size_t len);
+
 /* Opens (creating if needed, mode 0700) the store at `path` and its four
  * subdirectories.  Refuses a path that is a symlink.  -errno on failure. */
 int mfs_store_open(struct mfs_store *st, const char *path);
@@ -93,6 +104,18 @@ int mfs_store_quarantine_object(struct mfs_store *st, const char *object, int fd
 /* Opens objects/<object> read-only with O_NOFOLLOW; -ENOENT if absent,
  * -EINVAL if it is not a regular file. */
 int mfs_store_open_object(struct mfs_store *st, const char *object);
+
+/* Looks at objects/<object> without opening it (lstat): 0 with *sb, or
+ * -ENOENT, -EINVAL (not a regular file: never an object), -errno. */
+int mfs_store_stat_object(struct mfs_store *st, const char *object, struct stat *sb);
+
+/* The copies of `name` (an object, or an archive's mfs_store_archive_name)
+ * in quarantine/, named as mfs_store_quarantine_* name them
+ * (<name>.<time>.<pid>.<seq>): how many in *count, and the newest one's
+ * <time> (seconds since the epoch, when it was quarantined) in *newest
+ * (0 if none).  0 or -errno; -EINVAL for a name no object can have. */
+int mfs_store_quarantined(struct mfs_store *st, const char *name, unsigned *count,
+			  time_t *newest);
 
 /* One object in objects/. */
 struct mfs_store_object {

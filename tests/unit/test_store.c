@@ -551,6 +551,70 @@ static void test_trim_quarantine(void)
 	unit_tmp_remove();
 }
 
+/* The names the SBOM looks a model up by: an archive's, a kept bundle's
+ * key (the SHA-256 of url NUL section NUL, as signature.c keeps it). */
+static void test_archive_and_bundle_names(void)
+{
+	char name[MFS_STORE_OBJECT_NAME_MAX], key[32];
+
+	mfs_store_archive_name("facenet", name, sizeof(name));
+	CHECK_STR(name, "archive-facenet");
+	CHECK_EQ_INT(mfs_store_bundle_key("https://h/m.sig", "m", key, sizeof(key)), 0);
+	/* python3 -c "import hashlib; print(hashlib.sha256(b'https://h/m.sig\0m\0')
+	 * .hexdigest()[:16])" */
+	CHECK_STR(key, "sig-be95076f3cdfc905");
+	CHECK_EQ_INT(mfs_store_bundle_key("https://h/m.sig", "m", key, 20), -EINVAL);
+}
+
+/* Quarantined copies are counted by exact name: three numbers after it,
+ * so "a" is not "a.1"'s; the newest time is the one in the names. */
+static void test_quarantined(void)
+{
+	char name[MFS_STAGING_NAME_MAX];
+	struct mfs_store st;
+	struct stat sb;
+	unsigned n;
+	time_t t;
+	int fd;
+
+	unit_tmp_make("store");
+	CHECK_EQ_INT(mfs_store_open(&st, unit_at("store")), 0);
+	CHECK_EQ_INT(mfs_store_quarantined(&st, OBJ, &n, &t), 0);
+	CHECK_EQ_INT(n, 0);
+	CHECK_EQ_INT(t, 0);
+	fd = stage_with(&st, "bad", name);
+	CHECK_EQ_INT(mfs_store_quarantine_staged(&st, name, OBJ, NULL, 0), 0);
+	close(fd);
+	write_file(unit_at("store/quarantine/" OBJ ".2000000000.1.7"), "older name, newer time");
+	write_file(unit_at("store/quarantine/archive-a.1.100.2.3"), "a.1's");
+	write_file(unit_at("store/quarantine/archive-a.100.2.3"), "a's");
+	write_file(unit_at("store/quarantine/archive-a.100.2"), "not ours");
+	write_file(unit_at("store/quarantine/archive-a.100.2.x"), "not ours");
+	write_file(unit_at("store/quarantine/archive-ab.100.2.3"), "ab's");
+	CHECK_EQ_INT(mfs_store_quarantined(&st, OBJ, &n, &t), 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_INT(t, 2000000000);
+	CHECK_EQ_INT(mfs_store_quarantined(&st, "archive-a", &n, &t), 0);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_INT(t, 100);
+	CHECK_EQ_INT(mfs_store_quarantined(&st, "archive-a.1", &n, &t), 0);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_INT(mfs_store_quarantined(&st, "../x", &n, &t), -EINVAL);
+
+	CHECK_EQ_INT(mfs_store_stat_object(&st, OBJ, &sb), -ENOENT);
+	fd = stage_with(&st, "good", name);
+	CHECK_EQ_INT(mfs_store_commit(&st, fd, name, OBJ, false), 0);
+	close(fd);
+	CHECK_EQ_INT(mfs_store_stat_object(&st, OBJ, &sb), 0);
+	CHECK_EQ_INT(sb.st_size, 4);
+	CHECK_EQ_INT(mkdirat(st.objects_fd, "sha256-dir", 0700), 0);
+	CHECK_EQ_INT(mfs_store_stat_object(&st, "sha256-dir", &sb), -EINVAL);
+	CHECK_EQ_INT(symlinkat(OBJ, st.objects_fd, "sha256-link"), 0);
+	CHECK_EQ_INT(mfs_store_stat_object(&st, "sha256-link", &sb), -EINVAL);
+	mfs_store_release(&st);
+	unit_tmp_remove();
+}
+
 int main(void)
 {
 	umask(022);
@@ -566,5 +630,7 @@ int main(void)
 	RUN(test_objects_by_use);
 	RUN(test_failure_records);
 	RUN(test_trim_quarantine);
+	RUN(test_archive_and_bundle_names);
+	RUN(test_quarantined);
 	return unit_done();
 }
