@@ -402,11 +402,7 @@ static int sha256_hex(const void *data, size_t len, char *hex)
 static void resolve_signed(struct build *b, size_t gi)
 {
 	const struct mfs_signature *g = &b->cfg->signatures[gi];
-	const struct mfs_sig_trust trust = {
-		.public_keys = (const char *const *)g->public_keys,
-		.certificate_chain = g->certificate_chain,
-		.certificate_identity = g->certificate_identity,
-	};
+	struct mfs_sig_trust trust;
 	const struct mfs_acquire_ctx ac = { .cfg = b->cfg, .store = b->o->store };
 	struct sig_state *s = &b->sig[gi];
 	struct mfs_signed_file *files = NULL;
@@ -420,6 +416,7 @@ static void resolve_signed(struct build *b, size_t gi)
 	s->state = "absent";
 	if (!b->o->store)
 		return;
+	mfs_signature_trust(g, &trust);
 	rc = mfs_store_bundle_key(g->url, g->name, key, sizeof(key));
 	text = malloc(MFS_BUNDLE_MAX + 1);
 	files = calloc(g->nmembers ? g->nmembers : 1, sizeof(*files));
@@ -498,14 +495,25 @@ static void signature_props(struct build *b, json_t *props, size_t gi)
 	const struct mfs_signature *g = &b->cfg->signatures[gi];
 	const struct sig_state *s = &b->sig[gi];
 
-	prop(b, props, "modelfs:signature:method",
-	     g->public_keys ? "key" : g->certificate_chain ? "certificate" : "none");
+	/* The methods the config trusts (a bundle of another is refused). */
+	if (g->public_keys)
+		prop(b, props, "modelfs:signature:method", "key");
+	if (g->certificate_chain)
+		prop(b, props, "modelfs:signature:method", "certificate");
+	if (g->sigstore_trusted_root)
+		prop(b, props, "modelfs:signature:method", "keyless");
 	for (char **k = g->public_keys; k && *k; k++)
 		prop(b, props, "modelfs:signature:public_key", *k);
 	if (g->certificate_chain)
 		prop(b, props, "modelfs:signature:certificate_chain", g->certificate_chain);
 	if (g->certificate_identity)
 		prop(b, props, "modelfs:signature:certificate_identity", g->certificate_identity);
+	if (g->sigstore_trusted_root)
+		prop(b, props, "modelfs:signature:sigstore_trusted_root", g->sigstore_trusted_root);
+	for (char **i = g->identities; i && *i; i++)
+		prop(b, props, "modelfs:signature:identity", *i);
+	if (g->oidc_issuer)
+		prop(b, props, "modelfs:signature:oidc_issuer", g->oidc_issuer);
 	if (!b->o->with_store)
 		return;
 	prop(b, props, "modelfs:signature:state", s->state);

@@ -19,25 +19,16 @@
 
 /* The bundle's key in the store: "sig-" and 16 hex digits of a digest of
  * its url and the model's name. */
-static int bundle_key(const struct mfs_signature *g, char *key, size_t len)
+void mfs_signature_trust(const struct mfs_signature *g, struct mfs_sig_trust *t)
 {
-	struct mfs_hasher *h;
-	struct mfs_digests d;
-	char hex[17];
-	int rc = mfs_hasher_new(MFS_ALGO_BIT(MFS_SHA256), &h);
-
-	if (rc < 0)
-		return rc;
-	/* Per model: another model may trust the same bundle otherwise. */
-	mfs_hasher_update(h, g->url, strlen(g->url) + 1);
-	mfs_hasher_update(h, g->name, strlen(g->name) + 1);
-	rc = mfs_hasher_final(h, &d);
-	mfs_hasher_free(h);
-	if (rc < 0)
-		return rc;
-	mfs_hex_encode(d.d[MFS_SHA256], 8, hex);
-	snprintf(key, len, "sig-%s", hex);
-	return 0;
+	*t = (struct mfs_sig_trust){
+		.public_keys = (const char *const *)g->public_keys,
+		.certificate_chain = g->certificate_chain,
+		.certificate_identity = g->certificate_identity,
+		.sigstore_trusted_root = g->sigstore_trusted_root,
+		.identities = (const char *const *)g->identities,
+		.oidc_issuer = g->oidc_issuer,
+	};
 }
 
 static void audit_sig(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
@@ -203,14 +194,7 @@ static int check(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
 		 const void *text, size_t len, struct mfs_signed_file *files, char *signer,
 		 size_t signerlen, char *why, size_t whylen)
 {
-	const struct mfs_sig_trust trust = {
-		.public_keys = (const char *const *)g->public_keys,
-		.certificate_chain = g->certificate_chain,
-		.certificate_identity = g->certificate_identity,
-		.sigstore_trusted_root = g->sigstore_trusted_root,
-		.identities = (const char *const *)g->identities,
-		.oidc_issuer = g->oidc_issuer,
-	};
+	struct mfs_sig_trust trust;
 	struct mfs_bundle b;
 	struct mfs_manifest mf;
 	struct mfs_sig_signer who;
@@ -218,6 +202,7 @@ static int check(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
 	int rc;
 
 	memset(&who, 0, sizeof(who));
+	mfs_signature_trust(g, &trust);
 	rc = mfs_bundle_parse(text, len, &b, err, sizeof(err));
 	if (rc < 0) {
 		snprintf(why, whylen, "bundle: %s", err);
@@ -261,7 +246,7 @@ int mfs_signature_resolve(const struct mfs_acquire_ctx *c, const struct mfs_sign
 	ssize_t n;
 	int rc;
 
-	if (!text || bundle_key(g, key, sizeof(key)) < 0) {
+	if (!text || mfs_store_bundle_key(g->url, g->name, key, sizeof(key)) < 0) {
 		free(text);
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;

@@ -32,6 +32,7 @@
 #include "acquire.h"
 #include "config.h"
 #include "digest.h"
+#include "sigverify.h"
 
 /* What one signed file must match. */
 struct mfs_signed_file {
@@ -42,6 +43,10 @@ struct mfs_signed_file {
 					(malloc'd); NULL: signed whole */
 	size_t nshards;
 };
+
+/* The trust `g` verifies its bundle under (its own keys, else its
+ * source's: config.h), as sigverify.h takes it; *t points into g. */
+void mfs_signature_trust(const struct mfs_signature *g, struct mfs_sig_trust *t);
 
 /* Frees f->shards. */
 void mfs_signed_file_release(struct mfs_signed_file *f);

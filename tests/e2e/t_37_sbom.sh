@@ -8,7 +8,7 @@
 # --store it says what the store holds, with no network: verified (and
 # when), absent, quarantined (a tampered file, a tampered zip), partial
 # (a folder with one file fetched), a signed model's kept bundle and its
-# signer.  The same config and store give the same document but for the
+# signer (key, and keyless: identity, issuer, Rekor entry).  The same config and store give the same document but for the
 # timestamp and the serial number.  A bad config exits 2 with FILE:LINE.
 . "$(dirname "$0")/lib.sh"
 
@@ -25,7 +25,8 @@ fi
 
 setup_origin
 mkdir -p "$WWW/oms"
-cp -r "$OMS"/scripts/tests/v1.1.0-elliptic-key "$OMS"/scripts/tests/v1.1.0-certificate "$WWW/oms/"
+cp -r "$OMS"/scripts/tests/v1.1.0-elliptic-key "$OMS"/scripts/tests/v1.1.0-certificate \
+	"$OMS"/scripts/tests/v1.1.0-sigstore "$WWW/oms/"
 
 s_plain=$(add_model zoo/plain.bin 3000)
 x_plain=$(sha512sum <"$WWW/zoo/plain.bin" | cut -d' ' -f1)
@@ -219,6 +220,30 @@ t0=$(date +%s)
 assert_eq "fetch: 6 verified, 2 failed (bad, dir2)" "$(tail -1 "$T/logs/fetch.out")" \
 	"6 of 8 models verified, 2 failed"
 t1=$(date +%s)
+
+# A keyless (Sigstore) signed model, in a config and store of its own: its
+# trust in the document; with --store, its kept bundle verified again
+# offline and the signer it names.
+CFG3=$T/keyless.ini
+cfg_begin "$CFG3" store="$T/store3"
+cfg_source sig "sigstore_trusted_root=$OMS/sigstore-python-trust/trusted_root.production.json" \
+	"identity=stefanb@us.ibm.com" "oidc_issuer=https://sigstore.verify.ibm.com/oauth2"
+printf '\n[model keyless]\nsource = sig\npath = signed/keyless\nurl = oms/v1.1.0-sigstore/\nsignature = oms/v1.1.0-sigstore/model.sig\nfile = signme-1 %s\nfile = signme-2 %s\n' \
+	"$(stat -c %s "$WWW/oms/v1.1.0-sigstore/signme-1")" "$(stat -c %s "$WWW/oms/v1.1.0-sigstore/signme-2")" >>"$CFG3"
+"$CTL" fetch "$CFG3" signed/keyless/signme-1 >"$T/logs/fetch3.out" 2>&1
+"$CTL" sbom "$CFG3" --store -o "$T/keyless.json" 2>"$T/logs/keyless.err"
+assert_eq "keyless: sbom --store exits 0" "$?" 0
+valid "the keyless document is valid CycloneDX 1.6" "$T/keyless.json"
+assert_eq "keyless: the trust from the config" \
+	"$(prop_of "$T/keyless.json" model:keyless modelfs:signature:method) $(prop_of "$T/keyless.json" model:keyless modelfs:signature:identity) $(prop_of "$T/keyless.json" model:keyless modelfs:signature:oidc_issuer)" \
+	"keyless stefanb@us.ibm.com https://sigstore.verify.ibm.com/oauth2"
+assert_match "keyless: the kept bundle verified again; the signer, its issuer and Rekor entry" \
+	"$(prop_of "$T/keyless.json" model:keyless modelfs:signature:state) $(flat "$T/keyless.json" | grep 'model:keyless prop modelfs:signature:signer')" \
+	"^verified model:keyless prop modelfs:signature:signer keyless stefanb@us.ibm.com \(issuer https://sigstore.verify.ibm.com/oauth2, https://rekor.sigstore.dev index 598151086, "
+assert_eq "keyless: its files' signed SHA-256, one verified" \
+	"$(fact "$T/keyless.json" 'model:keyless/signme-1 hash') $(prop_of "$T/keyless.json" model:keyless/signme-1 modelfs:store:state)" \
+	"model:keyless/signme-1 hash SHA-256 $(sha256_of "$WWW/oms/v1.1.0-sigstore/signme-1") verified"
+
 stop_origin      # no network from here on
 hits=$(wc -l <"$T/nginx/access.log")
 "$CTL" sbom "$CFG" --store -o "$T/store.json" 2>"$T/logs/store.err"
