@@ -43,7 +43,9 @@
 #define MFS_DEFAULT_RETRIES 2            /* more tries of a URL after a transient failure */
 #define MFS_RETRIES_LIMIT 10
 #define MFS_DEFAULT_MIN_RATE 10240       /* bytes/s on average ... */
-#define MFS_MIN_RATE_AFTER 60            /* ... from this many seconds into a transfer */
+#define MFS_MIN_RATE_AFTER 60            /* ... from this many seconds into a transfer
+					    (min_rate_after's default) */
+#define MFS_MIN_RATE_AFTER_LIMIT 3600     /* the most min_rate_after may say */
 #define MFS_DEFAULT_CONNECTIONS 4        /* ranged GETs at once for a large file ... */
 #define MFS_CONNECTIONS_LIMIT 16
 #define MFS_DEFAULT_PARALLEL_MIN (64ULL << 20) /* ... of at least this many bytes */
@@ -168,6 +170,7 @@ struct mfs_config {
 	unsigned failure_backoff_max; /* ... doubling per failure up to this */
 	unsigned retries;      /* [modelfs] retries, 0-10, default 2 */
 	uint64_t min_rate;     /* [modelfs] min_rate, bytes/s; 0: no check */
+	unsigned min_rate_after; /* [modelfs] min_rate_after, s, 1-3600, default 60 */
 	unsigned connections;  /* [modelfs] connections, 1-16, default 4 */
 	uint64_t parallel_min; /* [modelfs] parallel_min, bytes, default 64M */
 	struct mfs_source *sources;

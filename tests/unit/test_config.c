@@ -377,14 +377,14 @@ static void test_sources_keys(void)
 	struct mfs_config *cfg;
 	char *u = NULL;
 
-	cfg = GOOD("[modelfs]\nretries = 5\nmin_rate = 64K\n"
+	cfg = GOOD("[modelfs]\nretries = 5\nmin_rate = 64K\nmin_rate_after = 15\n"
 		   "[source a]\nurl = https://a.example/m/\n"
 		   "mirrors = https://b.example/x/ https://c.example:8443/y/\nretries = 0\n"
 		   "redirect_hosts = CDN.example:8443 d.example\n"
 		   "[source b]\nurl = https://b.example/\n"
 		   "[model m]\nsource = a\npath = m\nurl = d/m.bin\nsize = 1\nsha256 = " H64 "\n");
 	if (cfg) {
-		CHECK(cfg->retries == 5 && cfg->min_rate == 65536);
+		CHECK(cfg->retries == 5 && cfg->min_rate == 65536 && cfg->min_rate_after == 15);
 		CHECK(cfg->sources[0].retries == 0 && cfg->sources[1].retries == -1);
 		CHECK(cfg->sources[1].mirrors == NULL);
 		CHECK_STR(cfg->sources[0].redirect_hosts[0], "cdn.example:8443");
@@ -469,8 +469,12 @@ static void test_sources_keys(void)
 	mfs_config_free(cfg);
 	cfg = GOOD(SRC);
 	if (cfg)
-		CHECK(cfg->min_rate == MFS_DEFAULT_MIN_RATE);
+		CHECK(cfg->min_rate == MFS_DEFAULT_MIN_RATE && cfg->min_rate_after == 60);
 	mfs_config_free(cfg);
+	BAD("[modelfs]\nmin_rate_after = 0\n", "t.ini:2:",
+	    "bad number for min_rate_after: '0' (seconds, 1-3600)");
+	BAD("[modelfs]\nmin_rate_after = 3601\n", "t.ini:2:", "bad number for min_rate_after");
+	BAD(SRC "min_rate_after = 5\n", "t.ini:3:", "unknown key 'min_rate_after' in [source zoo]");
 
 	BAD("[modelfs]\nretries = 11\n", "t.ini:2:", "bad number for retries: '11' (from 0 to 10)");
 	BAD("[modelfs]\nretries = -1\n", "t.ini:2:", "bad number for retries");
