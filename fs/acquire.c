@@ -73,6 +73,7 @@ static void audit(const struct mfs_acquire_ctx *c, const struct mfs_model *m, co
 		.open_id = t ? t->open_id : NULL,
 		.attempt = t ? t->attempt : 0,
 		.resumed_from = t ? t->resumed_from : 0,
+		.prefetch = c->prefetch && c->prefetch(c->want_arg, (size_t)(m - c->cfg->models)),
 	};
 
 	if (c->audit)

@@ -196,7 +196,8 @@ int mfs_audit_write(struct mfs_audit *a, const struct mfs_audit_event *ev)
 	size_t cap, len;
 	int rc;
 
-	/* {"ts":"...", four numbers, "}\n" and NUL fit in 192 bytes. */
+	/* {"ts":"...", four numbers, "prefetch":true, "}\n" and NUL fit in
+	 * 192 bytes. */
 	cap = 192 + str_room(ev->event) + str_room(ev->path) + str_room(ev->url) +
 	      str_room(ev->algo) + str_room(ev->expected) + str_room(ev->actual) +
 	      str_room(ev->open_id) + str_room(ev->signer) + str_room(ev->error);
@@ -225,6 +226,8 @@ int mfs_audit_write(struct mfs_audit *a, const struct mfs_audit_event *ev)
 	len = put_num(buf, cap, len, "attempt", ev->attempt > 0 ? ev->attempt : -1);
 	len = put_num(buf, cap, len, "resumed_from", ev->resumed_from > 0 ? ev->resumed_from : -1);
 	len = put_str(buf, cap, len, "signer", ev->signer);
+	if (ev->prefetch)
+		len += (size_t)snprintf(buf + len, cap - len, ",\"prefetch\":true");
 	len = put_str(buf, cap, len, "error", ev->error);
 	buf[len++] = '}';
 	buf[len++] = '\n';

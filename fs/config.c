@@ -52,7 +52,7 @@ enum key {
 	K_PASSTHROUGH, K_ARCHIVE, K_MEMBER, K_MEMBER_PREFIX, K_FILE, K_ARCHIVE_SIZE,
 	K_ARCHIVE_SHA1, K_ARCHIVE_SHA256, K_ARCHIVE_SHA512,
 	K_SIGNATURE, K_PUBLIC_KEY, K_CERTIFICATE_CHAIN, K_CERTIFICATE_IDENTITY,
-	K_SIGSTORE_TRUSTED_ROOT, K_IDENTITY, K_OIDC_ISSUER, NKEYS
+	K_SIGSTORE_TRUSTED_ROOT, K_IDENTITY, K_OIDC_ISSUER, K_PREFETCH, NKEYS
 };
 
 static const struct {
@@ -112,6 +112,7 @@ static const struct {
 	/* repeats: each line one more identity that may sign */
 	[K_IDENTITY] = { "identity", IN(SOURCE) | IN(MODEL), 0 },
 	[K_OIDC_ISSUER] = { "oidc_issuer", IN(SOURCE) | IN(MODEL), 0 },
+	[K_PREFETCH] = { "prefetch", IN(MODELFS) | IN(MODEL), 0 },
 };
 
 static const char *const kind_names[] = { "modelfs", "source", "model" };
@@ -134,6 +135,7 @@ struct section {
 	struct mfs_archive archive; /* MODEL with archive = zip */
 	char *source_name;        /* MODEL */
 	bool allow_sha1;          /* MODEL */
+	bool prefetch;            /* MODEL: its prefetch key (if key_line[K_PREFETCH]) */
 	struct section *source;   /* MODEL, once resolved */
 	size_t index;             /* SOURCE: index in cfg->sources */
 };
@@ -728,6 +730,8 @@ static int set_key(struct parser *p, const char *name, const char *value)
 		return parse_bool(p, name, value, &cfg->lock_files);
 	case K_PASSTHROUGH:
 		return parse_bool(p, name, value, &cfg->passthrough);
+	case K_PREFETCH:
+		return parse_bool(p, name, value, s->kind == MODEL ? &s->prefetch : &cfg->prefetch);
 	case K_ARCHIVE:
 		if (strcmp(value, "zip"))
 			return fail(p, p->line, "bad archive '%s' (the only format is zip)", value);
@@ -1049,6 +1053,24 @@ static int check_signature_keys(struct parser *p, const struct section *s)
 	return 0;
 }
 
+/* `prefetch` is for a folder of plain files: the other kinds of model
+ * have nothing to fetch ahead (one file), or fetch it all in one
+ * download already (a zip). */
+static int check_prefetch_key(struct parser *p, const struct section *s)
+{
+	const int *kl = s->key_line;
+
+	if (!kl[K_PREFETCH])
+		return 0;
+	if (kl[K_ARCHIVE])
+		return fail(p, kl[K_PREFETCH], "'prefetch' does not go with archive = zip in [%s]: "
+			    "a zip's files come in one download already", s->label);
+	if (!kl[K_FILE])
+		return fail(p, kl[K_PREFETCH], "'prefetch' needs 'file' lines in [%s] (a folder "
+			    "of files): one file has nothing to fetch ahead", s->label);
+	return 0;
+}
+
 static int check_required(struct parser *p, const struct section *s)
 {
 	for (int k = 0; k < NKEYS; k++) {
@@ -1057,7 +1079,8 @@ static int check_required(struct parser *p, const struct section *s)
 	}
 	if (s->kind != MODEL)
 		return 0;
-	if (check_archive_keys(p, s) < 0 || check_signature_keys(p, s) < 0)
+	if (check_archive_keys(p, s) < 0 || check_signature_keys(p, s) < 0 ||
+	    check_prefetch_key(p, s) < 0)
 		return p->rc;
 	/* with file lines, size and digests come per file; a signed model's
 	 * digests come from its bundle (and may be pinned too) */
@@ -1500,7 +1523,7 @@ static uint64_t archive_max_size(const struct mfs_config *cfg, const struct mfs_
 static int move_out(struct parser *p, size_t nsrcs, size_t nmodels, size_t narchives)
 {
 	struct mfs_config *cfg = p->cfg;
-	size_t nsigs = 0;
+	size_t nsigs = 0, nfolders = 0;
 
 	if (nsrcs && !(cfg->sources = calloc(nsrcs, sizeof(*cfg->sources))))
 		return nomem(p);
@@ -1508,9 +1531,14 @@ static int move_out(struct parser *p, size_t nsrcs, size_t nmodels, size_t narch
 		return nomem(p);
 	if (narchives && !(cfg->archives = calloc(narchives, sizeof(*cfg->archives))))
 		return nomem(p);
-	for (size_t i = 0; i < p->nsecs; i++)
+	for (size_t i = 0; i < p->nsecs; i++) {
 		nsigs += p->secs[i].kind == MODEL && p->secs[i].key_line[K_SIGNATURE];
+		nfolders += p->secs[i].kind == MODEL && p->secs[i].nfiles &&
+			    !p->secs[i].key_line[K_ARCHIVE];
+	}
 	if (nsigs && !(cfg->signatures = calloc(nsigs, sizeof(*cfg->signatures))))
+		return nomem(p);
+	if (nfolders && !(cfg->folders = calloc(nfolders, sizeof(*cfg->folders))))
 		return nomem(p);
 	for (size_t i = 0; i < p->nsecs; i++) {
 		struct section *s = &p->secs[i];
@@ -1526,6 +1554,7 @@ static int move_out(struct parser *p, size_t nsrcs, size_t nmodels, size_t narch
 		struct section *s = &p->secs[i];
 		const struct mfs_source *src;
 		struct mfs_archive *a = NULL;
+		struct mfs_folder *f = NULL;
 		struct mfs_signature *g;
 
 		if (s->kind != MODEL)
@@ -1550,6 +1579,15 @@ static int move_out(struct parser *p, size_t nsrcs, size_t nmodels, size_t narch
 			if (!a->members)
 				return nomem(p);
 		}
+		if (s->nfiles && !a) {
+			f = &cfg->folders[cfg->nfolders++];
+			f->line = s->line;
+			/* the section's own key, else [modelfs]'s (read by now) */
+			f->prefetch = s->key_line[K_PREFETCH] ? s->prefetch : cfg->prefetch;
+			f->members = malloc(s->nfiles * sizeof(*f->members));
+			if (!f->members)
+				return nomem(p);
+		}
 		if (!s->nfiles) {
 			s->model.source = src;
 			s->model.line = s->line;
@@ -1567,8 +1605,11 @@ static int move_out(struct parser *p, size_t nsrcs, size_t nmodels, size_t narch
 			s->files[j].source = src;
 			s->files[j].archive = a;
 			s->files[j].signature = g;
+			s->files[j].folder = f;
 			if (a)
 				a->members[a->nmembers++] = cfg->nmodels;
+			if (f)
+				f->members[f->nmembers++] = cfg->nmodels;
 			if (g)
 				g->members[g->nmembers++] = cfg->nmodels;
 			cfg->models[cfg->nmodels++] = s->files[j];
@@ -1790,6 +1831,9 @@ void mfs_config_free(struct mfs_config *cfg)
 		free_archive(&cfg->archives[i]);
 	for (size_t i = 0; i < cfg->nsignatures; i++)
 		free_signature(&cfg->signatures[i]);
+	for (size_t i = 0; i < cfg->nfolders; i++)
+		free(cfg->folders[i].members);
+	free(cfg->folders);
 	free(cfg->signatures);
 	free(cfg->sources);
 	free(cfg->models);

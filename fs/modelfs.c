@@ -217,7 +217,7 @@ static int make_generation(struct daemon *d, struct mfs_config *cfg,
 		 * re-hashed on its first open after a restart anyway, so a torn
 		 * one is caught, quarantined and fetched again. */
 		.cfg = cfg, .store = &d->store, .audit = d->audit, .fsync = false,
-		.metrics = d->metrics, .owner = gen,
+		.metrics = d->metrics, .owner = gen, .prefetch = true,
 	};
 	rc = mfs_sched_new(&so, &gen->sched);
 	if (rc < 0) {

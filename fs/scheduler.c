@@ -59,6 +59,10 @@ struct group {
 	size_t nfetch;
 	struct waiter **answers;
 	_Atomic uint64_t fetched;          /* bytes received by its download */
+	bool low;                          /* queued in its pool's low queue:
+					      for prefetches only */
+	bool prefetch_round;               /* the running round is for
+					      prefetches only (audited so) */
 };
 
 struct entry {
@@ -66,6 +70,7 @@ struct entry {
 	int fd;            /* verified: the fd the bytes were hashed through */
 	struct stat st;    /* its identity when verified */
 	struct waiter *waiters;
+	bool prefetch;     /* asked for by a prefetch, not settled yet */
 	struct group *group;
 	size_t self;       /* this entry's model index, for plain groups */
 	char object[MFS_STORE_OBJECT_NAME_MAX];
@@ -117,6 +122,7 @@ struct mfs_sched {
 	void *also_held_arg;
 	bool retired;                      /* no evictions: a newer one does them */
 	struct sigrun *sig;                /* one per cfg->signatures */
+	bool *prefetched;                  /* per cfg->folders: its files were queued */
 };
 
 #define GROUP_OF(j) ((struct group *)((char *)(j) - offsetof(struct group, job)))
@@ -212,6 +218,14 @@ static const struct mfs_shard *entry_shards(void *arg, size_t mi, size_t *n)
 	return s->e[mi].shards;
 }
 
+/* (Called by acquire on the group's own job thread, which set the flag.) */
+static bool entry_prefetch(void *arg, size_t mi)
+{
+	struct mfs_sched *s = arg;
+
+	return s->e[mi].group->prefetch_round;
+}
+
 static void free_sigs(struct mfs_sched *s)
 {
 	for (size_t g = 0; s->sig && g < s->o.cfg->nsignatures; g++) {
@@ -246,7 +260,9 @@ int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
 	s->scratch = calloc(2 * n, sizeof(*s->scratch));
 	s->scratch_fds = calloc(n, sizeof(*s->scratch_fds));
 	s->scratch_answers = calloc(n, sizeof(*s->scratch_answers));
-	if (!s->e || !s->groups || !s->scratch || !s->scratch_fds || !s->scratch_answers)
+	s->prefetched = calloc(cfg->nfolders ? cfg->nfolders : 1, sizeof(*s->prefetched));
+	if (!s->e || !s->groups || !s->scratch || !s->scratch_fds || !s->scratch_answers ||
+	    !s->prefetched)
 		goto out_free;
 	rc = mfs_workpool_new("hash", s->o.hash_threads, &s->hash_pool);
 	if (rc == 0)
@@ -298,7 +314,8 @@ int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out)
 		.cfg = cfg, .store = opts->store, .audit = opts->audit, .fsync = opts->fsync,
 		.progress = sched_progress, .progress_arg = s,
 		.cancel = &s->stop,
-		.want = entry_want, .shards = entry_shards, .want_arg = s,
+		.want = entry_want, .shards = entry_shards, .prefetch = entry_prefetch,
+		.want_arg = s,
 	};
 	mfs_quota_init(&s->quota, opts->store, cfg->store_max);
 	pthread_mutex_init(&s->lock, NULL);
@@ -310,6 +327,7 @@ out_free:
 	mfs_workpool_free(s->fetch_pool);
 	mfs_workpool_free(s->hash_pool);
 	free_sigs(s);
+	free(s->prefetched);
 	free(s->scratch_answers);
 	free(s->scratch_fds);
 	free(s->scratch);
@@ -346,6 +364,7 @@ void mfs_sched_free(struct mfs_sched *s)
 	mfs_quota_release(&s->quota);
 	pthread_mutex_destroy(&s->lock);
 	free_sigs(s);
+	free(s->prefetched);
 	free(s->scratch_answers);
 	free(s->scratch_fds);
 	free(s->scratch);
@@ -466,6 +485,7 @@ static struct waiter *settle(struct mfs_sched *s, size_t mi, int fd, enum mfs_sc
 	}
 	/* (A verified entry has no waiters: settling it answers nobody.) */
 	e->waiters = NULL;
+	e->prefetch = false;
 	for (struct waiter *p = w; p; p = p->next) {
 		/* A stop's cancel, or which check failed, is no reason a reader
 		 * needs to know. */
@@ -488,16 +508,33 @@ static void answer(struct waiter *w, size_t mi)
 	}
 }
 
-/* Under s->lock: has an unverified member of the group waiters? */
-static bool pending(struct mfs_sched *s, const struct group *gr)
+/* Under s->lock: has an unverified member of the group waiters (opens),
+ * or, unless `opens_only`, a prefetch asking for it? */
+static bool wanted(struct mfs_sched *s, const struct group *gr, bool opens_only)
 {
 	for (size_t i = 0; i < gr->nmembers; i++) {
 		const struct entry *e = &s->e[gr->members[i]];
 
-		if (!e->verified && e->waiters)
+		if (!e->verified && (e->waiters || (!opens_only && e->prefetch)))
 			return true;
 	}
 	return false;
+}
+
+static bool pending(struct mfs_sched *s, const struct group *gr)
+{
+	return wanted(s, gr, false);
+}
+
+/* Under s->lock: queues the group's job on `pool`: behind every job of
+ * an open if only prefetches want it (the low queue), else with them.
+ * 0 or mfs_workpool_submit's -errno. */
+static int queue(struct mfs_sched *s, struct group *gr, struct mfs_workpool *pool)
+{
+	gr->low = !wanted(s, gr, true);
+	if (gr->low)
+		return mfs_workpool_submit_low(pool, &gr->job);
+	return mfs_workpool_submit(pool, &gr->job);
 }
 
 /* Under s->lock: answers (outside it) every waiter of the group's
@@ -532,7 +569,7 @@ static void next_round(struct mfs_sched *s, struct group *gr)
 		return;
 	}
 	gr->phase = HASH_QUEUED;
-	if (mfs_workpool_submit(s->hash_pool, &gr->job) < 0)
+	if (queue(s, gr, s->hash_pool) < 0)
 		fail_all(s, gr, -EIO);
 }
 
@@ -627,6 +664,7 @@ static void hash_round(struct mfs_sched *s, struct group *gr)
 			gr->todo[n++] = gr->members[i];
 	}
 	gr->phase = HASHING;
+	gr->prefetch_round = !wanted(s, gr, true);
 	unresolved = n && !gr->archive && !s->e[gr->todo[0]].want;
 	pthread_mutex_unlock(&s->lock);
 	if (unresolved) {
@@ -674,7 +712,7 @@ static void hash_round(struct mfs_sched *s, struct group *gr)
 		return;
 	}
 	gr->phase = FETCH_QUEUED;
-	if (mfs_workpool_submit(s->fetch_pool, &gr->job) < 0)
+	if (queue(s, gr, s->fetch_pool) < 0)
 		fail_all(s, gr, -EIO);
 }
 
@@ -761,6 +799,7 @@ static void store_full(struct mfs_sched *s, struct group *gr, uint64_t bytes, co
 		struct mfs_audit_event ev = {
 			.event = "store_full", .path = m->path, .url = m->url,
 			.bytes = (int64_t)bytes, .ms = -1, .error = why,
+			.prefetch = gr->prefetch_round,
 		};
 
 		if (s->o.audit)
@@ -778,6 +817,8 @@ static void fetch_round(struct mfs_sched *s, struct group *gr)
 	const struct mfs_quota_hooks hooks = { object_busy, object_evicted, s };
 	uint64_t bytes = s->retired ? 0 : fetch_bytes(s, gr);
 	char why[256] = "";
+
+	gr->prefetch_round = !wanted(s, gr, true);
 
 	/* A retired scheduler (an older config's, finishing what was asked
 	 * of it) leaves the bound to the current one. */
@@ -852,8 +893,43 @@ static int verified_fd(struct mfs_sched *s, size_t mi)
 	return -ESTALE;
 }
 
+/* Under s->lock: the first open of a file of folder `f` (with prefetch)
+ * queues its other files as prefetches: no waiter, the low queues (an
+ * open's job goes first), verified and audited as if opened.  Files
+ * verified, under way or backing off are left alone, and `opened`: its
+ * open queues it. */
+static void prefetch_folder(struct mfs_sched *s, const struct mfs_folder *f, size_t opened)
+{
+	const struct mfs_config *cfg = s->o.cfg;
+	time_t now = time(NULL);
+	size_t n = 0;
+
+	s->prefetched[f - cfg->folders] = true;
+	for (size_t i = 0; i < f->nmembers && !mfs_cancel_fired(&s->stop); i++) {
+		size_t mi = f->members[i];
+		struct entry *e = &s->e[mi];
+		struct group *gr = e->group;
+
+		if (mi == opened || e->verified || gr->phase != IDLE || backing_off(s, e, now))
+			continue;
+		e->prefetch = true;
+		gr->phase = HASH_QUEUED;
+		gr->low = true;
+		if (mfs_workpool_submit_low(s->hash_pool, &gr->job) < 0) {
+			e->prefetch = false;
+			gr->phase = IDLE;
+			continue;
+		}
+		n++;
+	}
+	if (n)
+		mfs_info("prefetching %zu file%s of the folder of '%s'", n, n == 1 ? "" : "s",
+			 cfg->models[opened].path);
+}
+
 int mfs_sched_open(struct mfs_sched *s, size_t mi, mfs_sched_done done, void *arg)
 {
+	const struct mfs_folder *f;
 	struct waiter *w, **tail;
 	struct group *gr;
 	struct entry *e;
@@ -863,8 +939,12 @@ int mfs_sched_open(struct mfs_sched *s, size_t mi, mfs_sched_done done, void *ar
 		return -EINVAL;
 	e = &s->e[mi];
 	gr = e->group;
+	f = s->o.cfg->models[mi].folder;
 
 	pthread_mutex_lock(&s->lock);
+	if (s->o.prefetch && f && f->prefetch && !s->prefetched[f - s->o.cfg->folders] &&
+	    !s->retired)
+		prefetch_folder(s, f, mi);
 	if (e->verified) {
 		rc = verified_fd(s, mi);
 		if (rc != -ESTALE)
@@ -892,12 +972,20 @@ int mfs_sched_open(struct mfs_sched *s, size_t mi, mfs_sched_done done, void *ar
 			goto out_unlock_free;
 		}
 		gr->phase = HASH_QUEUED;
+		gr->low = false;
 		rc = mfs_workpool_submit(s->hash_pool, &gr->job);
 		if (rc < 0) {
 			gr->phase = IDLE;
 			rc = rc == -ESHUTDOWN ? -EIO : -EAGAIN;
 			goto out_unlock_free;
 		}
+	} else if (gr->low) {
+		/* Queued for a prefetch: an open goes before the others now.
+		 * (Started already: this open joins it.) */
+		if (gr->phase == HASH_QUEUED || gr->phase == FETCH_QUEUED)
+			mfs_workpool_promote(gr->phase == HASH_QUEUED ? s->hash_pool : s->fetch_pool,
+					     &gr->job);
+		gr->low = false;
 	}
 	for (tail = &e->waiters; *tail; tail = &(*tail)->next)
 		;
@@ -1007,6 +1095,10 @@ void mfs_sched_retire(struct mfs_sched *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->retired = true;
+	/* Its queued prefetches are dropped (the new config's scheduler
+	 * prefetches for itself); one under way goes on for the store. */
+	for (size_t i = 0; i < s->o.cfg->nmodels; i++)
+		s->e[i].prefetch = false;
 	pthread_mutex_unlock(&s->lock);
 }
 

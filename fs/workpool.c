@@ -16,8 +16,9 @@ struct mfs_workpool {
 	pthread_cond_t work;       /* a job was queued, or shutdown */
 	pthread_cond_t idle;       /* the queue emptied and a job ended */
 	struct mfs_job *head, **tail;
+	struct mfs_job *low_head, **low_tail;  /* taken when head is empty */
 	unsigned nthreads, nidle, running;
-	size_t queued;
+	size_t queued;                         /* in both queues */
 	bool shutdown;
 	pthread_t *threads;
 };
@@ -30,24 +31,31 @@ static void *pool_thread(void *arg)
 	for (;;) {
 		struct mfs_job *job;
 
-		while (!p->head && !p->shutdown) {
+		while (!p->head && !p->low_head && !p->shutdown) {
 			p->nidle++;
 			pthread_cond_wait(&p->work, &p->lock);
 			p->nidle--;
 		}
-		job = p->head;
-		if (!job)
+		if (p->head) {
+			job = p->head;
+			p->head = job->next;
+			if (!p->head)
+				p->tail = &p->head;
+		} else if (p->low_head) {
+			job = p->low_head;
+			p->low_head = job->next;
+			if (!p->low_head)
+				p->low_tail = &p->low_head;
+		} else {
 			break;
-		p->head = job->next;
+		}
 		p->queued--;
-		if (!p->head)
-			p->tail = &p->head;
 		p->running++;
 		pthread_mutex_unlock(&p->lock);
 		job->run(job);
 		pthread_mutex_lock(&p->lock);
 		p->running--;
-		if (!p->head && p->running == 0)
+		if (!p->head && !p->low_head && p->running == 0)
 			pthread_cond_broadcast(&p->idle);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -72,6 +80,7 @@ int mfs_workpool_new(const char *name, unsigned max_threads, struct mfs_workpool
 	p->name = name;
 	p->max = max_threads;
 	p->tail = &p->head;
+	p->low_tail = &p->low_head;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->idle, NULL);
@@ -79,7 +88,7 @@ int mfs_workpool_new(const char *name, unsigned max_threads, struct mfs_workpool
 	return 0;
 }
 
-int mfs_workpool_submit(struct mfs_workpool *p, struct mfs_job *job)
+static int submit(struct mfs_workpool *p, struct mfs_job *job, bool low)
 {
 	int rc = 0;
 
@@ -104,18 +113,55 @@ int mfs_workpool_submit(struct mfs_workpool *p, struct mfs_job *job)
 	}
 	job->next = NULL;
 	p->queued++;
-	*p->tail = job;
-	p->tail = &job->next;
+	if (low) {
+		*p->low_tail = job;
+		p->low_tail = &job->next;
+	} else {
+		*p->tail = job;
+		p->tail = &job->next;
+	}
 	pthread_cond_signal(&p->work);
 out_unlock:
 	pthread_mutex_unlock(&p->lock);
 	return rc;
 }
 
+int mfs_workpool_submit(struct mfs_workpool *p, struct mfs_job *job)
+{
+	return submit(p, job, false);
+}
+
+int mfs_workpool_submit_low(struct mfs_workpool *p, struct mfs_job *job)
+{
+	return submit(p, job, true);
+}
+
+bool mfs_workpool_promote(struct mfs_workpool *p, struct mfs_job *job)
+{
+	struct mfs_job **link, *prev = NULL;
+	bool moved = false;
+
+	pthread_mutex_lock(&p->lock);
+	for (link = &p->low_head; *link; prev = *link, link = &(*link)->next) {
+		if (*link != job)
+			continue;
+		*link = job->next;
+		if (p->low_tail == &job->next)
+			p->low_tail = prev ? &prev->next : &p->low_head;
+		job->next = NULL;
+		*p->tail = job;
+		p->tail = &job->next;
+		moved = true;
+		break;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return moved;
+}
+
 void mfs_workpool_drain(struct mfs_workpool *p)
 {
 	pthread_mutex_lock(&p->lock);
-	while (p->head || p->running)
+	while (p->head || p->low_head || p->running)
 		pthread_cond_wait(&p->idle, &p->lock);
 	pthread_mutex_unlock(&p->lock);
 }

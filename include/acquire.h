@@ -35,6 +35,9 @@ struct mfs_acquire_ctx {
 	/* A file signed in shards: its ranges, each checked (may be NULL:
 	 * none); *n their count.  Same arg. */
 	const struct mfs_shard *(*shards)(void *arg, size_t mi, size_t *n);
+	/* True if model `mi`'s work was started by a prefetch (its audit
+	 * events then say "prefetch":true); may be NULL: never.  Same arg. */
+	bool (*prefetch)(void *arg, size_t mi);
 	void *want_arg;
 };
 

@@ -2,11 +2,12 @@
  * single write(2) per event so concurrent writers (daemon, modelfsctl)
  * never interleave.  Fields: ts (RFC 3339 UTC with ms), event, path, url,
  * algo, expected, actual, bytes, ms, open_id, attempt, resumed_from,
- * signer, error.  NULL strings, negative bytes and ms, and attempt and
- * resumed_from below 1 are left out. */
+ * signer, prefetch, error.  NULL strings, negative bytes and ms, attempt
+ * and resumed_from below 1, and prefetch false are left out. */
 #ifndef MFS_AUDIT_H
 #define MFS_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,8 @@ struct mfs_audit_event {
 	int64_t attempt;   /* the try of that URL it tells of, from 1; <= 0: omitted */
 	int64_t resumed_from; /* where that try's body began; <= 0: omitted */
 	const char *signer;  /* signature_ok/_failed: the key or certificate */
+	bool prefetch;       /* "prefetch":true: work that a prefetch started,
+				no open waiting for it (scheduler.h) */
 };
 
 /* Opens (creating 0600, and its directory 0700 if missing) `file` for

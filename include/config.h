@@ -7,12 +7,15 @@
  *                  store_max and quarantine_max (sizes: bytes, or with a
  *                  K/M/G/T suffix, powers of 1024), failure_backoff and
  *                  failure_backoff_max (seconds), metrics_file,
- *                  lock_files, passthrough
+ *                  lock_files, passthrough, prefetch (the default of
+ *                  every folder model)
  *   [source NAME]  url, ca_file, allow_http, allow_sha1, redirect_hosts
  *   [model NAME]   source, path, url, size, sha1, sha256, sha512,
  *                  allow_sha1; from an archive: archive, member or
  *                  repeated file = NAME SIZE ALGO:HEX..., member_prefix,
- *                  archive_size, archive_sha1/256/512
+ *                  archive_size, archive_sha1/256/512; a folder of
+ *                  plain files: url ending in '/' and file lines, and
+ *                  prefetch (only there)
  *
  * A model from an archive is one file (archive + member) or a directory
  * (archive + file lines: path is the directory, each file appears at
@@ -133,6 +136,17 @@ struct mfs_signature {
 	int line;
 };
 
+/* A folder of plain files (a [model] with file lines and no archive):
+ * each file is a model of its own, fetched from the folder's url + NAME.
+ * With prefetch, the first open of any of them queues the others too
+ * (scheduler.h). */
+struct mfs_folder {
+	size_t *members;                /* indices into cfg->models, in file order */
+	size_t nmembers;
+	bool prefetch;                  /* [model] prefetch, else [modelfs] prefetch */
+	int line;                       /* of the section header */
+};
+
 struct mfs_model {
 	char *name;                     /* the section id (shared by a directory's files) */
 	const struct mfs_source *source;
@@ -153,6 +167,7 @@ struct mfs_model {
 	 * (may be none).  signed_name is the file's name in the bundle. */
 	const struct mfs_signature *signature;
 	char *signed_name;
+	const struct mfs_folder *folder; /* one file of a folder; NULL: not */
 };
 
 struct mfs_config {
@@ -181,6 +196,9 @@ struct mfs_config {
 	size_t narchives;
 	struct mfs_signature *signatures;
 	size_t nsignatures;
+	struct mfs_folder *folders;
+	size_t nfolders;
+	bool prefetch;         /* [modelfs] prefetch, default no: folders' default */
 	bool lock_files;       /* [modelfs] lock_files, default yes: see fuse_adapter.h */
 	bool passthrough;      /* [modelfs] passthrough, default yes: see passthrough.h */
 };

@@ -30,6 +30,20 @@
  * first of its files asked for; until then its files have no object
  * name.  That caller records a failure for all of them.
  *
+ * Prefetch (opts.prefetch, and a folder whose prefetch is on, config.h):
+ * the first open of any file of the folder, in this scheduler, also
+ * queues each of its other files that is not verified, under way or
+ * backing off, as if opened by nobody: the same rounds (the store's
+ * object re-hashed, else downloaded; a signed folder's bundle first), on
+ * the same pools and so within their bounds, audited with "prefetch":true
+ * while no open waits for it.  A prefetch waits in its pool's low queue:
+ * no prefetch starts while an open's job waits (one that runs is not
+ * stopped); an open of a file queued for a prefetch moves it to the
+ * normal queue, and an open of one under way joins it (one download).
+ * A prefetch that fails is recorded as any failure: the file's opens fail
+ * with -EIO while it backs off.  A retired scheduler drops its queued
+ * prefetches.
+ *
  * Nothing here knows about FUSE; modelfsctl uses it too. */
 #ifndef MFS_SCHEDULER_H
 #define MFS_SCHEDULER_H
@@ -79,6 +93,9 @@ struct mfs_sched_opts {
 	void *progress_arg;
 	struct mfs_metrics *metrics;    /* may be NULL: counted there (metrics.h) */
 	void *owner;                    /* handed back in every outcome */
+	bool prefetch;                  /* honour the config's prefetch (the
+					   daemon; modelfsctl fetches only what
+					   it is asked for) */
 };
 
 /* -ENOMEM, -EINVAL.  *out owned by the caller. */

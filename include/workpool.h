@@ -1,10 +1,13 @@
-/* workpool — a bounded set of threads taking jobs from one FIFO queue.
+/* workpool — a bounded set of threads taking jobs from two FIFO queues:
+ * a job of the low queue starts only when the other one is empty.
  * Threads are started when a job finds none idle, up to the bound, and
- * stay until the pool is freed; jobs beyond the bound wait in the queue,
+ * stay until the pool is freed; jobs beyond the bound wait in the queues,
  * in order.  A job is a struct mfs_job embedded in the caller's own
  * object (no allocation per job); it must stay valid until it has run. */
 #ifndef MFS_WORKPOOL_H
 #define MFS_WORKPOOL_H
+
+#include <stdbool.h>
 
 struct mfs_job {
 	struct mfs_job *next;              /* the pool's; set by submit */
@@ -23,7 +26,16 @@ int mfs_workpool_new(const char *name, unsigned max_threads, struct mfs_workpool
  * freed. */
 int mfs_workpool_submit(struct mfs_workpool *p, struct mfs_job *job);
 
-/* Waits until the queue is empty and no job runs (jobs submitted
+/* mfs_workpool_submit into the low queue: `job` starts only once no job
+ * of the other queue waits.  Same errors. */
+int mfs_workpool_submit_low(struct mfs_workpool *p, struct mfs_job *job);
+
+/* Moves `job`, if it still waits in the low queue, to the end of the
+ * other one; true if it did.  False if it is not there (started, or never
+ * queued low). */
+bool mfs_workpool_promote(struct mfs_workpool *p, struct mfs_job *job);
+
+/* Waits until both queues are empty and no job runs (jobs submitted
  * meanwhile, by jobs or others, are waited for too). */
 void mfs_workpool_drain(struct mfs_workpool *p);
 

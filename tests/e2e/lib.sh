@@ -408,7 +408,8 @@ py_origin() {
 }
 
 # py_log NAME URI — the GET lines for URI in NAME's request log:
-# "GET URI STATUS BYTES RANGE IF_RANGE CACHE_CONTROL EPOCH_MS AUTH".
+# "GET URI STATUS BYTES RANGE IF_RANGE CACHE_CONTROL EPOCH_MS AUTH START_MS"
+# (EPOCH_MS: when it ended).
 py_log() { awk -v u="$2" '$1 == "GET" && $2 == u' "$T/logs/$1.log" 2>/dev/null; }
 # py_hits NAME URI — how many.
 py_hits() { py_log "$1" "$2" | wc -l; }

@@ -25,9 +25,10 @@ normally.  An ACTION is an object:
                                           that changed between requests)
 
 Each request appends one line to FILE when it ends:
-    METHOD URI STATUS BYTES_SENT RANGE IF_RANGE CACHE_CONTROL EPOCH_MS AUTH
+    METHOD URI STATUS BYTES_SENT RANGE IF_RANGE CACHE_CONTROL EPOCH_MS AUTH START_MS
 with "-" for a missing header (AUTH: "auth" if an Authorization header
-came, never its value).  --ready FILE is written once listening.
+came, never its value); EPOCH_MS is when it ended, START_MS when its
+request line came.  --ready FILE is written once listening.
 """
 import argparse
 import email.utils
@@ -65,13 +66,14 @@ def main():
 
         def record(self, status, sent):
             h = self.headers
-            line = "%s %s %d %d %s %s %s %d %s\n" % (
+            line = "%s %s %d %d %s %s %s %d %s %d\n" % (
                 self.command, self.path, status, sent,
                 (h.get("Range") or "-").replace(" ", ""),
                 (h.get("If-Range") or "-").replace(" ", "_"),
                 (h.get("Cache-Control") or "-").replace(" ", ""),
                 int(time.time() * 1000),
-                "auth" if h.get("Authorization") else "-")
+                "auth" if h.get("Authorization") else "-",
+                self.start_ms)
             with LOCK, open(a.log, "a") as f:
                 f.write(line)
 
@@ -81,6 +83,10 @@ def main():
                 if acts:
                     return acts.pop(0)
             return {}
+
+        def parse_request(self):
+            self.start_ms = int(time.time() * 1000)
+            return super().parse_request()
 
         def do_GET(self):
             act = self.next_action()
@@ -163,7 +169,8 @@ def main():
                         self.wfile.write(data[sent:sent + step])
                         self.wfile.flush()
                         sent += len(data[sent:sent + step])
-                        time.sleep(0.1)
+                        if sent < len(data):
+                            time.sleep(0.1)
                 else:
                     self.wfile.write(data)
                     sent = len(data)

@@ -203,6 +203,19 @@ static void check_model(const struct mfs_config *cfg, const struct mfs_model *m)
 		if (strcmp(a->url, m->url) != 0)
 			broken("member url differs from its archive's", m->path);
 	}
+	if (m->folder) {
+		const struct mfs_folder *f = m->folder;
+		bool listed = false;
+
+		if (f < cfg->folders || f >= cfg->folders + cfg->nfolders)
+			broken("model folder is not one of the config's", m->path);
+		if (m->archive)
+			broken("a zip member in a folder of plain files", m->path);
+		for (size_t i = 0; i < f->nmembers; i++)
+			listed |= &cfg->models[f->members[i]] == m;
+		if (!listed)
+			broken("folder does not list its file", m->path);
+	}
 	found = mfs_config_find(cfg, m->path);
 	if (found != m)
 		broken("mfs_config_find does not return the model", m->path);
@@ -222,6 +235,16 @@ static void check_archive(const struct mfs_config *cfg, const struct mfs_archive
 	}
 }
 
+static void check_folder(const struct mfs_config *cfg, const struct mfs_folder *f)
+{
+	if (!f->nmembers)
+		broken("folder", "no files");
+	for (size_t i = 0; i < f->nmembers; i++) {
+		if (f->members[i] >= cfg->nmodels || cfg->models[f->members[i]].folder != f)
+			broken("folder member index", cfg->file);
+	}
+}
+
 /* What validation promises of a config it accepted. */
 static void check_config(const struct mfs_config *cfg)
 {
@@ -238,6 +261,8 @@ static void check_config(const struct mfs_config *cfg)
 		check_source(&cfg->sources[i]);
 	for (size_t i = 0; i < cfg->narchives; i++)
 		check_archive(cfg, &cfg->archives[i]);
+	for (size_t i = 0; i < cfg->nfolders; i++)
+		check_folder(cfg, &cfg->folders[i]);
 	/* every model is a file: no path may equal another or hold it */
 	for (size_t i = 0; i < cfg->nmodels; i++) {
 		for (size_t j = 0; j < cfg->nmodels; j++) {

@@ -41,7 +41,8 @@ static char *slurp(const char *path)
  * it also checks key order, the ts format and the decoded hostile values. */
 static const char checker[] =
 	"import json, re, sys\n"
-	"order = ['ts','event','path','url','algo','expected','actual','bytes','ms','error']\n"
+	"order = ['ts','event','path','url','algo','expected','actual','bytes','ms',"
+	"'open_id','attempt','resumed_from','signer','prefetch','error']\n"
 	"lines = open(sys.argv[1], encoding='utf-8', newline='').read().split('\\n')\n"
 	"assert lines[-1] == ''\n"
 	"docs = [json.loads(l) for l in lines[:-1]]\n"
@@ -137,7 +138,7 @@ static void test_write_lines(void)
 		{ .event = "verify_failed",
 		  .path = "q\"b\\s\nx\x01\x7f\xff/\xc3\xa9\xf0\x9f\x98\x80",
 		  .error = "bad\r\t\b\f\x1f", .bytes = 0, .ms = -1 },
-		{ .event = "fetch_start", .bytes = -1, .ms = -1 },
+		{ .event = "fetch_start", .bytes = -1, .ms = -1, .prefetch = true },
 	};
 	static const char *const want[] = {
 		",\"event\":\"fetch_ok\",\"path\":\"resnet50/model.params\","
@@ -146,7 +147,7 @@ static void test_write_lines(void)
 		",\"event\":\"verify_failed\","
 		"\"path\":\"q\\\"b\\\\s\\nx\\u0001\x7f\\ufffd/\xc3\xa9\xf0\x9f\x98\x80\","
 		"\"bytes\":0,\"error\":\"bad\\r\\t\\b\\f\\u001f\"}",
-		",\"event\":\"fetch_start\"}",
+		",\"event\":\"fetch_start\",\"prefetch\":true}",
 	};
 	struct mfs_audit_event big = { .event = "store_corrupt", .bytes = -1, .ms = -1 };
 	struct mfs_audit *a;

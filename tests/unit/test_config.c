@@ -1162,6 +1162,58 @@ static void test_folder_model(void)
 	    "bad file name '../x'");
 }
 
+/* prefetch (issue 13 §2): [modelfs] sets every folder's default, a
+ * folder's own key overrides it; only a folder of plain files takes it. */
+static void test_prefetch_key(void)
+{
+	struct mfs_config *cfg = GOOD(SRC OK_MODEL "[model bert]\nsource = zoo\npath = nlp/bert\n"
+				      "url = bert/\n" FILE_LINE("config.json")
+				      FILE_LINE("model.bin"));
+
+	if (cfg) {
+		CHECK(!cfg->prefetch);
+		CHECK_EQ_INT((int)cfg->nfolders, 1);
+		CHECK(cfg->models[0].folder == NULL);
+		CHECK(cfg->models[1].folder == &cfg->folders[0]);
+		CHECK(cfg->models[2].folder == &cfg->folders[0]);
+		CHECK(cfg->folders[0].nmembers == 2 && cfg->folders[0].members[0] == 1 &&
+		      cfg->folders[0].members[1] == 2 && !cfg->folders[0].prefetch);
+	}
+	mfs_config_free(cfg);
+	/* [modelfs] after the model still sets its default. */
+	cfg = GOOD(SRC "[model bert]\nsource = zoo\npath = nlp/bert\nurl = bert/\n"
+		   FILE_LINE("config.json") "[model other]\nsource = zoo\npath = o\nurl = o/\n"
+		   FILE_LINE("a") "prefetch = no\n[modelfs]\nprefetch = yes\n");
+	if (cfg) {
+		CHECK(cfg->prefetch && cfg->nfolders == 2);
+		CHECK(cfg->folders[0].prefetch && !cfg->folders[1].prefetch);
+		CHECK(cfg->models[1].folder == &cfg->folders[1]);
+	}
+	mfs_config_free(cfg);
+	cfg = GOOD(SRC "[model bert]\nsource = zoo\npath = nlp/bert\nurl = bert/\n"
+		   FILE_LINE("config.json") "prefetch = yes\n");
+	CHECK(cfg && cfg->folders[0].prefetch);
+	mfs_config_free(cfg);
+	/* A zip directory: no folder, its files share one download. */
+	cfg = GOOD(SRC "[modelfs]\nprefetch = yes\n[model z]\nsource = zoo\npath = z\n"
+		   "url = z.zip\narchive = zip\n" FILE_LINE("a"));
+	CHECK(cfg && cfg->nfolders == 0 && cfg->models[0].folder == NULL);
+	mfs_config_free(cfg);
+
+	BAD("[modelfs]\nprefetch = maybe\n", "t.ini:2:", "bad boolean for prefetch: 'maybe'");
+	BAD("[modelfs]\nprefetch = yes\nprefetch = no\n", "t.ini:3:", "duplicate key 'prefetch'");
+	BAD(SRC "prefetch = yes\n", "t.ini:3:", "unknown key 'prefetch' in [source zoo]");
+	BAD(SRC "[model bert]\nsource = zoo\npath = b\nurl = bert/\n" FILE_LINE("a")
+	    "prefetch = often\n", "t.ini:8:", "bad boolean for prefetch: 'often'");
+	BAD(SRC "[model bert]\nsource = zoo\npath = b\nurl = bert/\n" FILE_LINE("a")
+	    "prefetch = yes\nprefetch = yes\n", "t.ini:9:", "duplicate key 'prefetch'");
+	BAD(SRC MODEL("m", "m.bin", "m.bin", "10", "sha256 = " H64 "\nprefetch = yes\n"),
+	    "t.ini:9:", "'prefetch' needs 'file' lines in [model m] (a folder of files)");
+	BAD(SRC "[model z]\nsource = zoo\npath = z\nurl = z.zip\narchive = zip\n"
+	    FILE_LINE("a") "prefetch = no\n", "t.ini:9:",
+	    "'prefetch' does not go with archive = zip in [model z]");
+}
+
 /* Signed models (issue 11): trust keys on the source or the model (the
  * model's replace the source's), a folder or one file, digests optional. */
 static void test_signed_models(void)
@@ -1564,6 +1616,7 @@ int main(void)
 	RUN(test_bad_keys);
 	RUN(test_bad_values);
 	RUN(test_folder_model);
+	RUN(test_prefetch_key);
 	RUN(test_signed_models);
 	RUN(test_keyless_models);
 	RUN(test_sources_keys);

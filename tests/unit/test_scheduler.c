@@ -473,6 +473,111 @@ static void test_interrupted_queued_job_is_dropped(void)
 	close(peer);
 }
 
+/* A folder of three files (prefetch = yes in [modelfs]): x0 and x1 are
+ * BODY (one object), x2 is pinned to bytes no store has; the source
+ * cannot deliver.  `prefetch`: the scheduler honours it. */
+static int setup_folder(struct fixture *f, int port, bool prefetch)
+{
+	char ini[2048], err[512];
+
+	memset(f, 0, sizeof(*f));
+	f->store.dirfd = -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/mfs-gate-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -errno;
+	snprintf(f->store_path, sizeof(f->store_path), "%s/store", f->dir);
+	snprintf(f->audit_path, sizeof(f->audit_path), "%s/audit.jsonl", f->dir);
+	snprintf(ini, sizeof(ini),
+		 "[modelfs]\nstore = %s\naudit_log = %s\nconnect_timeout = 2\nretries = 0\nprefetch = yes\n"
+		 "[source s]\nurl = http://127.0.0.1:%d/\nallow_http = yes\n"
+		 "[model d]\nsource = s\npath = d\nurl = d/\n"
+		 "file = x0 %zu sha256:%s\nfile = x1 %zu sha256:%s\nfile = x2 %zu sha256:%064x\n",
+		 f->store_path, f->audit_path, port, strlen(BODY), body_hex, strlen(BODY), body_hex,
+		 strlen(BODY), 7);
+	if (mfs_config_parse_string("sched.ini", ini, &f->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "  config: %s\n", err);
+		return -EINVAL;
+	}
+	if (mfs_store_open(&f->store, f->store_path) < 0 ||
+	    mfs_audit_open(f->audit_path, &f->audit) < 0)
+		return -EIO;
+	mfs_store_object_name(&f->cfg->models[0].digests, f->object, sizeof(f->object));
+	struct mfs_sched_opts o = {
+		.cfg = f->cfg, .store = &f->store, .audit = f->audit, .prefetch = prefetch,
+	};
+	return mfs_sched_new(&o, &f->sched);
+}
+
+static enum mfs_model_state state_of(struct fixture *f, size_t mi)
+{
+	struct mfs_sched_status st;
+
+	mfs_sched_status(f->sched, mi, &st);
+	return st.state;
+}
+
+/* The first open of x0 queues x1 (verified from the store, never asked
+ * for) and x2 (its download fails: recorded, so its own open fails at
+ * once); the audit says which work was a prefetch.  A scheduler without
+ * opts.prefetch (modelfsctl's) queues nothing. */
+static void test_prefetch_of_a_folder(void)
+{
+	enum mfs_sched_how how = MFS_SCHED_FETCHED;
+	struct fixture f;
+	int fd;
+
+	CHECK_EQ_INT(setup_folder(&f, closed_port(), true), 0);
+	put_object(&f, BODY);
+	fd = mfs_sched_get(f.sched, 0, &how);
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(how, MFS_SCHED_STORE);
+	if (fd >= 0)
+		close(fd);
+	CHECK(wait_audit(&f, "fetch_failed", 1));
+	CHECK(wait_audit(&f, "verify_ok", 2));
+	for (int i = 0; i < 1000 && state_of(&f, 2) == MFS_MODEL_FETCHING; i++)
+		usleep(10000);
+	CHECK_EQ_INT(state_of(&f, 1), MFS_MODEL_VERIFIED);
+	CHECK_EQ_INT(state_of(&f, 2), MFS_MODEL_FAILED);
+	{
+		char line[4096];
+		int pre = 0, all = 0;
+		FILE *a = fopen(f.audit_path, "r");
+
+		/* x1's verify_ok, x2's fetch_start, any fetch_retry and its
+		 * fetch_failed are a prefetch's; x0's verify_ok is not. */
+		while (a && fgets(line, sizeof(line), a)) {
+			all++;
+			pre += strstr(line, "\"prefetch\":true") != NULL;
+			if (strstr(line, "\"path\":\"d/x0\""))
+				CHECK(strstr(line, "prefetch") == NULL);
+		}
+		if (a)
+			fclose(a);
+		CHECK(all >= 4);
+		CHECK_EQ_INT(pre, all - 1);
+	}
+	fd = mfs_sched_get(f.sched, 1, &how);
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(how, MFS_SCHED_CACHED);
+	if (fd >= 0)
+		close(fd);
+	CHECK_EQ_INT(mfs_sched_get(f.sched, 2, NULL), -EIO);
+	CHECK_EQ_INT(audit_count(&f, "fetch_start"), 1);
+	teardown(&f);
+
+	CHECK_EQ_INT(setup_folder(&f, closed_port(), false), 0);
+	put_object(&f, BODY);
+	fd = mfs_sched_get(f.sched, 0, NULL);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK_EQ_INT(state_of(&f, 1), MFS_MODEL_ABSENT);
+	CHECK_EQ_INT(state_of(&f, 2), MFS_MODEL_ABSENT);
+	CHECK_EQ_INT(audit_count(&f, "verify_ok"), 1);
+	teardown(&f);
+}
+
 int main(void)
 {
 	body_digest();
@@ -485,6 +590,7 @@ int main(void)
 	RUN(test_cancelled_waiter_is_never_answered);
 	RUN(test_pools_bound_threads);
 	RUN(test_interrupted_queued_job_is_dropped);
+	RUN(test_prefetch_of_a_folder);
 	mfs_fetch_global_cleanup();
 	return unit_done();
 }
