@@ -4,13 +4,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <fuse_lowlevel.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,7 +50,9 @@ struct slot {
 	struct mfs_generation *gen;  /* compared, dereferenced only if alive */
 	size_t model;
 	uint64_t ino;                /* the model's inode in that generation */
-	atomic_bool filling;         /* an open is storing it into the kernel's cache */
+	atomic_bool filling;         /* held by the open storing it into the kernel's cache */
+	dev_t filled_dev;            /* the object last stored there (under filling) */
+	ino_t filled_ino;
 };
 
 /* What the adapter keeps per generation (mfs_generation.user). */
@@ -371,20 +374,24 @@ static int open_backing(void *arg, int fd)
  * kernel's page cache of its inode (FUSE_NOTIFY_STORE, read from `fd` in
  * READ-sized pieces), so that its first random reads and mmap faults find
  * it there instead of each sending a READ (see pagecache.h).  Once per
- * verification (`fresh`), one open at a time per model, and only when it
- * fits in memory; a failure only costs speed.  Not spliced: libfuse would
- * keep a pipe per calling thread, and this is a pool thread, which
- * outlives the session that would free it. */
+ * object verified (the waiters of one download all get a fresh fd of the
+ * same object), one open at a time per model, and only when it fits in
+ * memory; a failure only costs speed.  Not spliced: libfuse would keep a
+ * pipe per calling thread, and this is a pool thread, which outlives the
+ * session that would free it. */
 static void prefill(struct ctx *c, struct mfs_generation *gen, size_t model, int fd)
 {
 	struct slot *s = &GENUSER(gen)->slots[model];
 	uint64_t size = gen->cfg->models[model].size, off;
 	const size_t step = (size_t)MFS_READ_AHEAD_KB << 10;
+	struct stat st;
 	int rc = 0;
 
-	if (!s->ino || !mfs_pagecache_fits("/proc/meminfo", size) ||
+	if (!s->ino || fstat(fd, &st) < 0 || !mfs_pagecache_fits("/proc/meminfo", size) ||
 	    atomic_exchange(&s->filling, true))
 		return;
+	if (s->filled_dev == st.st_dev && s->filled_ino == st.st_ino)
+		goto out_release;
 	for (off = 0; off < size && rc == 0; off += step) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size - off < step ? (size_t)(size - off) : step);
 
@@ -393,9 +400,14 @@ static void prefill(struct ctx *c, struct mfs_generation *gen, size_t model, int
 		bv.buf[0].pos = (off_t)off;
 		rc = fuse_lowlevel_notify_store(c->se, s->ino, (off_t)off, &bv, FUSE_BUF_NO_SPLICE);
 	}
-	if (rc != 0)
+	if (rc == 0) {
+		s->filled_dev = st.st_dev;
+		s->filled_ino = st.st_ino;
+	} else {
 		mfs_debug("open '%s': storing it into the page cache stopped at byte %" PRIu64
 			  ": %s", gen->cfg->models[model].path, off - step, strerror(-rc));
+	}
+out_release:
 	atomic_store(&s->filling, false);
 }
 

@@ -68,13 +68,24 @@ unmount_fs "$MNT"
 # ---------------------------------------------------------------- passthrough = no
 
 # (`resident` opens the file, which fetches it, then maps it and asks
-# mincore without touching a page: nothing was read.)
+# mincore without touching a page: nothing was read.)  Four processes
+# open it at once: the model is stored once (NOTIFY_STORE pieces of
+# 512 KiB in libfuse's debug log), not once per waiter.
 write_cfg no
-mount_or_bail "$CFG" "$MNT"
+mount_or_bail "$CFG" "$MNT" -f -d
+LOG=$MOUNT_ERR
+PIECES=$(( (S1 + 524287) / 524288 ))
+pids=()
+for i in 1 2 3 4; do open_close "$MNT/nopt.bin" & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p"; done
 assert_eq "passthrough = no: the whole model is in the kernel's cache once its first open returned" \
 	"$($FOLIOS resident "$MNT/nopt.bin")" "2052/2052"
+assert_eq "passthrough = no: four waiting opens stored it once" \
+	"$(grep -c 'NOTIFY: code=4 ' "$LOG")" "$PIECES"
 assert_eq "passthrough = no: its bytes" "$(sysop read "$MNT/nopt.bin")" "$s_no"
 assert_eq "passthrough = no: its mmap" "$(sysop mmap "$MNT/nopt.bin")" "$s_no"
+assert_eq "passthrough = no: later opens store nothing" \
+	"$(grep -c 'NOTIFY: code=4 ' "$LOG")" "$PIECES"
 unmount_fs "$MNT"
 mount_or_bail "$CFG" "$MNT"
 assert_eq "passthrough = no: after a remount (a re-hash), in the cache again at the first open" \
