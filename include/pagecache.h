@@ -10,9 +10,10 @@
  * be mapped by one page-table entry (PMD), so a program that mmaps the
  * model and touches it at random (numpy, safetensors) takes one fault per
  * 2 MiB instead of one per 64 KiB (the kernel's fault-around) on small
- * folios: random 64 KiB slices of a freshly written object ran 3-7x
- * slower than the same file after a drop and one `cat` (see README,
- * Performance).  Dirty or clean made no difference; folio size did.
+ * folios, which made random mmap reads of a freshly written object much
+ * slower than of the same file read once from disk (README, Performance:
+ * Random and mmap reads right after a fetch).  Dirty or clean made no
+ * difference; folio size did.
  *
  * So every writer of store objects writes in pieces that end at
  * multiples of MFS_PAGECACHE_UNIT in the file, each a single write when
