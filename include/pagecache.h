@@ -17,7 +17,10 @@
  *
  * So every writer of store objects writes in pieces that end at
  * multiples of MFS_PAGECACHE_UNIT in the file, each a single write when
- * it can: full units at aligned offsets become 2 MiB folios.
+ * it can: full units at aligned offsets become 2 MiB folios.  The price
+ * is paid in the fetch where the host of a VM reclaims free memory (free
+ * page reporting): a 2 MiB folio takes a whole free 2 MiB block, whose
+ * first write is then slow (README, Performance).
  *
  * Without passthrough, reads of the mount go to FUSE's own page cache of
  * the model's inode, which is empty after a fetch: each random read or
