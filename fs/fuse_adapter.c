@@ -5,11 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #include "metrics.h"
 #include "mountpath.h"
 #include "mounttune.h"
+#include "pagecache.h"
 #include "passthrough.h"
 #include "status.h"
 
@@ -46,6 +49,10 @@ struct slot {
 	struct ctx *ctx;
 	struct mfs_generation *gen;  /* compared, dereferenced only if alive */
 	size_t model;
+	uint64_t ino;                /* the model's inode in that generation */
+	atomic_bool filling;         /* held by the open storing it into the kernel's cache */
+	dev_t filled_dev;            /* the object last stored there (under filling) */
+	ino_t filled_ino;
 };
 
 /* What the adapter keeps per generation (mfs_generation.user). */
@@ -363,12 +370,55 @@ static int open_backing(void *arg, int fd)
 }
 #endif
 
+/* Without passthrough: stores the model that `fd` verified into the
+ * kernel's page cache of its inode (FUSE_NOTIFY_STORE, read from `fd` in
+ * READ-sized pieces), so that its first random reads and mmap faults find
+ * it there instead of each sending a READ (see pagecache.h).  Once per
+ * object verified (the waiters of one download all get a fresh fd of the
+ * same object), one open at a time per model, and only when it fits in
+ * memory; a failure only costs speed.  Not spliced: libfuse would keep a
+ * pipe per calling thread, and this is a pool thread, which outlives the
+ * session that would free it. */
+static void prefill(struct ctx *c, struct mfs_generation *gen, size_t model, int fd)
+{
+	struct slot *s = &GENUSER(gen)->slots[model];
+	uint64_t size = gen->cfg->models[model].size, off;
+	const size_t step = (size_t)MFS_READ_AHEAD_KB << 10;
+	struct stat st;
+	int rc = 0;
+
+	if (!s->ino || fstat(fd, &st) < 0 || !mfs_pagecache_fits("/proc/meminfo", size) ||
+	    atomic_exchange(&s->filling, true))
+		return;
+	if (s->filled_dev == st.st_dev && s->filled_ino == st.st_ino)
+		goto out_release;
+	for (off = 0; off < size && rc == 0; off += step) {
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size - off < step ? (size_t)(size - off) : step);
+
+		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		bv.buf[0].fd = fd;
+		bv.buf[0].pos = (off_t)off;
+		rc = fuse_lowlevel_notify_store(c->se, s->ino, (off_t)off, &bv, FUSE_BUF_NO_SPLICE);
+	}
+	if (rc == 0) {
+		s->filled_dev = st.st_dev;
+		s->filled_ino = st.st_ino;
+	} else {
+		mfs_debug("open '%s': storing it into the page cache stopped at byte %" PRIu64
+			  ": %s", gen->cfg->models[model].path, off - step, strerror(-rc));
+	}
+out_release:
+	atomic_store(&s->filling, false);
+}
+
 /* Hands verified `fd` of model `model` of `gen` (one use of which the
  * request holds, now the handle's) to the opener: by passthrough when the
  * kernel takes it (reads then never reach us), else spliced READs from
- * `fd` with the kernel's page cache kept.  `fd` is the verified one: the
- * backing id is made from it, once per object. */
-static void reply_open_fd(fuse_req_t req, struct mfs_generation *gen, size_t model, int fd)
+ * `fd` with the kernel's page cache kept, which a `fresh`ly verified model
+ * fills first (prefill).  `fd` is the verified one: the backing id is
+ * made from it, once per object. */
+static void reply_open_fd(fuse_req_t req, struct mfs_generation *gen, size_t model, int fd,
+			  bool fresh)
 {
 	struct ctx *c = req_ctx(req);
 	struct handle *h = malloc(sizeof(*h));
@@ -392,6 +442,8 @@ static void reply_open_fd(fuse_req_t req, struct mfs_generation *gen, size_t mod
 	memset(&fi, 0, sizeof(fi));
 	fi.fh = (uint64_t)(uintptr_t)h;
 	fi.keep_cache = backing == 0;
+	if (backing == 0 && fresh)
+		prefill(c, gen, model, fd);
 #if LIBFUSE_PASSTHROUGH
 	fi.backing_id = backing;
 	rc = fuse_reply_open(req, &fi);
@@ -418,7 +470,7 @@ static void open_done(void *arg, size_t model, int result, const struct mfs_sche
 	log_open(gen, model, result, o);
 	mfs_metrics_wait(c->metrics, (double)o->us / 1e6);
 	if (result >= 0) {
-		reply_open_fd(req, gen, model, result);
+		reply_open_fd(req, gen, model, result, o->how != MFS_SCHED_CACHED);
 	} else {
 		fuse_reply_err(req, -result);
 		mfs_gens_put(c->gens, gen);
@@ -484,7 +536,7 @@ static void node_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	o.us = now_us() - o.us;
 	log_open(gen, node->model_index, rc, &o);
 	if (rc >= 0) {
-		reply_open_fd(req, gen, node->model_index, rc);
+		reply_open_fd(req, gen, node->model_index, rc, false);
 	} else {
 		fuse_reply_err(req, rc == -EAGAIN || rc == -ENOSPC ? -rc : EIO);
 		mfs_gens_put(c->gens, gen);
@@ -927,8 +979,10 @@ static int adopt(struct ctx *c, struct mfs_generation *gen)
 	for (size_t i = 0; i < n; i++)
 		u->slots[i] = (struct slot){ .ctx = c, .gen = gen, .model = i };
 	for (size_t i = 0; i < cat->nnodes; i++) {
-		if (cat->nodes[i].model)
+		if (cat->nodes[i].model) {
 			u->total_bytes += cat->nodes[i].model->size;
+			u->slots[cat->nodes[i].model_index].ino = cat->nodes[i].ino;
+		}
 	}
 	u->next = c->users;
 	c->users = u;

@@ -9,9 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define BLOCK ((size_t)1 << 20)
-#define NBLOCKS 8u
-#define WRITE_CHUNK ((size_t)256 << 10)
+#include "pagecache.h"
+
+#define BLOCK MFS_PAGECACHE_UNIT
+#define NBLOCKS 4u
 
 enum stage { WRITE, HASH, NSTAGES };
 
@@ -25,6 +26,7 @@ struct mfs_hashwrite {
 	unsigned char *block[NBLOCKS];  /* allocated on first use */
 	size_t len[NBLOCKS];
 	size_t used;                    /* bytes in the block being filled */
+	off_t at;                       /* the fd's offset of that block's first byte */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;            /* any counter or flag changed */
@@ -37,11 +39,12 @@ struct mfs_hashwrite {
 	struct worker { struct mfs_hashwrite *w; enum stage s; } worker[NSTAGES];
 };
 
-/* Writes in WRITE_CHUNK pieces: see hashwrite.h for why not all at once. */
+/* One write(2) for the block when the kernel takes it whole: see
+ * pagecache.h. */
 static int write_all(int fd, const unsigned char *p, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = write(fd, p, len < WRITE_CHUNK ? len : WRITE_CHUNK);
+		ssize_t n = write(fd, p, len);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -108,6 +111,9 @@ int mfs_hashwrite_new(int fd, struct mfs_hasher *h, struct mfs_hashwrite **out)
 		return -ENOMEM;
 	w->fd = fd;
 	w->h = h;
+	w->at = fd >= 0 ? lseek(fd, 0, SEEK_CUR) : 0;
+	if (w->at < 0)
+		w->at = 0;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	*out = w;
@@ -168,6 +174,7 @@ static int hand_over(struct mfs_hashwrite *w, bool last)
 	int rc = 0;
 
 	w->len[slot] = w->used;
+	w->at += (off_t)w->used;
 	w->used = 0;
 	if (!w->running && (last || !start_threads(w))) {
 		for (int s = 0; s < NSTAGES && rc == 0; s++) {
@@ -194,6 +201,8 @@ int mfs_hashwrite_put(struct mfs_hashwrite *w, const void *buf, size_t len)
 
 	while (len > 0) {
 		unsigned slot = fill_slot(w);
+		/* A block ends where a page-cache unit of the file ends. */
+		size_t cap = w->fd >= 0 ? mfs_pagecache_room(w->at) : BLOCK;
 		size_t n;
 
 		if (!w->block[slot]) {
@@ -201,12 +210,12 @@ int mfs_hashwrite_put(struct mfs_hashwrite *w, const void *buf, size_t len)
 			if (!w->block[slot])
 				return -ENOMEM;
 		}
-		n = BLOCK - w->used < len ? BLOCK - w->used : len;
+		n = cap - w->used < len ? cap - w->used : len;
 		memcpy(w->block[slot] + w->used, p, n);
 		w->used += n;
 		p += n;
 		len -= n;
-		if (w->used == BLOCK) {
+		if (w->used == cap) {
 			rc = hand_over(w, false);
 			if (rc < 0)
 				return rc;

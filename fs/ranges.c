@@ -14,6 +14,7 @@
 #include "backoff.h"
 #include "digest.h"
 #include "log.h"
+#include "pagecache.h"
 
 #define HASH_STEP (1u << 20)   /* bytes read back and hashed at a time */
 #define POLL_MS 50             /* how often the hasher looks at the caller's cancel */
@@ -25,6 +26,9 @@ struct part {
 	unsigned no;               /* from 1 */
 	uint64_t begin, end;       /* [begin, end) of the body */
 	uint64_t done;             /* bytes of it written, from begin (under rg->lock) */
+	char *held;                /* bytes received after those, not yet written: */
+	size_t nheld;              /* up to the end of their page-cache unit */
+	bool told;                 /* it set rg->ranged */
 	unsigned attempts;
 	int rc;
 	char err[320];
@@ -62,22 +66,59 @@ static int write_all(int fd, const char *buf, size_t len, off_t at)
 	return 0;
 }
 
+/* Writes what the part holds; done moves on.  -errno. */
+static int flush(struct part *p)
+{
+	struct ranges *rg = p->rg;
+	int rc;
+
+	if (!p->nheld)
+		return 0;
+	rc = write_all(rg->d->fd, p->held, p->nheld, rg->origin + (off_t)(p->begin + p->done));
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&rg->lock);
+	p->done += p->nheld;
+	pthread_cond_broadcast(&rg->moved);
+	pthread_mutex_unlock(&rg->lock);
+	p->nheld = 0;
+	return 0;
+}
+
+/* Bytes are held until they reach the end of their 2 MiB unit of the file
+ * (or of the part), then written in one pwrite (pagecache.h). */
 static int on_body(void *arg, const void *buf, size_t len)
 {
 	struct part *p = arg;
 	struct ranges *rg = p->rg;
+	const char *b = buf;
 	int rc;
 
 	if (mfs_cancel_fired(&rg->stop))
 		return -ECANCELED;
-	rc = write_all(rg->d->fd, buf, len, rg->origin + (off_t)(p->begin + p->done));
-	if (rc < 0)
-		return rc;
-	pthread_mutex_lock(&rg->lock);
-	p->done += len;
-	rg->ranged = true;
-	pthread_cond_broadcast(&rg->moved);
-	pthread_mutex_unlock(&rg->lock);
+	if (!p->told) {
+		pthread_mutex_lock(&rg->lock);
+		rg->ranged = true;
+		pthread_cond_broadcast(&rg->moved);
+		pthread_mutex_unlock(&rg->lock);
+		p->told = true;
+	}
+	while (len) {
+		uint64_t left = p->end - p->begin - p->done;
+		size_t cap = mfs_pagecache_room(rg->origin + (off_t)(p->begin + p->done)), n;
+
+		if (cap > left)
+			cap = (size_t)left;
+		if (cap <= p->nheld)
+			return -EFBIG;     /* (fetch bounds the body to the range) */
+		n = cap - p->nheld < len ? cap - p->nheld : len;
+		memcpy(p->held + p->nheld, b, n);
+		p->nheld += n;
+		b += n;
+		len -= n;
+		if (p->nheld == cap && (rc = flush(p)) < 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -116,7 +157,7 @@ static void *run_part(void *arg)
 	char validator[sizeof(info.validator)] = "";
 	const char *const *alt = d->alt_urls;
 	unsigned tries = 0;
-	int rc;
+	int rc, wrc;
 
 	req.cancel = &rg->stop;
 	req.sink = on_body;
@@ -144,6 +185,17 @@ static void *run_part(void *arg)
 		tries++;
 		p->attempts++;
 		rc = mfs_fetch(&req, &info, p->err, sizeof(p->err));
+		/* What came before a cut is written: the resume asks for the
+		 * rest only. */
+		wrc = flush(p);
+		if (wrc < 0) {
+			char msg[128];
+
+			mfs_seterr(p->err, sizeof(p->err), "sink: %s",
+				   strerror_r(-wrc, msg, sizeof(msg)));
+			rc = wrc;
+			break;
+		}
 		if (info.validator[0] && !validator[0])
 			memcpy(validator, info.validator, sizeof(validator));
 		if (rc == 0 || rc == -ECANCELED || rc == -ERANGE)
@@ -200,8 +252,15 @@ static bool is_failed(struct ranges *rg)
 
 static int start_part(struct part *p)
 {
-	int rc = pthread_create(&p->thread, NULL, run_part, p);
+	int rc;
 
+	p->held = malloc(MFS_PAGECACHE_UNIT);
+	if (!p->held) {
+		snprintf(p->err, sizeof(p->err), "out of memory");
+		p->rc = -ENOMEM;
+		return -ENOMEM;
+	}
+	rc = pthread_create(&p->thread, NULL, run_part, p);
 	if (rc) {
 		snprintf(p->err, sizeof(p->err), "cannot start a thread: %s", strerror(rc));
 		p->rc = -rc;
@@ -355,6 +414,7 @@ int mfs_ranges_run(const struct mfs_download *d, struct mfs_download_result *out
 
 		if (p->running)
 			pthread_join(p->thread, NULL);
+		free(p->held);
 		out->attempts += p->attempts;
 		out->bytes += p->done;
 	}

@@ -4,24 +4,17 @@
  * producer (TLS receive and decryption, or inflating) instead of after
  * each piece of it.
  *
- * Bytes given to mfs_hashwrite_put are copied into 1 MiB blocks (libcurl
- * hands over one TLS record, 16 KiB, at a time).  Each full block is
- * queued to both threads: one writes it to the fd, the other hashes it
- * from that same memory; the block is reused once both are done.  Every
- * byte written is hashed, in order, and nothing else is: what is hashed is
- * what the file holds.  At most eight blocks exist (8 MiB); when a thread
- * falls behind, mfs_hashwrite_put waits for it.  A body of up to one block
- * starts no thread: it is written and hashed in mfs_hashwrite_finish.
- *
- * The writer writes a block in 256 KiB write(2) calls, not in one: the
- * kernel sizes page-cache folios by the write, and the largest folios come
- * from large free blocks, which a VM with free page reporting has handed
- * back to its host, so first touching them is slow; small folios read back
- * slower.  Measured here (2 vCPUs, page_reporting_order=11), cold 1 GiB
- * fetch open / warm read of the object, alternating runs: 1 MiB calls
- * 1.57-2.09 s / 0.117-0.124 s (3.0-3.6 s fetches at worse moments of the
- * host), 256 KiB 1.45-1.59 s / 0.119-0.123 s, 16 KiB 1.49-1.62 s /
- * 0.139-0.146 s.
+ * Bytes given to mfs_hashwrite_put are copied into blocks of up to 2 MiB
+ * (libcurl hands over one TLS record, 16 KiB, at a time), each ending
+ * where a 2 MiB unit of the file ends (pagecache.h), so that the writer
+ * writes each in one write(2) and the kernel caches it as one large
+ * folio.  Each full block is queued to both threads: one writes it to the
+ * fd, the other hashes it from that same memory; the block is reused once
+ * both are done.  Every byte written is hashed, in order, and nothing else
+ * is: what is hashed is what the file holds.  At most four blocks exist
+ * (8 MiB); when a thread falls behind, mfs_hashwrite_put waits for it.  A
+ * body of up to one block starts no thread: it is written and hashed in
+ * mfs_hashwrite_finish.
  *
  * One producer: put and finish are called from one thread. */
 #ifndef MFS_HASHWRITE_H
@@ -33,9 +26,10 @@
 
 struct mfs_hashwrite;
 
-/* Writes to `fd` at its offset (-1: nothing is written, only the hashing
- * thread runs); `h` (NULL: nothing is hashed, only the writing thread
- * runs) is used by the hashing thread until mfs_hashwrite_finish returns.
+/* Writes to `fd` from its offset at this call on, with write(2) (-1:
+ * nothing is written, only the hashing thread runs); `h` (NULL: nothing
+ * is hashed, only the writing thread runs) is used by the hashing thread
+ * until mfs_hashwrite_finish returns.
  * -EINVAL if there is neither an fd nor a hasher, -ENOMEM. */
 int mfs_hashwrite_new(int fd, struct mfs_hasher *h, struct mfs_hashwrite **out);
 

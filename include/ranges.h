@@ -4,9 +4,11 @@
  *
  * The file of d->get.size bytes is cut into `connections` parts, each
  * fetched by a thread of its own with Range: bytes=A-B and written at its
- * offset in d->fd (pwrite, from the fd's offset at the call).  The first
- * part goes first: only once its first bytes came as a 206 do the others
- * start, so a server without ranges costs one aborted request.  The
+ * offset in d->fd (pwrite, from the fd's offset at the call; a part holds
+ * its bytes until they fill their 2 MiB unit of the file, pagecache.h,
+ * and writes that at once).  The first part goes first: only once its
+ * first bytes came as a 206 do the others start, so a server without
+ * ranges costs one aborted request.  The
  * caller's thread hashes the file in order as contiguous bytes arrive
  * (reading back what the parts wrote), so the digests are ready as soon
  * as the last byte is in; nothing is judged, let alone served, before.

@@ -97,6 +97,34 @@ static void test_exact_blocks(void)
 	roundtrip(9 * MIB, pieces, 1, true);
 }
 
+/* Blocks end where the file's 2 MiB units end (pagecache.h), counted from
+ * the fd's offset at mfs_hashwrite_new: what was there stays, every byte
+ * lands at its place. */
+static void test_from_an_unaligned_offset(void)
+{
+	const size_t len = 5 * MIB + 17;
+	unsigned char *data = pattern(len, 7), *back = malloc(len + 4);
+	struct mfs_hashwrite *w;
+	int fd;
+
+	unit_tmp_make("hashwrite");
+	fd = open(unit_at("f"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(write(fd, "abc", 3), 3);
+	CHECK_EQ_INT(mfs_hashwrite_new(fd, NULL, &w), 0);
+	for (size_t off = 0; off < len; off += 16384)
+		CHECK_EQ_INT(mfs_hashwrite_put(w, data + off, len - off < 16384 ? len - off : 16384), 0);
+	CHECK_EQ_INT(mfs_hashwrite_finish(w), 0);
+	mfs_hashwrite_free(w);
+	CHECK_EQ_INT(lseek(fd, 0, SEEK_CUR), (long long)len + 3);
+	CHECK_EQ_INT(pread(fd, back, len + 4, 0), (long long)len + 3);
+	CHECK(memcmp(back, "abc", 3) == 0 && memcmp(back + 3, data, len) == 0);
+	free(back);
+	free(data);
+	close(fd);
+	unit_tmp_remove();
+}
+
 static void test_small_and_empty(void)
 {
 	const size_t pieces[] = { 100 };
@@ -202,6 +230,7 @@ int main(void)
 	RUN(test_tls_record_pieces_many_blocks);
 	RUN(test_odd_pieces_across_block_edges);
 	RUN(test_exact_blocks);
+	RUN(test_from_an_unaligned_offset);
 	RUN(test_small_and_empty);
 	RUN(test_without_hasher);
 	RUN(test_hash_only);
