@@ -379,6 +379,7 @@ static int stage_download(const struct about *ab, const struct mfs_source *src,
 		.retries = src->retries >= 0 ? (unsigned)src->retries : cfg->retries,
 		.connections = src->connections > 0 ? (unsigned)src->connections : cfg->connections,
 		.parallel_min = src->parallel_min ? src->parallel_min : cfg->parallel_min,
+		.write_unit = cfg->write_unit,
 		.alt_urls = ab->t->alt,
 		/* (a bundle is no model's transfer: ab->n == 0) */
 		.progress = c->progress && ab->n ? on_progress : NULL,

@@ -22,6 +22,7 @@
 #include <ini.h>
 
 #include "mountpath.h"
+#include "pagecache.h"
 #include "s3.h"
 #include "trustroot.h"
 #include "url.h"
@@ -44,7 +45,7 @@ enum kind { MODELFS, SOURCE, MODEL };
 enum key {
 	K_STORE, K_AUDIT_LOG, K_CONNECT_TIMEOUT, K_LOW_SPEED_LIMIT, K_LOW_SPEED_TIME,
 	K_MAX_FETCHES, K_STORE_MAX, K_QUARANTINE_MAX, K_FAILURE_BACKOFF, K_FAILURE_BACKOFF_MAX,
-	K_METRICS_FILE, K_RETRIES, K_MIN_RATE, K_MIN_RATE_AFTER, K_MIRRORS, K_PROXY, K_CONNECTIONS, K_PARALLEL_MIN,
+	K_METRICS_FILE, K_RETRIES, K_MIN_RATE, K_MIN_RATE_AFTER, K_WRITE_UNIT, K_MIRRORS, K_PROXY, K_CONNECTIONS, K_PARALLEL_MIN,
 	K_S3_ENDPOINT, K_S3_REGION, K_S3_PATH_STYLE, K_S3_CREDENTIALS, K_S3_PROFILE,
 	K_SOURCE, K_PATH, K_URL, K_SIZE, K_SHA1, K_SHA256, K_SHA512,
 	K_CA_FILE, K_ALLOW_HTTP, K_ALLOW_SHA1, K_REDIRECT_HOSTS,
@@ -73,6 +74,7 @@ static const struct {
 	[K_RETRIES] = { "retries", IN(MODELFS) | IN(SOURCE), 0 },
 	[K_MIN_RATE] = { "min_rate", IN(MODELFS), 0 },
 	[K_MIN_RATE_AFTER] = { "min_rate_after", IN(MODELFS), 0 },
+	[K_WRITE_UNIT] = { "write_unit", IN(MODELFS), 0 },
 	[K_CONNECTIONS] = { "connections", IN(MODELFS) | IN(SOURCE), 0 },
 	[K_PARALLEL_MIN] = { "parallel_min", IN(MODELFS) | IN(SOURCE), 0 },
 	[K_MIRRORS] = { "mirrors", IN(SOURCE), 0 },
@@ -719,6 +721,13 @@ static int set_key(struct parser *p, const char *name, const char *value)
 			return fail(p, p->line, "bad rate for min_rate: '%s' (bytes per second, or a "
 				    "whole number with K or M: powers of 1024; 0: no check)", value);
 		cfg->min_rate = n;
+		return 0;
+	case K_WRITE_UNIT:
+		if (parse_size(value, false, &n) < 0 || n < MFS_PAGECACHE_MIN_UNIT ||
+		    n > MFS_PAGECACHE_UNIT || (n & (n - 1)))
+			return fail(p, p->line, "bad size for write_unit: '%s' (a power of two from "
+				    "64K to 2M)", value);
+		cfg->write_unit = (size_t)n;
 		return 0;
 	case K_MIN_RATE_AFTER:
 		if (parse_count(value, MFS_MIN_RATE_AFTER_LIMIT, &n) < 0)
@@ -1715,6 +1724,7 @@ static int parse_text(const char *name, const char *text, size_t len, struct mfs
 	p.cfg->retries = MFS_DEFAULT_RETRIES;
 	p.cfg->min_rate = MFS_DEFAULT_MIN_RATE;
 	p.cfg->min_rate_after = MFS_MIN_RATE_AFTER;
+	p.cfg->write_unit = MFS_PAGECACHE_UNIT;
 	p.cfg->connections = MFS_DEFAULT_CONNECTIONS;
 	p.cfg->parallel_min = MFS_DEFAULT_PARALLEL_MIN;
 	p.cfg->lock_files = true;

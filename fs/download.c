@@ -60,7 +60,7 @@ static int begin(struct run *r, bool again)
 		if (rc < 0)
 			return rc;
 	}
-	return mfs_hashwrite_new(d->fd, r->h, &r->w);
+	return mfs_hashwrite_new(d->fd, r->h, d->write_unit, &r->w);
 }
 
 /* fetch's restart: the server sent the whole body again. */

@@ -27,6 +27,7 @@ struct mfs_hashwrite {
 	size_t len[NBLOCKS];
 	size_t used;                    /* bytes in the block being filled */
 	off_t at;                       /* the fd's offset of that block's first byte */
+	size_t unit;                    /* blocks end at its multiples (pagecache.h) */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;            /* any counter or flag changed */
@@ -98,7 +99,7 @@ static void *stage_thread(void *arg)
 	return NULL;
 }
 
-int mfs_hashwrite_new(int fd, struct mfs_hasher *h, struct mfs_hashwrite **out)
+int mfs_hashwrite_new(int fd, struct mfs_hasher *h, size_t unit, struct mfs_hashwrite **out)
 {
 	struct mfs_hashwrite *w = calloc(1, sizeof(*w));
 
@@ -111,6 +112,7 @@ int mfs_hashwrite_new(int fd, struct mfs_hasher *h, struct mfs_hashwrite **out)
 		return -ENOMEM;
 	w->fd = fd;
 	w->h = h;
+	w->unit = unit;
 	w->at = fd >= 0 ? lseek(fd, 0, SEEK_CUR) : 0;
 	if (w->at < 0)
 		w->at = 0;
@@ -202,7 +204,7 @@ int mfs_hashwrite_put(struct mfs_hashwrite *w, const void *buf, size_t len)
 	while (len > 0) {
 		unsigned slot = fill_slot(w);
 		/* A block ends where a page-cache unit of the file ends. */
-		size_t cap = w->fd >= 0 ? mfs_pagecache_room(w->at) : BLOCK;
+		size_t cap = w->fd >= 0 ? mfs_pagecache_room(w->at, w->unit) : BLOCK;
 		size_t n;
 
 		if (!w->block[slot]) {

@@ -252,7 +252,7 @@ static int check_chain(struct kv *k)
 			int rc;
 
 			if (k->times[t] < a->valid_from || k->times[t] > a->valid_until) {
-				snprintf(why, sizeof(why), "%s is not trusted then", a->uri);
+				snprintf(why, sizeof(why), "%.100s is not trusted then", a->uri);
 				continue;
 			}
 			rc = chain_ok(k, a, k->times[t], why, sizeof(why));

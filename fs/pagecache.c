@@ -4,11 +4,13 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-size_t mfs_pagecache_room(off_t at)
+size_t mfs_pagecache_room(off_t at, size_t unit)
 {
+	if (unit == 0 || unit > MFS_PAGECACHE_UNIT)
+		unit = MFS_PAGECACHE_UNIT;
 	if (at < 0)
 		at = 0;
-	return MFS_PAGECACHE_UNIT - (size_t)((unsigned long long)at % MFS_PAGECACHE_UNIT);
+	return unit - (size_t)((unsigned long long)at % unit);
 }
 
 bool mfs_pagecache_fits(const char *meminfo, uint64_t bytes)

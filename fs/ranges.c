@@ -105,7 +105,8 @@ static int on_body(void *arg, const void *buf, size_t len)
 	}
 	while (len) {
 		uint64_t left = p->end - p->begin - p->done;
-		size_t cap = mfs_pagecache_room(rg->origin + (off_t)(p->begin + p->done)), n;
+		size_t cap = mfs_pagecache_room(rg->origin + (off_t)(p->begin + p->done),
+						 rg->d->write_unit), n;
 
 		if (cap > left)
 			cap = (size_t)left;

@@ -42,7 +42,7 @@ static int on_entry(void *arg, const char *name, int64_t size, uint64_t *limit)
 		if (rc < 0)
 			return rc;
 	}
-	rc = mfs_hashwrite_new(m.fd, r->h, &r->w);
+	rc = mfs_hashwrite_new(m.fd, r->h, 0, &r->w);
 	return rc < 0 ? rc : id;
 }
 

@@ -186,6 +186,9 @@ struct mfs_config {
 	unsigned retries;      /* [modelfs] retries, 0-10, default 2 */
 	uint64_t min_rate;     /* [modelfs] min_rate, bytes/s; 0: no check */
 	unsigned min_rate_after; /* [modelfs] min_rate_after, s, 1-3600, default 60 */
+	size_t write_unit;     /* [modelfs] write_unit: store objects are written
+				  in pieces ending at its multiples (pagecache.h),
+				  a power of two from 64K to 2M, default 2M */
 	unsigned connections;  /* [modelfs] connections, 1-16, default 4 */
 	uint64_t parallel_min; /* [modelfs] parallel_min, bytes, default 64M */
 	struct mfs_source *sources;

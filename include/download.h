@@ -56,6 +56,8 @@ struct mfs_download {
 	uint64_t parallel_min;
 	const char *const *alt_urls;
 	long base_delay_ms;           /* 0: MFS_BACKOFF_BASE_MS */
+	size_t write_unit;            /* the file is written in pieces that end at
+					 its multiples (pagecache.h); 0: 2 MiB */
 	mfs_fetch_progress progress;  /* may be NULL */
 	void *progress_arg;
 	void (*retrying)(void *arg, const struct mfs_download_retry *r); /* may be NULL */

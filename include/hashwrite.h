@@ -6,7 +6,8 @@
  *
  * Bytes given to mfs_hashwrite_put are copied into blocks of up to 2 MiB
  * (libcurl hands over one TLS record, 16 KiB, at a time), each ending
- * where a 2 MiB unit of the file ends (pagecache.h), so that the writer
+ * where a unit of the file ends (pagecache.h: 2 MiB, or the config's
+ * write_unit), so that the writer
  * writes each in one write(2) and the kernel caches it as one large
  * folio.  Each full block is queued to both threads: one writes it to the
  * fd, the other hashes it from that same memory; the block is reused once
@@ -27,11 +28,12 @@
 struct mfs_hashwrite;
 
 /* Writes to `fd` from its offset at this call on, with write(2) (-1:
- * nothing is written, only the hashing thread runs); `h` (NULL: nothing
- * is hashed, only the writing thread runs) is used by the hashing thread
- * until mfs_hashwrite_finish returns.
+ * nothing is written, only the hashing thread runs), in blocks that end
+ * at multiples of `unit` in the file (pagecache.h; 0: 2 MiB); `h` (NULL:
+ * nothing is hashed, only the writing thread runs) is used by the hashing
+ * thread until mfs_hashwrite_finish returns.
  * -EINVAL if there is neither an fd nor a hasher, -ENOMEM. */
-int mfs_hashwrite_new(int fd, struct mfs_hasher *h, struct mfs_hashwrite **out);
+int mfs_hashwrite_new(int fd, struct mfs_hasher *h, size_t unit, struct mfs_hashwrite **out);
 
 /* Takes `len` bytes.  -errno from write(2), -EIO once hashing failed,
  * -ENOMEM; the download must then fail. */

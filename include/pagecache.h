@@ -16,8 +16,9 @@
  * difference; folio size did.
  *
  * So every writer of store objects writes in pieces that end at
- * multiples of MFS_PAGECACHE_UNIT in the file, each a single write when
- * it can: full units at aligned offsets become 2 MiB folios.  The price
+ * multiples of the unit in the file (MFS_PAGECACHE_UNIT unless [modelfs]
+ * write_unit says less), each a single write when it can: full units at
+ * aligned offsets become folios of that size.  The price
  * is paid in the fetch where the host of a VM reclaims free memory (free
  * page reporting): a 2 MiB folio takes a whole free 2 MiB block, whose
  * first write is then slow (README, Performance).
@@ -36,12 +37,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The PMD size of x86-64 and arm64 (4 KiB pages). */
+/* The PMD size of x86-64 and arm64 (4 KiB pages): the default unit, and
+ * the largest ([modelfs] write_unit may choose a smaller power of two,
+ * down to MFS_PAGECACHE_MIN_UNIT, where a fast fetch matters more than
+ * the first random reads: config.h). */
 #define MFS_PAGECACHE_UNIT ((size_t)2 << 20)
+#define MFS_PAGECACHE_MIN_UNIT ((size_t)64 << 10)
 
-/* Bytes from file offset `at` to the next multiple of the unit (1 to
- * MFS_PAGECACHE_UNIT); a negative `at` counts as 0. */
-size_t mfs_pagecache_room(off_t at);
+/* Bytes from file offset `at` to the next multiple of `unit` (1 to
+ * unit), a power of two up to MFS_PAGECACHE_UNIT, 0 meaning that; a
+ * negative `at` counts as 0. */
+size_t mfs_pagecache_room(off_t at, size_t unit);
 
 /* Whether `bytes` more in the page cache take at most half of the
  * MemAvailable of `meminfo` (normally /proc/meminfo).  false when the

@@ -25,6 +25,7 @@ s1=$(add_model one.bin $S1)
 s4=$(add_model four.bin $S4)
 s4u=$(add_model fouru.bin $S4U)
 s_no=$(add_model nopt.bin $S1)
+s_small=$(add_model small.bin $S4)
 
 write_cfg() { # passthrough
 	cfg_begin connections=4 parallel_min=4M "passthrough=$1"
@@ -63,6 +64,20 @@ assert_eq "ranged: read ok" "$(sysop read "$MNT/four.bin")" "$s4"
 assert_eq "ranged parts off the units: read ok" "$(sysop read "$MNT/fouru.bin")" "$s4u"
 assert_eq "ranged parts off the units: mmap ok" "$(sysop mmap "$MNT/fouru.bin")" "$s4u"
 assert_eq "ranged parts off the units: four GETs" "$(origin_hits /fouru.bin)" 4
+unmount_fs "$MNT"
+
+# write_unit = 256K: the operator's choice of faster fetches on a VM whose
+# host reclaims free memory; then no 2 MiB folio is made.
+cfg_begin connections=4 parallel_min=4M write_unit=256K
+cfg_source zoo
+cfg_model small zoo small.bin small.bin $S4 "$s_small"
+mount_or_bail "$CFG" "$MNT"
+open_close "$MNT/small.bin"
+if [ "$PROBE" = 512/512 ]; then
+	assert_eq "write_unit = 256K: no 2 MiB folio in the object" \
+		"$($FOLIOS large "$(object "$s_small")")" "0/2048"
+fi
+assert_eq "write_unit = 256K: read ok" "$(sysop read "$MNT/small.bin")" "$s_small"
 unmount_fs "$MNT"
 
 # ---------------------------------------------------------------- passthrough = no

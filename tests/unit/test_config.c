@@ -377,7 +377,7 @@ static void test_sources_keys(void)
 	struct mfs_config *cfg;
 	char *u = NULL;
 
-	cfg = GOOD("[modelfs]\nretries = 5\nmin_rate = 64K\nmin_rate_after = 15\n"
+	cfg = GOOD("[modelfs]\nretries = 5\nmin_rate = 64K\nmin_rate_after = 15\nwrite_unit = 256K\n"
 		   "[source a]\nurl = https://a.example/m/\n"
 		   "mirrors = https://b.example/x/ https://c.example:8443/y/\nretries = 0\n"
 		   "redirect_hosts = CDN.example:8443 d.example\n"
@@ -385,6 +385,7 @@ static void test_sources_keys(void)
 		   "[model m]\nsource = a\npath = m\nurl = d/m.bin\nsize = 1\nsha256 = " H64 "\n");
 	if (cfg) {
 		CHECK(cfg->retries == 5 && cfg->min_rate == 65536 && cfg->min_rate_after == 15);
+		CHECK(cfg->write_unit == 256 << 10);
 		CHECK(cfg->sources[0].retries == 0 && cfg->sources[1].retries == -1);
 		CHECK(cfg->sources[1].mirrors == NULL);
 		CHECK_STR(cfg->sources[0].redirect_hosts[0], "cdn.example:8443");
@@ -470,10 +471,16 @@ static void test_sources_keys(void)
 	cfg = GOOD(SRC);
 	if (cfg)
 		CHECK(cfg->min_rate == MFS_DEFAULT_MIN_RATE && cfg->min_rate_after == 60);
+	if (cfg)
+		CHECK(cfg->write_unit == 2 << 20);
 	mfs_config_free(cfg);
 	BAD("[modelfs]\nmin_rate_after = 0\n", "t.ini:2:",
 	    "bad number for min_rate_after: '0' (seconds, 1-3600)");
 	BAD("[modelfs]\nmin_rate_after = 3601\n", "t.ini:2:", "bad number for min_rate_after");
+	BAD("[modelfs]\nwrite_unit = 32K\n", "t.ini:2:",
+	    "bad size for write_unit: '32K' (a power of two from 64K to 2M)");
+	BAD("[modelfs]\nwrite_unit = 4M\n", "t.ini:2:", "bad size for write_unit");
+	BAD("[modelfs]\nwrite_unit = 96K\n", "t.ini:2:", "bad size for write_unit");
 	BAD(SRC "min_rate_after = 5\n", "t.ini:3:", "unknown key 'min_rate_after' in [source zoo]");
 
 	BAD("[modelfs]\nretries = 11\n", "t.ini:2:", "bad number for retries: '11' (from 0 to 10)");

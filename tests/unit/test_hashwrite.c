@@ -1,9 +1,13 @@
 /* Unit tests for fs/hashwrite.c: every byte put reaches the file and the
- * hasher, in order, whatever the piece sizes; errors surface; no hang. */
+ * hasher, in order, whatever the piece sizes; each write(2) ends at a
+ * multiple of the unit; errors surface; no hang. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "digest.h"
@@ -42,7 +46,7 @@ static void roundtrip(size_t len, const size_t *pieces, size_t npieces, bool has
 	CHECK(fd >= 0);
 	if (hash)
 		CHECK_EQ_INT(mfs_hasher_new(MFS_ALGO_BIT(MFS_SHA256), &h), 0);
-	CHECK_EQ_INT(mfs_hashwrite_new(fd, h, &w), 0);
+	CHECK_EQ_INT(mfs_hashwrite_new(fd, h, 0, &w), 0);
 	while (off < len) {
 		size_t n = pieces[k++ % npieces];
 
@@ -111,7 +115,7 @@ static void test_from_an_unaligned_offset(void)
 	fd = open(unit_at("f"), O_RDWR | O_CREAT | O_TRUNC, 0600);
 	CHECK(fd >= 0);
 	CHECK_EQ_INT(write(fd, "abc", 3), 3);
-	CHECK_EQ_INT(mfs_hashwrite_new(fd, NULL, &w), 0);
+	CHECK_EQ_INT(mfs_hashwrite_new(fd, NULL, 0, &w), 0);
 	for (size_t off = 0; off < len; off += 16384)
 		CHECK_EQ_INT(mfs_hashwrite_put(w, data + off, len - off < 16384 ? len - off : 16384), 0);
 	CHECK_EQ_INT(mfs_hashwrite_finish(w), 0);
@@ -153,7 +157,7 @@ static void test_hash_only(void)
 		struct mfs_hashwrite *w;
 
 		CHECK_EQ_INT(mfs_hasher_new(MFS_ALGO_BIT(MFS_SHA256), &h), 0);
-		CHECK_EQ_INT(mfs_hashwrite_new(-1, h, &w), 0);
+		CHECK_EQ_INT(mfs_hashwrite_new(-1, h, 0, &w), 0);
 		for (size_t off = 0; off < sizes[i]; off += 16384)
 			CHECK_EQ_INT(mfs_hashwrite_put(w, data + off,
 						       sizes[i] - off < 16384 ? sizes[i] - off : 16384), 0);
@@ -172,7 +176,7 @@ static void test_hash_only(void)
 	{
 		struct mfs_hashwrite *w = (struct mfs_hashwrite *)1;
 
-		CHECK_EQ_INT(mfs_hashwrite_new(-1, NULL, &w), -EINVAL);
+		CHECK_EQ_INT(mfs_hashwrite_new(-1, NULL, 0, &w), -EINVAL);
 		CHECK(w == NULL);
 	}
 }
@@ -190,7 +194,7 @@ static void test_write_error_surfaces(void)
 	fd = open(unit_at("f"), O_RDONLY | O_CREAT, 0600);
 	CHECK(fd >= 0);
 	CHECK_EQ_INT(mfs_hasher_new(MFS_ALGO_BIT(MFS_SHA256), &h), 0);
-	CHECK_EQ_INT(mfs_hashwrite_new(fd, h, &w), 0);
+	CHECK_EQ_INT(mfs_hashwrite_new(fd, h, 0, &w), 0);
 	for (int i = 0; i < 16 && rc == 0; i++)
 		rc = mfs_hashwrite_put(w, data, 4 * MIB);
 	if (rc == 0)
@@ -214,7 +218,7 @@ static void test_free_without_finish(void)
 	unit_tmp_make("hashwrite");
 	fd = open(unit_at("f"), O_RDWR | O_CREAT, 0600);
 	CHECK_EQ_INT(mfs_hasher_new(MFS_ALGO_BIT(MFS_SHA512), &h), 0);
-	CHECK_EQ_INT(mfs_hashwrite_new(fd, h, &w), 0);
+	CHECK_EQ_INT(mfs_hashwrite_new(fd, h, 0, &w), 0);
 	for (int i = 0; i < 5; i++)
 		CHECK_EQ_INT(mfs_hashwrite_put(w, data, 3 * MIB), 0);
 	mfs_hashwrite_free(w);
@@ -223,6 +227,56 @@ static void test_free_without_finish(void)
 	close(fd);
 	free(data);
 	unit_tmp_remove();
+}
+
+/* The writes themselves, seen through a SOCK_SEQPACKET socket (each
+ * write(2) one message): with a 64 KiB unit, TLS-record-sized pieces go
+ * out as 64 KiB writes, the last one the rest. */
+struct reader {
+	int fd;
+	size_t sizes[64], n, total;
+	unsigned char *got;
+};
+
+static void *read_messages(void *arg)
+{
+	struct reader *r = arg;
+	ssize_t n;
+
+	while (r->n < 64 && (n = read(r->fd, r->got + r->total, 256 << 10)) > 0) {
+		r->sizes[r->n++] = (size_t)n;
+		r->total += (size_t)n;
+	}
+	return NULL;
+}
+
+static void test_write_unit(void)
+{
+	const size_t unit = 64 << 10, len = 10 * unit + 1234;
+	unsigned char *data = pattern(len, 11);
+	struct reader r = { .got = malloc(len + (256 << 10)) };
+	struct mfs_hashwrite *w;
+	pthread_t t;
+	int sv[2];
+
+	CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	r.fd = sv[1];
+	CHECK_EQ_INT(pthread_create(&t, NULL, read_messages, &r), 0);
+	CHECK_EQ_INT(mfs_hashwrite_new(sv[0], NULL, unit, &w), 0);
+	for (size_t off = 0; off < len; off += 16384)
+		CHECK_EQ_INT(mfs_hashwrite_put(w, data + off, len - off < 16384 ? len - off : 16384), 0);
+	CHECK_EQ_INT(mfs_hashwrite_finish(w), 0);
+	mfs_hashwrite_free(w);
+	close(sv[0]);
+	pthread_join(t, NULL);
+	close(sv[1]);
+	CHECK_EQ_INT(r.n, 11);
+	for (size_t i = 0; i < 10 && i < r.n; i++)
+		CHECK_EQ_INT(r.sizes[i], unit);
+	CHECK_EQ_INT(r.sizes[10], 1234);
+	CHECK(r.total == len && memcmp(r.got, data, len) == 0);
+	free(r.got);
+	free(data);
 }
 
 int main(void)
@@ -236,5 +290,6 @@ int main(void)
 	RUN(test_hash_only);
 	RUN(test_write_error_surfaces);
 	RUN(test_free_without_finish);
+	RUN(test_write_unit);
 	return unit_done();
 }

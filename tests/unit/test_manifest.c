@@ -862,11 +862,11 @@ static void test_v01(void)
 static char *many(size_t n)
 {
 	struct res *r = calloc(n, sizeof(*r));
-	char *names = malloc(n * 8), *t;
+	char *names = malloc(n * 24), *t;
 
 	for (size_t i = 0; i < n; i++) {
-		snprintf(names + 8 * i, 8, "f%zu", i);
-		r[i].name = names + 8 * i;
+		snprintf(names + 24 * i, 24, "f%zu", i);
+		r[i].name = names + 24 * i;
 	}
 	t = statement(MFS_PREDICATE_V1, FILES, r, n, NULL);
 	free(names);

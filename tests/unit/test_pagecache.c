@@ -1,4 +1,5 @@
-/* Unit tests for fs/pagecache.c: the room to the next 2 MiB unit, and
+/* Unit tests for fs/pagecache.c: the room to the next 2 MiB unit (or a
+ * smaller write_unit), and
  * whether a model fits in half of MemAvailable. */
 #include <stdio.h>
 
@@ -10,12 +11,16 @@
 static void test_room(void)
 {
 	CHECK_EQ_INT(U, 2 << 20);
-	CHECK_EQ_INT(mfs_pagecache_room(0), U);
-	CHECK_EQ_INT(mfs_pagecache_room(1), U - 1);
-	CHECK_EQ_INT(mfs_pagecache_room((off_t)U - 1), 1);
-	CHECK_EQ_INT(mfs_pagecache_room((off_t)U), U);
-	CHECK_EQ_INT(mfs_pagecache_room((off_t)(5 * U + 3)), U - 3);
-	CHECK_EQ_INT(mfs_pagecache_room(-5), U);
+	CHECK_EQ_INT(mfs_pagecache_room(0, 0), U);
+	CHECK_EQ_INT(mfs_pagecache_room(1, 0), U - 1);
+	CHECK_EQ_INT(mfs_pagecache_room((off_t)U - 1, 0), 1);
+	CHECK_EQ_INT(mfs_pagecache_room((off_t)U, 0), U);
+	CHECK_EQ_INT(mfs_pagecache_room((off_t)(5 * U + 3), 0), U - 3);
+	CHECK_EQ_INT(mfs_pagecache_room(-5, 0), U);
+	/* write_unit: a smaller power of two; more than 2 MiB is 2 MiB */
+	CHECK_EQ_INT(mfs_pagecache_room(0, 64 << 10), 64 << 10);
+	CHECK_EQ_INT(mfs_pagecache_room((off_t)(3 << 16) + 5, 64 << 10), (64 << 10) - 5);
+	CHECK_EQ_INT(mfs_pagecache_room(1, (size_t)4 << 20), U - 1);
 }
 
 static void meminfo(const char *text)
