@@ -136,6 +136,21 @@ static int check_tlog(struct kv *k, json_t *entry, struct mfs_rekor_result *res)
 	return 0;
 }
 
+/* True if the base64 string `s` decodes to exactly the n bytes at want. */
+static bool b64_is(json_t *s, const unsigned char *want, size_t n)
+{
+	unsigned char *got;
+	size_t len;
+	bool same;
+
+	if (!json_is_string(s) ||
+	    mfs_b64_decode(json_string_value(s), json_string_length(s), &got, &len, NULL, 0) < 0)
+		return false;
+	same = len == n && memcmp(got, want, n) == 0;
+	free(got);
+	return same;
+}
+
 static int check_timestamps(struct kv *k, json_t *stamps)
 {
 	json_t *s;
@@ -150,17 +165,22 @@ static int check_timestamps(struct kv *k, json_t *stamps)
 
 		if (!json_is_string(v))
 			return fail(k, -EKEYREJECTED, "timestamp", "%zu: no signedTimestamp", i);
-		/* Two copies of one stamp would count one authority twice. */
-		for (size_t j = 0; j < i; j++) {
-			if (json_equal(json_array_get(stamps, j), s))
-				return fail(k, -EKEYREJECTED, "timestamp", "%zu: a duplicate", i);
-		}
 		rc = mfs_b64_decode(json_string_value(v), json_string_length(v), &der, &len, NULL,
 				    0);
 		if (rc == -ENOMEM)
 			return fail(k, rc, "timestamp", "out of memory");
 		if (rc < 0)
 			return fail(k, -EKEYREJECTED, "timestamp", "%zu: not base64", i);
+		/* Two copies of one stamp (however encoded) would count one
+		 * authority twice. */
+		for (size_t j = 0; j < i; j++) {
+			json_t *o = json_object_get(json_array_get(stamps, j), "signedTimestamp");
+
+			if (b64_is(o, der, len)) {
+				free(der);
+				return fail(k, -EKEYREJECTED, "timestamp", "%zu: a duplicate", i);
+			}
+		}
 		rc = mfs_tsa_verify(der, len, k->b->sig, k->b->sig_len, k->root.tsas, k->root.ntsas,
 				    &k->times[k->ntimes], why, sizeof(why));
 		free(der);
@@ -225,6 +245,8 @@ static int chain_ok(struct kv *k, const struct mfs_authority *a, int64_t t, char
 	if (!X509_STORE_CTX_init(ctx, store, k->leaf, untrusted))
 		goto out_free;
 	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)t);
+	/* RFC 5280 strictly, as sigstore-python checks Fulcio's chain. */
+	X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_X509_STRICT);
 	if (X509_verify_cert(ctx) == 1) {
 		rc = 1;
 	} else {
@@ -379,20 +401,6 @@ static int check_issuer(struct kv *k)
 	return 0;
 }
 
-/* True if the base64 string `s` decodes to exactly the n bytes at want. */
-static bool b64_is(json_t *s, const unsigned char *want, size_t n)
-{
-	unsigned char *got;
-	size_t len;
-	bool same;
-
-	if (!json_is_string(s) ||
-	    mfs_b64_decode(json_string_value(s), json_string_length(s), &got, &len, NULL, 0) < 0)
-		return false;
-	same = len == n && memcmp(got, want, n) == 0;
-	free(got);
-	return same;
-}
 
 /* True if `verifier` is base64 of the leaf's PEM, byte for byte as
  * Rekor writes it (and sigstore-python compares it): BEGIN and END lines,
@@ -526,7 +534,8 @@ int mfs_keyless_verify(const struct mfs_bundle *b, const struct mfs_keyless_poli
 	if (rc == 0)
 		rc = check_issuer(&k);
 	if (rc == 0) {
-		rc = mfs_sig_dsse_verify(b, X509_get0_pubkey(k.leaf), &compat, why, sizeof(why));
+		rc = mfs_sig_dsse_verify(b, X509_get0_pubkey(k.leaf), false, &compat, why,
+					 sizeof(why));
 		if (rc < 0)
 			fail(&k, rc, "DSSE signature", "%s", why);
 	}
@@ -539,7 +548,6 @@ int mfs_keyless_verify(const struct mfs_bundle *b, const struct mfs_keyless_poli
 		snprintf(signer->who, sizeof(signer->who), "keyless %s (issuer %s, %.60s index "
 			 "%lld, %s)", k.san, iss, res.log->base_url, (long long)res.log_index,
 			 when);
-		signer->compat_pae = compat;
 	}
 	X509_free(k.leaf);
 	mfs_trust_root_free(&k.root);

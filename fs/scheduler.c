@@ -61,8 +61,9 @@ struct group {
 	_Atomic uint64_t fetched;          /* bytes received by its download */
 	bool low;                          /* queued in its pool's low queue:
 					      for prefetches only */
-	bool prefetch_round;               /* the running round is for
-					      prefetches only (audited so) */
+	atomic_bool prefetch_round;        /* the running round is for
+					      prefetches only (audited so);
+					      cleared when an open joins it */
 };
 
 struct entry {
@@ -223,7 +224,7 @@ static bool entry_prefetch(void *arg, size_t mi)
 {
 	struct mfs_sched *s = arg;
 
-	return s->e[mi].group->prefetch_round;
+	return atomic_load(&s->e[mi].group->prefetch_round);
 }
 
 static void free_sigs(struct mfs_sched *s)
@@ -664,7 +665,7 @@ static void hash_round(struct mfs_sched *s, struct group *gr)
 			gr->todo[n++] = gr->members[i];
 	}
 	gr->phase = HASHING;
-	gr->prefetch_round = !wanted(s, gr, true);
+	atomic_store(&gr->prefetch_round, !wanted(s, gr, true));
 	unresolved = n && !gr->archive && !s->e[gr->todo[0]].want;
 	pthread_mutex_unlock(&s->lock);
 	if (unresolved) {
@@ -799,7 +800,7 @@ static void store_full(struct mfs_sched *s, struct group *gr, uint64_t bytes, co
 		struct mfs_audit_event ev = {
 			.event = "store_full", .path = m->path, .url = m->url,
 			.bytes = (int64_t)bytes, .ms = -1, .error = why,
-			.prefetch = gr->prefetch_round,
+			.prefetch = atomic_load(&gr->prefetch_round),
 		};
 
 		if (s->o.audit)
@@ -818,7 +819,7 @@ static void fetch_round(struct mfs_sched *s, struct group *gr)
 	uint64_t bytes = s->retired ? 0 : fetch_bytes(s, gr);
 	char why[256] = "";
 
-	gr->prefetch_round = !wanted(s, gr, true);
+	atomic_store(&gr->prefetch_round, !wanted(s, gr, true));
 
 	/* A retired scheduler (an older config's, finishing what was asked
 	 * of it) leaves the bound to the current one. */
@@ -987,6 +988,8 @@ int mfs_sched_open(struct mfs_sched *s, size_t mi, mfs_sched_done done, void *ar
 					     &gr->job);
 		gr->low = false;
 	}
+	/* From now on an open waits for this round: not a prefetch. */
+	atomic_store(&gr->prefetch_round, false);
 	for (tail = &e->waiters; *tail; tail = &(*tail)->next)
 		;
 	*tail = w;

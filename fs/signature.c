@@ -188,8 +188,9 @@ void mfs_signed_file_release(struct mfs_signed_file *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* Steps 1-4 on `len` bytes of a bundle.  0, or -EIO with the failed step
- * and its reason in `why`; the signer in `signer` once known. */
+/* Steps 1-4 on `len` bytes of a bundle.  0, or -EIO (the bundle's fault)
+ * or -EINVAL (the operator's trust cannot be used), with the failed step
+ * and its reason in `why`; -ENOMEM; the signer in `signer` once known. */
 static int check(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
 		 const void *text, size_t len, struct mfs_signed_file *files, char *signer,
 		 size_t signerlen, char *why, size_t whylen)
@@ -213,6 +214,11 @@ static int check(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
 	if (rc < 0) {
 		snprintf(why, whylen, "signature (%s method): %s", mfs_sig_method_name(b.method),
 			 err);
+		/* The operator's trust cannot be used (a key or root file
+		 * unreadable, the method not configured): not the bundle's
+		 * fault. */
+		if (rc == -EINVAL || rc == -ENOTSUP)
+			rc = -EINVAL;
 		goto out_free_bundle;
 	}
 	if (!b.payload_type || strcmp(b.payload_type, PAYLOAD_TYPE) != 0) {
@@ -234,7 +240,7 @@ static int check(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
 	mfs_manifest_free(&mf);
 out_free_bundle:
 	mfs_bundle_free(&b);
-	return rc == -ENOMEM ? rc : rc < 0 ? -EIO : 0;
+	return rc == -ENOMEM || rc == -EINVAL ? rc : rc < 0 ? -EIO : 0;
 }
 
 int mfs_signature_resolve(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
@@ -263,6 +269,15 @@ int mfs_signature_resolve(const struct mfs_acquire_ctx *c, const struct mfs_sign
 		}
 		if (rc == -ENOMEM)
 			goto out_free;
+		if (rc == -EINVAL) {
+			/* Kept: it may well verify once the trust can be read
+			 * (a trusted root being replaced, say). */
+			snprintf(note, sizeof(note), "the bundle kept in the store: %s", why);
+			audit_sig(c, g, "signature_failed", signer[0] ? signer : NULL, note);
+			mfs_err("signature of '%s': %s (the kept bundle stays)", g->path, why);
+			rc = -EIO;
+			goto out_free;
+		}
 		mfs_warn("the kept bundle of '%s' no longer verifies (%s); dropped", g->path, why);
 		snprintf(note, sizeof(note), "the bundle kept in the store: %s", why);
 		audit_sig(c, g, "signature_failed", signer[0] ? signer : NULL, note);
@@ -290,6 +305,8 @@ int mfs_signature_resolve(const struct mfs_acquire_ctx *c, const struct mfs_sign
 	if (rc < 0) {
 		audit_sig(c, g, "signature_failed", signer[0] ? signer : NULL, why);
 		mfs_err("signature of '%s' refused: %s", g->path, why);
+		if (rc == -EINVAL)
+			rc = -EIO;
 		goto out_free;
 	}
 	rc = mfs_store_put_bundle(c->store, key, text, len);

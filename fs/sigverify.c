@@ -288,13 +288,14 @@ static int verify_one(EVP_PKEY *pk, const EVP_MD *md, const unsigned char *sig, 
  * standard PAE, or failing that over v0.2.0's with SHA-256, as
  * model_signing tries them (*compat says which); 0 if over neither;
  * -ENOMEM. */
-static int check_sig(const struct mfs_bundle *b, EVP_PKEY *pk, const EVP_MD *md, bool *compat)
+static int check_sig(const struct mfs_bundle *b, EVP_PKEY *pk, const EVP_MD *md, bool allow_compat,
+		     bool *compat)
 {
 	unsigned char *pae;
 	size_t len;
 	int rc;
 
-	for (int c = 0; c < 2; c++) {
+	for (int c = 0; c < (allow_compat ? 2 : 1); c++) {
 		rc = build_pae(b, c, &pae, &len);
 		if (rc < 0)
 			return rc;
@@ -352,7 +353,7 @@ static int verify_key(struct vr *v)
 		 * clearer error; the signature is the check. */
 		if (b->key_hint[0] && strcasecmp(hint, b->key_hint) != 0)
 			continue;
-		rc = check_sig(b, keys[i], mds[i], &compat);
+		rc = check_sig(b, keys[i], mds[i], true, &compat);
 		if (rc < 0) {
 			rc = fail(v, rc, "out of memory");
 			goto out_free_keys;
@@ -700,7 +701,7 @@ static int verify_cert(struct vr *v)
 		rc = fail(v, -EKEYREJECTED, "certificate key: the leaf's %s", why);
 		goto out_free_chain;
 	}
-	rc = check_sig(b, pk, md, &compat);
+	rc = check_sig(b, pk, md, true, &compat);
 	if (rc < 0) {
 		rc = fail(v, rc, "out of memory");
 		goto out_free_chain;
@@ -746,13 +747,12 @@ static int verify_keyless(struct vr *v)
 	rc = mfs_keyless_verify(v->b, &p, &who, v->err, v->errlen);
 	if (rc == 0 && v->signer) {
 		snprintf(v->signer->who, sizeof(v->signer->who), "%s", who.who);
-		v->signer->compat_pae = who.compat_pae;
 	}
 	return rc;
 }
 
-int mfs_sig_dsse_verify(const struct mfs_bundle *b, EVP_PKEY *pk, bool *compat, char *why,
-			size_t whylen)
+int mfs_sig_dsse_verify(const struct mfs_bundle *b, EVP_PKEY *pk, bool allow_compat, bool *compat,
+			char *why, size_t whylen)
 {
 	const EVP_MD *md;
 	char kwhy[160];
@@ -766,7 +766,8 @@ int mfs_sig_dsse_verify(const struct mfs_bundle *b, EVP_PKEY *pk, bool *compat, 
 		snprintf(why, whylen, "the signature is empty or longer than ECDSA's");
 		return -EKEYREJECTED;
 	}
-	rc = check_sig(b, pk, md, compat);
+	*compat = false;
+	rc = check_sig(b, pk, md, allow_compat, compat);
 	ERR_clear_error();
 	if (rc < 0) {
 		snprintf(why, whylen, "out of memory");

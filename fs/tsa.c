@@ -26,6 +26,27 @@ static bool gen_time(TS_RESP *resp, int64_t *out)
 	return true;
 }
 
+/* 1 if the one signer of `resp`'s token is `cert` (the authority's own
+ * signing certificate, its chain's first: sigstore-python's rule, so that
+ * another certificate under the same root cannot stamp for it), 0 if
+ * not, -ENOMEM. */
+static int signed_by(TS_RESP *resp, X509 *cert)
+{
+	PKCS7 *token = TS_RESP_get_token(resp);
+	STACK_OF(X509) *extra = sk_X509_new_null(), *signers;
+	int rc;
+
+	if (!extra || !sk_X509_push(extra, cert)) {
+		sk_X509_free(extra);
+		return -ENOMEM;
+	}
+	signers = token ? PKCS7_get0_signers(token, extra, 0) : NULL;
+	rc = signers && sk_X509_num(signers) == 1 && X509_cmp(sk_X509_value(signers, 0), cert) == 0;
+	sk_X509_free(signers);
+	sk_X509_free(extra);
+	return rc;
+}
+
 /* 1 if `resp` verifies with authority `a` at time `when`, 0 if not (the
  * reason in why), -ENOMEM.  The context owns everything it is given: a
  * store holding a's root, a's other certificates as untrusted, and a
@@ -66,12 +87,15 @@ static int verify_with(TS_RESP *resp, const struct mfs_authority *a, int64_t whe
 	TS_VERIFY_CTX_set_data(ctx, bio);
 	bio = NULL;
 	if (TS_RESP_verify_response(ctx, resp) == 1) {
-		rc = 1;
+		rc = signed_by(resp, sk_X509_value(a->chain, 0));
+		if (rc == 0)
+			snprintf(why, whylen, "signed by another certificate than the authority's");
 	} else {
+		const char *r;
+
 		e = ERR_peek_last_error();
-		snprintf(why, whylen, "%s", e ? ERR_reason_error_string(e) : "does not verify");
-		if (!why[0] || !strcmp(why, "(null)"))
-			snprintf(why, whylen, "does not verify");
+		r = e ? ERR_reason_error_string(e) : NULL;
+		snprintf(why, whylen, "%s", r && *r ? r : "does not verify");
 		rc = 0;
 	}
 out_free:
@@ -113,11 +137,11 @@ int mfs_tsa_verify(const unsigned char *resp, size_t len, const unsigned char *d
 		}
 		if (!ok)
 			continue;
+		/* (an older or newer entry of the same authority may be) */
 		if (t < tsas[i].valid_from || t > tsas[i].valid_until) {
-			rc = mfs_fail(err, errlen, -EKEYREJECTED,
-				  "%s is not trusted at the stamped time %lld", tsas[i].uri,
-				  (long long)t);
-			goto out_free_resp;
+			snprintf(why, sizeof(why), "%.100s is not trusted at the stamped time %lld",
+				 tsas[i].uri, (long long)t);
+			continue;
 		}
 		*when = t;
 		rc = 0;

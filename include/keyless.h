@@ -29,8 +29,9 @@
  *   "issuer"             the Fulcio issuer extension (OID
  *                        1.3.6.1.4.1.57264.1.8, a UTF8String; else the
  *                        older .1.1, raw bytes) equals oidc_issuer;
- *   "DSSE signature"     the envelope's signature, with the leaf's key
- *                        (sigverify.h);
+ *   "DSSE signature"     the envelope's signature, with the leaf's key,
+ *                        over the standard encoding only (sigverify.h:
+ *                        v0.2.0's quirky one was never keyless);
  *   "tlog body"          the logged entry is this envelope's: kind dsse,
  *                        apiVersion 0.0.1 (as kindVersion says too),
  *                        spec.payloadHash the SHA-256 of the payload,
@@ -62,7 +63,6 @@ struct mfs_keyless_signer {
 	/* "keyless <SAN> (issuer <oidc issuer>, <Rekor URL> index <N>,
 	 * <UTC time>)", printable ASCII, for the audit. */
 	char who[512];
-	bool compat_pae;                     /* see sigverify.h */
 };
 
 /* 0 if keyless bundle `b` verifies under policy `p` (*signer filled, may

@@ -59,7 +59,10 @@ void mfs_signed_file_release(struct mfs_signed_file *f);
  * config: the reason in `why`), -ENOENT (no kept bundle and no network
  * allowed), -ENOSPC, -ECANCELED (the ctx's cancel fired), -ENOMEM.  A
  * kept bundle that no longer verifies (the config's trust changed) is
- * dropped and, with `network`, fetched again. */
+ * dropped and, with `network`, fetched again; one that cannot be checked
+ * because the trust cannot be used (a key or trusted-root file
+ * unreadable or broken, the bundle's method not configured) stays, and
+ * the open fails with -EIO. */
 int mfs_signature_resolve(const struct mfs_acquire_ctx *c, const struct mfs_signature *g,
 			  bool network, struct mfs_signed_file *files, char *why, size_t whylen);
 

@@ -89,10 +89,11 @@ int mfs_sig_verify(const struct mfs_bundle *b, const struct mfs_sig_trust *t,
 
 /* The DSSE check alone, with the publisher's key `pk` (a keyless
  * bundle's leaf key): 0 if `b`'s signature verifies with it over the
- * standard encoding or v0.2.0's (*compat says which); -EKEYREJECTED: `pk`
- * is not ECDSA on P-256/384/521, or the signature does not verify (why in
- * `why`); -ENOMEM. */
-int mfs_sig_dsse_verify(const struct mfs_bundle *b, EVP_PKEY *pk, bool *compat, char *why,
-			size_t whylen);
+ * standard encoding, or with `allow_compat` over v0.2.0's (*compat says
+ * which; keyless bundles never had it, and sigstore-python refuses it
+ * there); -EKEYREJECTED: `pk` is not ECDSA on P-256/384/521, or the
+ * signature does not verify (why in `why`); -ENOMEM. */
+int mfs_sig_dsse_verify(const struct mfs_bundle *b, EVP_PKEY *pk, bool allow_compat, bool *compat,
+			char *why, size_t whylen);
 
 #endif

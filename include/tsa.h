@@ -4,7 +4,9 @@
  * authority of the trusted root (trustroot.h) whose chain validates at
  * the stamped time, over an imprint of the given data (for a DSSE bundle,
  * the envelope's signature bytes), with that time inside the authority's
- * validFor.  The response's nonce and policy are not read.
+ * validFor, and signed by the authority's own certificate (the first of
+ * its chain), not another one its CA issued.  The response's nonce and
+ * policy are not read.
  *
  * No shared state; safe from several threads. */
 #ifndef MFS_TSA_H

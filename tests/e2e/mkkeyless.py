@@ -19,6 +19,8 @@ bundles cannot.
         [--tsa]                  add an RFC 3161 timestamp (openssl ts)
         [--tsa-after-leaf]       ... stamped after the leaf's notAfter
         [--tsa-not-in-root]      ... by a TSA the trusted root does not list
+        [--tsa-other-signer]     ... by a certificate of the TSA's CA other
+                                 than the one the trusted root lists
         [--no-codesigning]       EKU clientAuth instead of codeSigning
         [--no-digitalsignature]  KeyUsage keyEncipherment, not digitalSignature
         [--no-issuer-ext]        no OIDC issuer extension at all
@@ -30,6 +32,9 @@ bundles cannot.
         [--body-wrong-verifier]  the logged verifier is another certificate
         [--body-wrong-payload-hash]  the logged payload hash is another
         [--kind-hashedrekord]    a hashedrekord 0.0.1 entry instead of dsse
+        [--compat-pae]           the envelope signed over model_signing v0.2.0's
+                                 quirky encoding (key bundles only), logged
+                                 consistently
 
 The DSSE envelope (an in-toto statement over the NAMEs under DIR, signed
 with the leaf's key) is made by mkbundle.py in this directory, exactly as
@@ -298,6 +303,21 @@ ess_cert_id_alg = sha256
 """
 
 
+def tsa_cert(key, serial, root_key, root):
+    """A timestamping certificate for `key`, issued by the root."""
+    now = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-tsa")])
+    return (x509.CertificateBuilder()
+            .subject_name(name).issuer_name(root.subject)
+            .public_key(key.public_key()).serial_number(serial)
+            .not_valid_before(utc(T0 - 86400)).not_valid_after(utc(now + 86400 * 3650))
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
+                           critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False,
+                                         False), critical=True)
+            .sign(root_key, hashes.SHA384()))
+
+
 def tsa_stamp(data, tmp, root_key, root):
     """An RFC 3161 response over `data` by a TSA whose certificate the
     Fulcio-like root issues (a TSA chain of its own in the trusted root),
@@ -305,17 +325,7 @@ def tsa_stamp(data, tmp, root_key, root):
     no option for another, and the TSA certificate is made valid for
     years around it."""
     key = ec.generate_private_key(ec.SECP256R1())
-    now = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-tsa")])
-    cert = (x509.CertificateBuilder()
-            .subject_name(name).issuer_name(root.subject)
-            .public_key(key.public_key()).serial_number(3)
-            .not_valid_before(utc(T0 - 86400)).not_valid_after(utc(now + 86400 * 3650))
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
-                           critical=True)
-            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False,
-                                         False), critical=True)
-            .sign(root_key, hashes.SHA384()))
+    cert = tsa_cert(key, 3, root_key, root)
     pem = serialization.Encoding.PEM
     open(os.path.join(tmp, "tsa.pem"), "wb").write(cert.public_bytes(pem))
     open(os.path.join(tmp, "chain.pem"), "wb").write(cert.public_bytes(pem) +
@@ -364,11 +374,11 @@ def main():
               "tsa-after-leaf", "tsa-not-in-root", "no-digitalsignature", "no-issuer-ext",
               "no-sct", "time-outside-leaf", "sct-unknown-log", "ca-validfor-ended",
               "body-wrong-signature", "body-wrong-verifier", "body-wrong-payload-hash",
-              "kind-hashedrekord"):
+              "kind-hashedrekord", "compat-pae", "tsa-other-signer"):
         ap.add_argument("--" + k, action="store_true")
     ap.add_argument("names", nargs="+")
     a = ap.parse_args()
-    if a.tsa_after_leaf or a.tsa_not_in_root:
+    if a.tsa_after_leaf or a.tsa_not_in_root or a.tsa_other_signer:
         a.tsa = True
     if a.tsa:
         # openssl ts stamps the clock's time, and the leaf must be valid
@@ -416,6 +426,12 @@ def main():
         pae = (b"DSSEv1 %d %s %d " % (len(envelope["payloadType"]),
                                       envelope["payloadType"].encode(), len(payload)) + payload)
         other_sig = leaf_key.sign(pae, ec.ECDSA(hashes.SHA256()))
+        if a.compat_pae:
+            quirky = (b"DSSEV1 %d %s %d " % (len(envelope["payloadType"]),
+                                             envelope["payloadType"].encode(), len(payload)) +
+                      repr(payload).encode())
+            sig = leaf_key.sign(quirky, ec.ECDSA(hashes.SHA256()))
+            envelope["signatures"][0]["sig"] = b64(sig)
 
         body = entry_body(a, envelope, payload, sig, leaf, inter, other_sig)
         material = {
@@ -427,6 +443,10 @@ def main():
             resp, chain = tsa_stamp(sig, tmp, root_key, root)
             material["timestampVerificationData"] = {
                 "rfc3161Timestamps": [{"signedTimestamp": b64(resp)}]}
+            if a.tsa_other_signer:
+                # the root lists another certificate of the same CA
+                other = tsa_cert(ec.generate_private_key(ec.SECP256R1()), 4, root_key, root)
+                chain = [other, root]
             if not a.tsa_not_in_root:
                 tsas = [authority("https://tsa.example.test", chain, T0 - 86400)]
     bundle["verificationMaterial"] = material

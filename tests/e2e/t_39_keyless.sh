@@ -238,3 +238,17 @@ assert_match "... from the bundle kept in the store" \
 out=$("$MFS_BIN/modelfsctl" verify "$CFG" keyless/v1.0.0/signme-2 2>&1)
 assert_match "verify: a keyless file's object re-hashed against the signed digest" "$out" \
 	'ok +keyless/v1.0.0/signme-2'
+
+# The trusted root being replaced (here: empty for a moment) while a kept
+# bundle is checked again: that open fails, but the bundle is the trust's
+# victim, not at fault, and stays; with the root back it verifies offline.
+kept_before=$(ls "$STORE/state/" | grep -c '\.bundle$')
+cp "$T/production.json" "$T/production.saved"
+: >"$T/production.json"
+assert_errno "the trusted root unreadable: EIO" EIO read "$MNT/keyless/v1.0.1/signme-1"
+assert_match "... audited as the trusted root's fault" \
+	"$(audit_field signature_failed keyless/v1.0.1 error)" 'kept in the store: signature \(keyless method\): trusted root: '
+assert_eq "... the kept bundles all stay" "$(ls "$STORE/state/" | grep -c '\.bundle$')" "$kept_before"
+cp "$T/production.saved" "$T/production.json"
+out=$("$MFS_BIN/modelfsctl" verify "$CFG" keyless/v1.0.1/signme-2 2>&1)
+assert_match "... and with the root back, it verifies again offline" "$out" 'ok +keyless/v1.0.1/signme-2'

@@ -385,6 +385,8 @@ static const struct {
 	{ "body-wrong-verifier", SYN_ID, -EKEYREJECTED, "tlog body" },
 	{ "body-wrong-payload-hash", SYN_ID, -EKEYREJECTED, "tlog body" },
 	{ "kind-hashedrekord", SYN_ID, -EKEYREJECTED, "tlog body" },
+	{ "compat-pae", SYN_ID, -EKEYREJECTED, "DSSE signature" },
+	{ "tsa-other-signer", SYN_ID, -EKEYREJECTED, "timestamp" },
 };
 #define NSYN (sizeof(synthetic) / sizeof(synthetic[0]))
 
