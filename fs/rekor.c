@@ -574,14 +574,22 @@ nomem:
 
 #undef BAD
 
-static const struct mfs_tlog *find_log(const struct mfs_tlog_root *root,
-				       const unsigned char id[32])
+const struct mfs_tlog *mfs_tlog_find(const struct mfs_tlog_root *root, const unsigned char id[32],
+				     int64_t at)
 {
+	const struct mfs_tlog *first = NULL;
+
 	for (size_t i = 0; i < root->nlogs; i++) {
-		if (memcmp(root->logs[i].log_id, id, 32) == 0)
-			return &root->logs[i];
+		const struct mfs_tlog *l = &root->logs[i];
+
+		if (memcmp(l->log_id, id, 32) != 0)
+			continue;
+		if (at >= l->valid_from && at <= l->valid_until)
+			return l;
+		if (!first)
+			first = l;
 	}
-	return NULL;
+	return first;
 }
 
 /* The SET's message: RFC 8785 JSON, which for these four members (base64
@@ -629,7 +637,7 @@ int mfs_rekor_verify(json_t *entry, const struct mfs_tlog_root *root,
 	}
 
 	res->step = MFS_REKOR_LOG;
-	log = find_log(root, e.log_id);
+	log = mfs_tlog_find(root, e.log_id, e.integrated_time);
 	if (!log) {
 		rc = mfs_fail(err, errlen, -ENOKEY,
 			  "log not in the trusted root: logId %02x%02x%02x%02x... is none of its %zu tlogs",

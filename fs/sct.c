@@ -57,16 +57,6 @@ out_free_dup:
 	return der;
 }
 
-static const struct mfs_tlog *find_log(const struct mfs_tlog_root *logs,
-				       const unsigned char *id, size_t idlen)
-{
-	for (size_t i = 0; idlen == 32 && i < logs->nlogs; i++) {
-		if (memcmp(logs->logs[i].log_id, id, 32) == 0)
-			return &logs->logs[i];
-	}
-	return NULL;
-}
-
 int mfs_sct_verify(X509 *leaf, X509 *issuer, const struct mfs_tlog_root *ctlogs,
 		   int64_t *first_ms, char *err, size_t errlen)
 {
@@ -115,7 +105,7 @@ int mfs_sct_verify(X509 *leaf, X509 *issuer, const struct mfs_tlog_root *ctlogs,
 			goto out_free_tbs;
 		}
 		idlen = SCT_get0_log_id(sct, &id);
-		log = find_log(ctlogs, id, idlen);
+		log = idlen == 32 ? mfs_tlog_find(ctlogs, id, (int64_t)(ts / 1000)) : NULL;
 		if (!log) {
 			rc = mfs_fail(err, errlen, -EKEYREJECTED,
 				  "SCT %d is by a CT log not in the trusted root", i);

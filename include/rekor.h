@@ -107,6 +107,12 @@ int mfs_tlog_root_load(const char *path, struct mfs_tlog_root *out, char *err, s
 /* Frees the keys and zeroes *r; r may be NULL or already freed. */
 void mfs_tlog_root_free(struct mfs_tlog_root *r);
 
+/* The log of `root` whose ID is `id` and whose validFor holds `at` (Unix
+ * seconds): a root may list one key twice, with two windows; else the
+ * first with that ID (not trusted then: the caller says so); else NULL. */
+const struct mfs_tlog *mfs_tlog_find(const struct mfs_tlog_root *root, const unsigned char id[32],
+				     int64_t at);
+
 /* 1 if `sig` is `log`'s signature of the `len` bytes at `msg` (ECDSA DER
  * with the hash of its key type, or Ed25519), 0 if not, -ENOMEM. */
 int mfs_tlog_signed(const struct mfs_tlog *log, const void *msg, size_t len,

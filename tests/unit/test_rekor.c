@@ -639,6 +639,39 @@ static void test_ed25519_entry(void)
 	edlog_free(&l);
 }
 
+/* A root that lists the log's key twice, first with a window long
+ * closed: the entry verifies under the entry whose window holds its
+ * time (a rotated or re-listed key), not "not trusted" from the first. */
+static void test_key_listed_twice(void)
+{
+	json_error_t jerr;
+	json_t *doc = json_load_file(PROD, 0, &jerr), *tlogs, *old, *e;
+	struct mfs_tlog_root r;
+	struct mfs_rekor_result res;
+	char err[256];
+
+	tlogs = json_object_get(doc, "tlogs");
+	old = json_deep_copy(json_array_get(tlogs, 0));
+	json_object_set_new(json_object_get(old, "publicKey"), "validFor",
+			    json_pack("{s:s,s:s}", "start", "2020-01-01T00:00:00Z", "end",
+				      "2020-12-31T00:00:00Z"));
+	json_array_insert_new(tlogs, 0, old);
+	CHECK_EQ_INT(mfs_tlog_root_parse(doc, &r, err, sizeof(err)), 0);
+	CHECK_EQ_INT(r.nlogs, 3);
+	e = fixture_entry(NFIX - 1);
+	CHECK_EQ_INT(mfs_rekor_verify(e, &r, &res, err, sizeof(err)), 0);
+	CHECK(res.log == &r.logs[1]);
+	/* only the closed window: not trusted then */
+	json_array_remove(tlogs, 1);
+	mfs_tlog_root_free(&r);
+	CHECK_EQ_INT(mfs_tlog_root_parse(doc, &r, err, sizeof(err)), 0);
+	CHECK_EQ_INT(mfs_rekor_verify(e, &r, &res, err, sizeof(err)), -EKEYEXPIRED);
+	CHECK_CONTAINS(err, "is not trusted at integratedTime");
+	json_decref(e);
+	mfs_tlog_root_free(&r);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	RUN(test_root_load);
@@ -650,5 +683,6 @@ int main(void)
 	RUN(test_merkle);
 	RUN(test_ed25519_checkpoint);
 	RUN(test_ed25519_entry);
+	RUN(test_key_listed_twice);
 	return unit_done();
 }
