@@ -5,13 +5,13 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonin.h"
+#include "log.h"
 
 #define DSSE_PAYLOAD_TYPE "application/vnd.in-toto+json"
 
@@ -36,18 +36,8 @@ struct ctx {
 	size_t errlen;
 };
 
-static __attribute__((format(printf, 3, 4)))
-int fail(struct ctx *c, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->err && c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err, c->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+/* The reason into the caller's buffer; returns rc. */
+#define fail(c, rc, ...) mfs_fail((c)->err, (c)->errlen, (rc), __VA_ARGS__)
 
 /* Decodes the base64 string `j` at `path` into *out; it must hold at
  * least one byte. */

@@ -6,13 +6,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "digest.h"
 #include "jsonin.h"
+#include "log.h"
 
 #define STATEMENT_TYPE "https://in-toto.io/Statement/v1"
 #define SHARDED_PREFIX "sha256-sharded-"
@@ -36,18 +36,8 @@ struct ctx {
 	size_t errlen;
 };
 
-static __attribute__((format(printf, 3, 4)))
-int fail(struct ctx *c, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->err && c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err, c->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+/* The reason into the caller's buffer; returns rc. */
+#define fail(c, rc, ...) mfs_fail((c)->err, (c)->errlen, (rc), __VA_ARGS__)
 
 static int hex_value(char ch)
 {

@@ -302,23 +302,6 @@ int mfs_tlog_root_parse(json_t *doc, struct mfs_tlog_root *out, char *err, size_
 	return mfs_tlog_list_parse(doc, "tlogs", out, err, errlen);
 }
 
-int mfs_tlog_root_load(const char *path, struct mfs_tlog_root *out, char *err, size_t errlen)
-{
-	char why[160];
-	json_t *doc;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	doc = mfs_trust_root_read(path, &rc, err, errlen);
-	if (!doc)
-		return rc;
-	rc = mfs_tlog_root_parse(doc, out, why, sizeof(why));
-	json_decref(doc);
-	if (rc < 0)
-		return mfs_fail(err, errlen, rc, "%s: %s", path, why);
-	return 0;
-}
-
 void mfs_tlog_root_free(struct mfs_tlog_root *r)
 {
 	if (!r)

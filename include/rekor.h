@@ -98,12 +98,6 @@ int mfs_tlog_root_parse(json_t *doc, struct mfs_tlog_root *out, char *err, size_
 int mfs_tlog_list_parse(json_t *doc, const char *member, struct mfs_tlog_root *out,
 			char *err, size_t errlen);
 
-/* mfs_tlog_root_parse of the file at `path` (at most MFS_REKOR_ROOT_MAX
- * bytes, JSON with no duplicate keys).  Its errors, and -errno of
- * open/read (-ENOENT, -EACCES, ...), -E2BIG over the limit, -EINVAL for a
- * file that is not JSON. */
-int mfs_tlog_root_load(const char *path, struct mfs_tlog_root *out, char *err, size_t errlen);
-
 /* Frees the keys and zeroes *r; r may be NULL or already freed. */
 void mfs_tlog_root_free(struct mfs_tlog_root *r);
 

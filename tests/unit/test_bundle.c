@@ -22,29 +22,6 @@
 #define SIG_B64 "MEUCIQ=="
 #define KEY_VM "{\"publicKey\":{\"hint\":\"abcd\"},\"tlogEntries\":[]}"
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf;
-	long n;
-
-	if (!f) {
-		perror(path);
-		exit(1);
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		perror(path);
-		exit(1);
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static void sha256_hex(const void *p, size_t len, char out[65])
 {
 	struct mfs_hasher *h;
@@ -170,11 +147,11 @@ static void test_fixtures(void)
 		const struct fixture *f = &fixtures[i];
 		struct mfs_bundle b;
 		char err[256], hex[65];
-		unsigned char *text;
+		char *text;
 		size_t len;
 		int rc;
 
-		text = slurp(f->path, &len);
+		text = unit_slurp(f->path, &len);
 		rc = mfs_bundle_parse(text, len, &b, err, sizeof(err));
 		CHECK_EQ_INT(rc, 0);
 		if (rc) {
@@ -312,11 +289,11 @@ static void test_spec_invalid(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char path[256];
-		unsigned char *text;
+		char *text;
 		size_t len;
 
 		snprintf(path, sizeof(path), V "invalid/%s.bundle.json", cases[i].name);
-		text = slurp(path, &len);
+		text = unit_slurp(path, &len);
 		BAD_LEN((const char *)text, len, -EINVAL, cases[i].want);
 		free(text);
 	}

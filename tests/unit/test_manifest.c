@@ -24,30 +24,6 @@
 #define STATEMENT "https://in-toto.io/Statement/v1"
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f) {
-		perror(path);
-		exit(1);
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		perror(path);
-		exit(1);
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
 static bool all_zero(const struct mfs_manifest *m)
 {
 	static const struct mfs_manifest zero;
@@ -253,7 +229,7 @@ static void test_goldens(void)
 		size_t len;
 
 		snprintf(path, sizeof(path), GOLDEN "%s", g->name);
-		text = slurp(path, &len);
+		text = unit_slurp(path, &len);
 		if (!m_good(__LINE__, text, len, &m)) {
 			fprintf(stderr, "  (in %s)\n", g->name);
 			free(text);
@@ -292,7 +268,7 @@ static void test_golden_items(void)
 	size_t len;
 
 	/* listed order, not string order: f:0:8, f:8:16, f:16:23 */
-	text = slurp(GOLDEN "sample_model_folder_small_shards", &len);
+	text = unit_slurp(GOLDEN "sample_model_folder_small_shards", &len);
 	if (m_good(__LINE__, text, len, &m)) {
 		for (size_t i = 0; i < 10; i++)
 			CHECK_STR(item_str(&m.items[i]), small_shards[i]);
@@ -301,7 +277,7 @@ static void test_golden_items(void)
 		mfs_manifest_free(&m);
 	}
 	free(text);
-	text = slurp(GOLDEN "sample_model_folder", &len);
+	text = unit_slurp(GOLDEN "sample_model_folder", &len);
 	if (m_good(__LINE__, text, len, &m)) {
 		for (size_t i = 0; i < 10; i++)
 			CHECK_STR(m.items[i].name, folder[i]);
@@ -356,7 +332,7 @@ static int payload_of(const char *path, struct mfs_manifest *m, char *err, size_
 {
 	struct mfs_bundle b;
 	size_t len;
-	char *text = slurp(path, &len);
+	char *text = unit_slurp(path, &len);
 	int rc = mfs_bundle_parse(text, len, &b, err, errlen);
 
 	free(text);

@@ -14,6 +14,7 @@
 
 #include "bundle.h"
 #include "rekor.h"
+#include "trustroot.h"
 #include "jsonflip.h"
 #include "unit.h"
 
@@ -32,6 +33,22 @@ static const struct {
 	  1760062340, 598151086 },
 };
 #define NFIX (sizeof(fixtures) / sizeof(fixtures[0]))
+
+/* The tlogs of the trusted root at `path`, read as keyless.c reads it
+ * (mfs_trust_root_load); its errors. */
+static int load_tlogs(const char *path, struct mfs_tlog_root *out, char *err, size_t errlen)
+{
+	struct mfs_trust_root root;
+	int rc = mfs_trust_root_load(path, &root, err, errlen);
+
+	memset(out, 0, sizeof(*out));
+	if (rc < 0)
+		return rc;
+	*out = root.tlogs;
+	memset(&root.tlogs, 0, sizeof(root.tlogs));
+	mfs_trust_root_free(&root);
+	return 0;
+}
 
 /* The bundle at `path`, parsed as the FS does (mfs_bundle_parse). */
 static int load_bundle(const char *path, struct mfs_bundle *b)
@@ -72,7 +89,7 @@ static void test_root_load(void)
 	struct mfs_tlog_root r;
 	char err[256];
 
-	CHECK_EQ_INT(mfs_tlog_root_load(PROD, &r, err, sizeof(err)), 0);
+	CHECK_EQ_INT(load_tlogs(PROD, &r, err, sizeof(err)), 0);
 	CHECK_EQ_INT(r.nlogs, 2);
 	CHECK_EQ_INT(r.nskipped, 0);
 	CHECK_STR(r.logs[0].base_url, "https://rekor.sigstore.dev");
@@ -84,15 +101,15 @@ static void test_root_load(void)
 	mfs_tlog_root_free(&r);
 	mfs_tlog_root_free(&r);
 
-	CHECK_EQ_INT(mfs_tlog_root_load(STAGING, &r, err, sizeof(err)), 0);
+	CHECK_EQ_INT(load_tlogs(STAGING, &r, err, sizeof(err)), 0);
 	CHECK_EQ_INT(r.nlogs, 4);
 	CHECK_EQ_INT(r.logs[1].valid_until, 1756944000);  /* 2025-09-04T00:00:00Z */
 	mfs_tlog_root_free(&r);
 
-	CHECK_EQ_INT(mfs_tlog_root_load("tests/data/no-such-root.json", &r, err, sizeof(err)),
+	CHECK_EQ_INT(load_tlogs("tests/data/no-such-root.json", &r, err, sizeof(err)),
 		     -ENOENT);
-	CHECK_EQ_INT(mfs_tlog_root_load(fixtures[0].path, &r, err, sizeof(err)), -EINVAL);
-	CHECK_CONTAINS(err, "tlogs");
+	CHECK_EQ_INT(load_tlogs(fixtures[0].path, &r, err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "not a Sigstore trusted root");
 }
 
 /* A root whose first log's member `key` (under publicKey if `inpk`) is
@@ -155,7 +172,7 @@ static void test_fixtures_verify(void)
 	struct mfs_rekor_result res;
 	char err[256];
 
-	CHECK_EQ_INT(mfs_tlog_root_load(PROD, &r, err, sizeof(err)), 0);
+	CHECK_EQ_INT(load_tlogs(PROD, &r, err, sizeof(err)), 0);
 	for (size_t i = 0; i < NFIX; i++) {
 		json_t *e = fixture_entry(i);
 		int rc;
@@ -182,7 +199,7 @@ static void test_staging_refuses(void)
 	struct mfs_rekor_result res;
 	char err[256];
 
-	CHECK_EQ_INT(mfs_tlog_root_load(STAGING, &r, err, sizeof(err)), 0);
+	CHECK_EQ_INT(load_tlogs(STAGING, &r, err, sizeof(err)), 0);
 	for (size_t i = 0; i < NFIX; i++) {
 		json_t *e = fixture_entry(i);
 
@@ -233,7 +250,7 @@ static void test_tamper(void)
 	struct mfs_rekor_result res;
 	char err[256];
 
-	CHECK_EQ_INT(mfs_tlog_root_load(PROD, &r, err, sizeof(err)), 0);
+	CHECK_EQ_INT(load_tlogs(PROD, &r, err, sizeof(err)), 0);
 	for (size_t i = 0; i < NFIX; i++) {
 		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 			json_t *e = fixture_entry(i), *j = at(e, cases[k].a, cases[k].b);
@@ -264,7 +281,7 @@ static void test_malformed(void)
 	char err[256];
 	json_t *e;
 
-	CHECK_EQ_INT(mfs_tlog_root_load(PROD, &r, err, sizeof(err)), 0);
+	CHECK_EQ_INT(load_tlogs(PROD, &r, err, sizeof(err)), 0);
 	e = fixture_entry(3);
 	json_object_set_new(e, "logIndex", json_string("-1"));
 	CHECK_EQ_INT(mfs_rekor_verify(e, &r, &res, err, sizeof(err)), -EINVAL);

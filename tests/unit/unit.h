@@ -104,6 +104,30 @@ static inline int unit_mode_of(const char *path)
 	return lstat(path, &sb) < 0 ? -1 : (int)(sb.st_mode & 07777);
 }
 
+/* The whole file at `path`, malloc'd with a NUL after its *len bytes;
+ * a file that cannot be read ends the test program. */
+static inline char *unit_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0) {
+		perror(path);
+		exit(1);
+	}
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		perror(path);
+		exit(1);
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
 static inline int unit_done(void)
 {
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
