@@ -206,6 +206,42 @@ sysop() { # OP ARGS...
 	timeout -k 2 $((30 * SLOW)) "$PY" -c "$SYSOP_PY" "$@" 2>&1 || { [ $? = 124 ] && echo TIMEOUT; }
 }
 
+# nobody_copy PATH [NAME] — copies PATH (a file or a directory) to
+# $T/ro/NAME (default: its base name), readable by everyone (and
+# runnable, where it was), and prints the copy's path.  What a test runs
+# or reads as user nobody comes from such a copy: a checkout in a 0700
+# home (root's /root, where a fresh machine's root clones) is out of
+# nobody's reach, and so are the build's programs in it.
+nobody_copy() {
+	local dst=$T/ro/${2:-$(basename "$1")}
+	mkdir -p "$(dirname "$dst")" && chmod 0755 "$T/ro" &&
+		cp -R --preserve=mode "$1" "$dst" && chmod -R a+rX "$dst" ||
+		bail "cannot copy $1 to $dst for user nobody"
+	echo "$dst"
+}
+
+# npm_ci DIR — installs DIR's locked packages (npm ci) into
+# DIR/node_modules, unless an earlier run finished that (its marker
+# DIR/node_modules/.modelfs-complete).  Both e2e lanes may ask at once:
+# one installs, the other waits for it.  A failed install leaves no
+# node_modules behind, so nobody later takes a partial one for done.
+# npm's output is in $T/logs/npm.out; returns npm's failure.
+npm_ci() {
+	local done_mark=$1/node_modules/.modelfs-complete
+	[ -e "$done_mark" ] && return 0
+	(
+		flock 9
+		[ -e "$done_mark" ] && exit 0
+		rm -rf "$1/node_modules"
+		if timeout 300 npm ci --prefix "$1" --no-audit --no-fund >"$T/logs/npm.out" 2>&1; then
+			touch "$done_mark"
+		else
+			rm -rf "$1/node_modules"
+			exit 1
+		fi
+	) 9>"$1/.install.lock"
+}
+
 # The same, as user nobody.
 sysop_nobody() {
 	timeout -k 2 $((30 * SLOW)) setpriv --reuid=65534 --regid=65534 --clear-groups \

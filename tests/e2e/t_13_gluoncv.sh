@@ -7,7 +7,7 @@
 # processes and users, nothing else is writable, nothing is stored.
 . "$(dirname "$0")/lib.sh"
 
-LOADERS=$E2E_DIR/loaders.py
+LOADERS=$(nobody_copy "$E2E_DIR/loaders.py")   # also run as nobody
 setup_origin
 
 # zoo_model NAME SIZE — SIZE random bytes as NAME-<hash8>.params, zipped

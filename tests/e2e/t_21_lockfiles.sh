@@ -14,21 +14,22 @@
 # value and always puts the old value back, in the EXIT trap too.
 . "$(dirname "$0")/lib.sh"
 
-LOADERS=$E2E_DIR/loaders.py
+LOADERS=$(nobody_copy "$E2E_DIR/loaders.py")   # run as other users
 PER_UID=512
 TABLE=4096
 UA=65534 # nobody
 UB=65533 # no passwd entry needed: setpriv takes a bare uid
 
 OLD_PR=$(cat /proc/sys/fs/protected_regular) || bail "cannot read fs.protected_regular"
+# Through /proc/sys itself: procps (sysctl) is not on a minimal Debian.
 restore_pr() {
 	[ "$(cat /proc/sys/fs/protected_regular)" = "$OLD_PR" ] ||
-		sysctl -q -w fs.protected_regular="$OLD_PR"
+		echo "$OLD_PR" >/proc/sys/fs/protected_regular
 }
 trap 'rc=$?; restore_pr; (exit $rc); cleanup' EXIT
 set_pr() {
-	sysctl -q -w fs.protected_regular="$1" >"$T/logs/sysctl" 2>&1 ||
-		bail "sysctl -w fs.protected_regular=$1: $(cat "$T/logs/sysctl")"
+	echo "$1" 2>"$T/logs/sysctl" >/proc/sys/fs/protected_regular ||
+		bail "cannot set fs.protected_regular to $1: $(cat "$T/logs/sysctl")"
 }
 
 # as_user UID SECONDS CMD... — CMD as that user (root: as is), bounded.

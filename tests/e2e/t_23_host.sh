@@ -21,6 +21,9 @@ fi
 [ "${MFS_T23_NS:-}" = 1 ] || bail "cannot enter a mount namespace of its own (unshare -m)"
 
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+# The programs as nobody runs them (the build may sit in a 0700 home).
+NBIN=$(dirname "$(nobody_copy "$MFS_BIN/modelfs" bin/modelfs)")
+nobody_copy "$MFS_BIN/modelfsctl" bin/modelfsctl >/dev/null
 setup_origin
 s_a=$(add_model zoo/a.bin 200000)
 
@@ -40,7 +43,7 @@ REAL_CFG=$(realpath "$CFG")
 # `modelfs` on its default PATH (/usr/local/bin, where `make install`
 # puts it): here /usr/local/bin is this build, in this namespace only.
 mkdir -p "$T/localbin"
-ln -s "$MFS_BIN/modelfs" "$T/localbin/modelfs"
+ln -s "$NBIN/modelfs" "$T/localbin/modelfs"   # fstab's setuid=nobody runs it too
 mount --bind "$T/localbin" /usr/local/bin || bail "cannot bind $T/localbin on /usr/local/bin"
 mount --help 2>&1 | grep -q -- '--fstab' || bail "this mount(8) has no -T/--fstab"
 
@@ -211,7 +214,7 @@ fi
 # once mounted); status in RC, stderr in OUT.
 run_nobody() {
 	shift
-	OUT=$($NOBODY $NSAN timeout -k 2 $((30 * SLOW)) "$MFS_BIN/modelfs" "$@" 2>&1 </dev/null)
+	OUT=$($NOBODY $NSAN timeout -k 2 $((30 * SLOW)) "$NBIN/modelfs" "$@" 2>&1 </dev/null)
 	RC=$?
 }
 # own_fuse_conf TEXT — /etc/fuse.conf as fusermount3 reads it, in this
@@ -247,7 +250,7 @@ fi
 
 # Mounted by nobody: through fusermount3, owned by nobody, only nobody
 # reads (no allow_other).
-$NOBODY $NSAN "$MFS_BIN/modelfs" -f "$NCFG" "$N/mnt" </dev/null >/dev/null 2>"$T/logs/nobody.err" &
+$NOBODY $NSAN "$NBIN/modelfs" -f "$NCFG" "$N/mnt" </dev/null >/dev/null 2>"$T/logs/nobody.err" &
 npid=$!
 DAEMONS+=("$npid")
 for i in $(seq $((100 * SLOW))); do is_mounted "$N/mnt" && break; proc_gone "$npid" && break; sleep 0.1; done
@@ -338,7 +341,7 @@ check_as() { # WHO CONFIG — sets OUT and RC
 	if [ "$who" = root ]; then
 		OUT=$(timeout $((10 * SLOW)) "$MFS_BIN/modelfsctl" check "$@" 2>&1)
 	else
-		OUT=$($NOBODY $NSAN timeout $((10 * SLOW)) "$MFS_BIN/modelfsctl" check "$@" 2>&1)
+		OUT=$($NOBODY $NSAN timeout $((10 * SLOW)) "$NBIN/modelfsctl" check "$@" 2>&1)
 	fi
 	RC=$?
 }

@@ -11,14 +11,7 @@
 S3DIR=$E2E_DIR/s3
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
 	bail "node and npm are needed (scripts/deps test)"
-# Both e2e lanes may get here at once: one installs, the other waits.
-if [ ! -d "$S3DIR/node_modules/@20minutes/s3rver" ]; then
-	(
-		flock 9
-		[ -d "$S3DIR/node_modules/@20minutes/s3rver" ] ||
-			npm ci --prefix "$S3DIR" --no-audit --no-fund >"$T/logs/npm.out" 2>&1
-	) 9>"$S3DIR/.install.lock" || bail "npm ci failed: $(tail -5 "$T/logs/npm.out")"
-fi
+npm_ci "$S3DIR" || bail "npm ci failed: $(tail -5 "$T/logs/npm.out")"
 
 setup_origin
 KEY_ID=AKIAMODELFSTEST0001

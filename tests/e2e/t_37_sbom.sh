@@ -15,7 +15,9 @@
 CTL=$MFS_BIN/modelfsctl
 SCHEMA=$REPO/tests/data/cyclonedx
 CHECK=$E2E_DIR/sbom_check.py
-OMS=$REPO/tests/data/oms
+# A copy: the config names its keys, and one check runs modelfsctl as
+# nobody on it.
+OMS=$(nobody_copy "$REPO/tests/data/oms")
 KEYS=$OMS/scripts/tests/keys/certificate
 
 if ! "$PY" -c 'import jsonschema' 2>/dev/null; then
@@ -303,7 +305,7 @@ assert_eq "--store, two runs: the same document but timestamp and serial" \
 	"$("$PY" "$CHECK" strip "$T/store.json" | md5sum)" "$("$PY" "$CHECK" strip "$T/store2.json" | md5sum)"
 assert_eq "--store wrote nothing to the audit log" "$(audit_count signature_ok signed/key)" 1
 
-out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" sbom "$CFG" --store 2>&1 >/dev/null)
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$(nobody_copy "$CTL")" sbom "$CFG" --store 2>&1 >/dev/null)
 assert_match "--store by a user who cannot open the store: exit 1, says why" "$? $out" \
 	"^1 modelfsctl: cannot open store '$STORE': Permission denied"
 

@@ -160,14 +160,10 @@ assert_eq "nothing written outside the store" \
 ORACLE=$REPO/tests/e2e/sigstore
 if [ "$SAN" = 1 ]; then
 	echo "# the @sigstore/verify oracle runs in the plain pass"
-elif command -v npm >/dev/null 2>&1 && [ ! -d "$ORACLE/node_modules/@sigstore/verify" ]; then
-	(
-		flock 9
-		[ -d "$ORACLE/node_modules/@sigstore/verify" ] ||
-			timeout 300 npm ci --prefix "$ORACLE" --no-audit --no-fund >"$T/logs/npm.out" 2>&1
-	) 9>"$ORACLE/.install.lock"
+elif command -v npm >/dev/null 2>&1; then
+	npm_ci "$ORACLE"
 fi
-if [ "$SAN" = 0 ] && [ -d "$ORACLE/node_modules/@sigstore/verify" ]; then
+if [ "$SAN" = 0 ] && [ -e "$ORACLE/node_modules/.modelfs-complete" ]; then
 	# agrees NAME PATH BUNDLE FILES VERDICTS — modelfs served PATH/signme-1
 	# as FILES/signme-1 or not; VERDICTS has the oracle's line for BUNDLE
 	agrees() {
