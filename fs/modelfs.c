@@ -20,6 +20,7 @@
 #include "fetch.h"
 #include "fuse_adapter.h"
 #include "generations.h"
+#include "inflight.h"
 #include "log.h"
 #include "metrics.h"
 #include "scheduler.h"
@@ -156,6 +157,9 @@ struct daemon {
 	struct mfs_store store;
 	struct mfs_audit *audit;
 	struct mfs_metrics *metrics;   /* NULL without metrics_file */
+	/* Downloads under way, whichever generation's scheduler runs them:
+	 * a reload does not start a second one of an unchanged model. */
+	struct mfs_inflight *inflight;
 	/* The generation served now (the metrics' gauges read it; retire
 	 * takes the lock, so that none is freed under them). */
 	pthread_mutex_t lock;
@@ -218,6 +222,7 @@ static int make_generation(struct daemon *d, struct mfs_config *cfg,
 		 * one is caught, quarantined and fetched again. */
 		.cfg = cfg, .store = &d->store, .audit = d->audit, .fsync = false,
 		.metrics = d->metrics, .owner = gen, .prefetch = true,
+		.inflight = d->inflight,
 	};
 	rc = mfs_sched_new(&so, &gen->sched);
 	if (rc < 0) {
@@ -409,12 +414,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "modelfs: out of memory\n");
 		goto out_close_audit;
 	}
+	if (mfs_inflight_new(&d.inflight) < 0) {
+		fprintf(stderr, "modelfs: out of memory\n");
+		goto out_free_metrics;
+	}
 	/* From here the generation owns the config. */
 	rc = make_generation(&d, cfg, NULL, &gen);
 	cfg = NULL;
 	if (rc < 0) {
 		fprintf(stderr, "modelfs: cannot build the tree: %s\n", strerror(-rc));
-		goto out_free_metrics;
+		goto out_free_inflight;
 	}
 	d.cur = gen;
 	struct mfs_mount_opts mo = {
@@ -439,6 +448,8 @@ int main(int argc, char **argv)
 	/* The last word: written after every open was answered. */
 	mfs_metrics_stop(d.metrics);
 	free_generation(gen);
+out_free_inflight:
+	mfs_inflight_free(d.inflight);
 out_free_metrics:
 	mfs_metrics_free(d.metrics);
 out_close_audit:

@@ -15,6 +15,7 @@
 
 #include "acquire.h"
 #include "digest.h"
+#include "inflight.h"
 #include "log.h"
 #include "metrics.h"
 #include "quota.h"
@@ -57,6 +58,9 @@ struct group {
 	int *fds;
 	size_t *fetch;                     /* what the store did not have */
 	size_t nfetch;
+	size_t nabsent;                    /* fetch[0..nabsent): no object
+					      at all (not a corrupt one) */
+	struct mfs_flight flight;          /* held while it downloads */
 	struct waiter **answers;
 	_Atomic uint64_t fetched;          /* bytes received by its download */
 	bool low;                          /* queued in its pool's low queue:
@@ -346,6 +350,8 @@ void mfs_sched_stop(struct mfs_sched *s)
 	pthread_mutex_lock(&s->lock);
 	mfs_cancel_fire(&s->stop);
 	pthread_mutex_unlock(&s->lock);
+	/* A job waiting for another scheduler's download gives up. */
+	mfs_inflight_wake(s->o.inflight);
 	mfs_workpool_drain(s->hash_pool);
 	mfs_workpool_drain(s->fetch_pool);
 }
@@ -660,6 +666,7 @@ static void hash_round(struct mfs_sched *s, struct group *gr)
 	bool unresolved;
 
 	gr->nfetch = 0;
+	gr->nabsent = 0;
 	for (size_t i = 0; i < gr->nmembers; i++) {
 		if (!s->e[gr->members[i]].verified)
 			gr->todo[n++] = gr->members[i];
@@ -695,7 +702,14 @@ static void hash_round(struct mfs_sched *s, struct group *gr)
 
 		if (fd == -EBADMSG)
 			mfs_metrics_count(s->o.metrics, MFS_STORE_CORRUPT, 1);
-		if (fd == -ENOENT || fd == -EBADMSG) {
+		if (fd == -ENOENT) {
+			/* The absent ones first: the fetch round looks for
+			 * them again (found_since). */
+			if (gr->nabsent < gr->nfetch)
+				gr->fetch[gr->nfetch] = gr->fetch[gr->nabsent];
+			gr->fetch[gr->nabsent++] = gr->todo[i];
+			gr->nfetch++;
+		} else if (fd == -EBADMSG) {
 			gr->fetch[gr->nfetch++] = gr->todo[i];
 		} else {
 			gr->todo[nok] = gr->todo[i];
@@ -811,25 +825,64 @@ static void store_full(struct mfs_sched *s, struct group *gr, uint64_t bytes, co
 	}
 }
 
-/* Fetch pool: downloads what the hash round did not find, once the store
- * has room for it. */
-static void fetch_round(struct mfs_sched *s, struct group *gr)
+/* The key of the group's download among every scheduler's (inflight.h):
+ * the object of a plain model, the url of an archive. */
+static const char *flight_key(const struct mfs_sched *s, const struct group *gr)
+{
+	return gr->archive ? gr->archive->url : s->e[gr->fetch[0]].object;
+}
+
+/* Fetch pool, under s->lock (let go of while hashing): the members the
+ * hash round found no object for that have one now (committed by the
+ * download of another scheduler that this round waited for) are verified
+ * from the store, as a hash round does; the rest stay on the fetch list.
+ * Their readers then hold the very inode that download's readers hold. */
+static void found_since(struct mfs_sched *s, struct group *gr)
+{
+	size_t n = 0, nok = 0;
+
+	if (gr->nabsent == 0)
+		return;
+	/* (So that the object is not evicted while it is hashed.) */
+	gr->phase = HASHING;
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; i < gr->nfetch; i++) {
+		size_t mi = gr->fetch[i];
+		int fd = i < gr->nabsent ? mfs_acquire_stored(&s->ac, mi) : -ENOENT;
+
+		if (fd == -EBADMSG)
+			mfs_metrics_count(s->o.metrics, MFS_STORE_CORRUPT, 1);
+		if (fd == -ENOENT || fd == -EBADMSG) {
+			gr->fetch[n++] = mi;
+		} else {
+			gr->todo[nok] = mi;
+			gr->fds[nok++] = fd;
+		}
+	}
+	gr->nfetch = n;
+	gr->nabsent = 0;
+	pthread_mutex_lock(&s->lock);
+	settle_and_answer(s, gr, gr->todo, gr->fds, nok, MFS_SCHED_STORE);
+	gr->phase = FETCHING;
+}
+
+/* Fetch pool, holding the group's flight: downloads its fetch list, once
+ * the store has room for it; lets go of the flight once that is done. */
+static void download(struct mfs_sched *s, struct group *gr)
 {
 	const struct mfs_quota_hooks hooks = { object_busy, object_evicted, s };
 	uint64_t bytes = s->retired ? 0 : fetch_bytes(s, gr);
 	char why[256] = "";
 
-	atomic_store(&gr->prefetch_round, !wanted(s, gr, true));
-
 	/* A retired scheduler (an older config's, finishing what was asked
 	 * of it) leaves the bound to the current one. */
 	if (!s->retired && mfs_quota_reserve(&s->quota, bytes, &hooks, why, sizeof(why)) < 0) {
+		mfs_inflight_give(s->o.inflight, &gr->flight);
 		store_full(s, gr, bytes, why);
 		settle_and_answer(s, gr, gr->fetch, gr->fds, gr->nfetch, MFS_SCHED_FETCHED);
 		next_round(s, gr);
 		return;
 	}
-	gr->phase = FETCHING;
 	atomic_store(&gr->fetched, 0);
 	pthread_mutex_unlock(&s->lock);
 	if (gr->archive)
@@ -838,6 +891,8 @@ static void fetch_round(struct mfs_sched *s, struct group *gr)
 	else
 		gr->fds[0] = mfs_acquire_fetch(&s->ac, gr->fetch[0], why, sizeof(why));
 	mfs_quota_unreserve(&s->quota, bytes);
+	/* Committed (or not): another one waiting looks in the store now. */
+	mfs_inflight_give(s->o.inflight, &gr->flight);
 	mfs_metrics_count(s->o.metrics, MFS_FETCH_BYTES, atomic_load(&gr->fetched));
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < gr->nfetch; i++) {
@@ -851,6 +906,41 @@ static void fetch_round(struct mfs_sched *s, struct group *gr)
 	}
 	settle_and_answer(s, gr, gr->fetch, gr->fds, gr->nfetch, MFS_SCHED_FETCHED);
 	next_round(s, gr);
+}
+
+/* Fetch pool: downloads what the hash round did not find, once no other
+ * download of it runs in this process (another config's, since a reload:
+ * inflight.h), unless that one put it in the store meanwhile. */
+static void fetch_round(struct mfs_sched *s, struct group *gr)
+{
+	int rc;
+
+	atomic_store(&gr->prefetch_round, !wanted(s, gr, true));
+	gr->phase = FETCHING;
+	pthread_mutex_unlock(&s->lock);
+	rc = mfs_inflight_try(s->o.inflight, &gr->flight, flight_key(s, gr));
+	if (rc == -EBUSY) {
+		mfs_info("'%s': waiting for the same download under way (another config's or "
+			 "model's)", gr->archive ? gr->archive->name : s->o.cfg->models[gr->fetch[0]].path);
+		rc = mfs_inflight_take(s->o.inflight, &gr->flight, flight_key(s, gr), &s->stop);
+	}
+	pthread_mutex_lock(&s->lock);
+	if (rc < 0) {
+		/* Stopped while waiting for the other one. */
+		fail_all(s, gr, -EIO);
+		return;
+	}
+	found_since(s, gr);
+	if (gr->nfetch && !mfs_cancel_fired(&s->stop)) {
+		download(s, gr);
+		return;
+	}
+	/* (Given before a next round may be queued: it takes it again.) */
+	mfs_inflight_give(s->o.inflight, &gr->flight);
+	if (mfs_cancel_fired(&s->stop))
+		fail_all(s, gr, -EIO);
+	else
+		next_round(s, gr);
 }
 
 static void run_group(struct mfs_job *job)

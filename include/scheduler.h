@@ -12,7 +12,12 @@
  *   2. then, for what the store did not have, the fetch pool
  *      (`max_fetches` threads): a download into staging/, hashed as it
  *      streams, committed or quarantined.
- * Jobs beyond those bounds wait in FIFO queues, holding no thread.  A
+ * Jobs beyond those bounds wait in FIFO queues, holding no thread.
+ * Schedulers that share opts.inflight (the configs a reload replaced and
+ * the current one) download an object, or an archive, one at a time: a
+ * fetch-pool job waits for the other's download to end, then verifies
+ * what it committed from the store (both then serve one inode, as FUSE
+ * passthrough requires), or downloads it if it is still missing.  A
  * queued job whose waiters have all gone (interrupted opens) is dropped
  * before it starts; a download that has started goes on for the store.
  * Every waiter then gets its own dup() of the verified fd, or the error.
@@ -56,6 +61,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "inflight.h"
 #include "store.h"
 
 struct mfs_sched;
@@ -96,11 +102,15 @@ struct mfs_sched_opts {
 	bool prefetch;                  /* honour the config's prefetch (the
 					   daemon; modelfsctl fetches only what
 					   it is asked for) */
+	struct mfs_inflight *inflight;  /* may be NULL: no other scheduler
+					   downloads into the store; else
+					   outlives the scheduler */
 };
 
 /* -ENOMEM, -EINVAL.  *out owned by the caller. */
 int mfs_sched_new(const struct mfs_sched_opts *opts, struct mfs_sched **out);
-/* Aborts transfers in flight and waits until no job is queued or runs;
+/* Aborts transfers in flight and waits until no job is queued or runs
+ * (one waiting for another scheduler's download gives up at once);
  * their waiters are answered (with -EIO when aborted or dropped).  Later
  * opens of verified models still work; unverified ones fail with -EIO. */
 void mfs_sched_stop(struct mfs_sched *s);

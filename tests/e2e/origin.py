@@ -21,6 +21,10 @@ normally.  An ACTION is an object:
                                           nothing (the connection stays
                                           open) for 60 s
     {"rate": B}                           the body at about B bytes/s
+    {"hold": "F"}                         the headers, then nothing until
+                                          file F exists (at most 60 s),
+                                          then the body; F.held is made
+                                          when the request comes
     {"etag": "X"}                         the body, with ETag X (a file
                                           that changed between requests)
 
@@ -143,7 +147,16 @@ def main():
             data = body[start:end]
             sent = 0
             try:
-                if "cut" in act:
+                if "hold" in act:
+                    self.wfile.flush()
+                    open(act["hold"] + ".held", "w").close()
+                    for _ in range(1200):
+                        if os.path.exists(act["hold"]):
+                            break
+                        time.sleep(0.05)
+                    self.wfile.write(data)
+                    sent = len(data)
+                elif "cut" in act:
                     self.wfile.write(data[:act["cut"]])
                     self.wfile.flush()
                     sent = min(act["cut"], len(data))

@@ -10,7 +10,10 @@
 # downloads while the config flips get verified bytes.  A daemonized
 # modelfs reloads on SIGHUP too (systemd's ExecReload).  Eviction under
 # store_max spares an object that only a reader of a replaced config
-# holds.
+# holds.  A download held at the origin across a reload is not started
+# again by the new config: its open waits for it (one GET) and is served
+# the same object while the old config's reader holds it open (FUSE
+# passthrough failed that open with EIO).
 . "$(dirname "$0")/lib.sh"
 
 origin_conf 'location /load/ { limit_rate 512k; }'
@@ -279,4 +282,71 @@ assert_eq "then q fits: p was evicted" "$(sysop read "$MNT/evict/q.bin")" "$q_sh
 assert_eq "p's object is gone" "$([ -e "$STORE/objects/sha256-$p_sha" ] && echo yes || echo no)" no
 assert_eq "the eviction is audited (by object: no model names it now)" \
 	"$(audit_count evict "objects/sha256-$p_sha")" 1
+unmount_fs "$MNT"
+
+# A reload while an unchanged model is being downloaded: the new config's
+# open waits for that download (one GET) and is served the object it
+# committed, the inode the old config's reader holds open.  (A second
+# download replaced that object; with FUSE passthrough the kernel then
+# refused whichever open came second, as one inode cannot have two
+# backing files: EIO, and no error logged.)
+rm -rf "$STORE"
+h_sha=$(add_model held/h.bin 100000)
+py_origin held "$WWW" --rules "{\"/held/h.bin\": [{\"hold\": \"$T/release\"}]}"
+cfg_begin low_speed_time=60
+cfg_source held "url=$PY_ORIGIN/"
+cfg_model h held held/h.bin held/h.bin 100000 "$h_sha"
+mount_or_bail "$CFG" "$MNT" -f
+PID=$FG_PID
+# HOLDER_PY FILE READY GO — opens and reads FILE, makes READY, holds it
+# open until GO exists; prints its sha256, or the errno of the open.
+HOLDER_PY='
+import errno, hashlib, os, sys, time
+f, ready, go = sys.argv[1:]
+try:
+    fd = os.open(f, os.O_RDONLY)
+except OSError as e:
+    open(ready, "w").close()
+    sys.exit(print(errno.errorcode[e.errno]))
+h = hashlib.sha256()
+while True:
+    b = os.read(fd, 1 << 20)
+    if not b:
+        break
+    h.update(b)
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.05)
+os.close(fd)
+print(h.hexdigest())
+'
+rm -f "$T/go"
+"$PY" -c "$HOLDER_PY" "$MNT/held/h.bin" "$T/ready.old" "$T/go" >"$T/held.old" 2>&1 &
+OLD_READER=$!
+BG_PIDS+=("$OLD_READER")
+for i in $(seq $((100 * SLOW))); do [ -e "$T/release.held" ] && break; sleep 0.1; done
+assert_eq "the download is under way (held by the origin)" \
+	"$([ -e "$T/release.held" ] && echo yes)" yes
+want=$(($(reloaded 0) + 1))
+kill -HUP "$PID"
+assert_eq "reloaded, h unchanged" "$(reloaded $want)" $want
+"$PY" -c "$HOLDER_PY" "$MNT/held/h.bin" "$T/ready.new" "$T/go" >"$T/held.new" 2>&1 &
+NEW_READER=$!
+BG_PIDS+=("$NEW_READER")
+for i in $(seq $((100 * SLOW))); do
+	grep -q "'held/h.bin': waiting for the same download under way" "$MOUNT_ERR" && break
+	sleep 0.1
+done
+assert_match "the new config's open waits for the old one's download" "$(cat "$MOUNT_ERR")" \
+	"'held/h.bin': waiting for the same download under way"
+touch "$T/release"
+for i in $(seq $((100 * SLOW))); do [ -e "$T/ready.old" ] && [ -e "$T/ready.new" ] && break; sleep 0.1; done
+touch "$T/go"
+wait "$OLD_READER" "$NEW_READER"
+assert_eq "the old config's reader got the verified bytes" "$(cat "$T/held.old")" "$h_sha"
+assert_eq "the new config's reader too, while the old one held it open" \
+	"$(cat "$T/held.new")" "$h_sha"
+assert_eq "one GET" "$(py_hits held /held/h.bin)" 1
+assert_eq "... and the object it committed verified again (from the store)" \
+	"$(audit_count verify_ok held/h.bin)" 2
 unmount_fs "$MNT"

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "digest.h"
 #include "fetch.h"
+#include "inflight.h"
 #include "scheduler.h"
 #include "store.h"
 #include "unit.h"
@@ -473,6 +474,111 @@ static void test_interrupted_queued_job_is_dropped(void)
 	close(peer);
 }
 
+/* Two schedulers of one store sharing an inflight table, as a reload
+ * leaves them (the replaced config's and the current one), both for
+ * f's config; f->sched is the current one (teardown frees it).  The
+ * caller frees *old and then *in. */
+static int setup_reloaded(struct fixture *f, int port, long low_speed_time,
+			  struct mfs_inflight **in, struct mfs_sched **old)
+{
+	int rc = setup(f, port, low_speed_time);
+
+	if (rc < 0)
+		return rc;
+	mfs_sched_free(f->sched);
+	f->sched = NULL;
+	*old = NULL;
+	rc = mfs_inflight_new(in);
+	if (rc < 0)
+		return rc;
+	struct mfs_sched_opts o = {
+		.cfg = f->cfg, .store = &f->store, .audit = f->audit, .inflight = *in,
+	};
+	rc = mfs_sched_new(&o, old);
+	return rc < 0 ? rc : mfs_sched_new(&o, &f->sched);
+}
+
+/* The old scheduler's download is under way when the current one is
+ * asked for the same model: it does not download it too (the origin
+ * never answers: a download of its own would fail), but waits, and once
+ * the old one ends serves the object the store has then, its very inode
+ * (what the old one's readers would hold: FUSE passthrough refuses two
+ * backing files for one inode). */
+static void test_reload_waits_for_the_download_under_way(void)
+{
+	struct record a = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+	struct record b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+	struct mfs_inflight *in = NULL;
+	struct mfs_sched *old = NULL;
+	struct fixture f;
+	struct stat got, obj;
+	char buf[64] = "";
+	int port, peer = silent_peer(&port);
+
+	CHECK_EQ_INT(setup_reloaded(&f, port, 5, &in, &old), 0);
+	CHECK_EQ_INT(mfs_sched_open(old, 0, record_done, &a), -EINPROGRESS);
+	CHECK(wait_audit(&f, "fetch_start", 1));
+	CHECK_EQ_INT(mfs_sched_open(f.sched, 0, record_done, &b), -EINPROGRESS);
+	/* (Time for its hash round, which finds nothing, and its fetch
+	 * round, which waits.) */
+	usleep(300000);
+	CHECK_EQ_INT(audit_count(&f, "fetch_start"), 1);
+	CHECK_EQ_INT(calls_of(&b), 0);
+	/* As if the old download had committed it, and ended. */
+	put_object(&f, BODY);
+	mfs_sched_free(old);
+	CHECK_EQ_INT(calls_of(&a), 1);
+	CHECK_EQ_INT(a.result, -EIO);
+	for (int i = 0; i < 1000 && calls_of(&b) == 0; i++)
+		usleep(10000);
+	CHECK_EQ_INT(calls_of(&b), 1);
+	CHECK(b.result >= 0);
+	if (calls_of(&b) == 1 && b.result >= 0) {
+		CHECK_EQ_INT(pread(b.result, buf, sizeof(buf), 0), (long long)strlen(BODY));
+		CHECK_STR(buf, BODY);
+		CHECK_EQ_INT(fstat(b.result, &got), 0);
+		CHECK_EQ_INT(fstatat(f.store.objects_fd, f.object, &obj, 0), 0);
+		CHECK_EQ_INT(got.st_ino, obj.st_ino);
+		close(b.result);
+		mfs_sched_release(f.sched, 0);
+	}
+	CHECK_EQ_INT(audit_count(&f, "fetch_start"), 1);
+	CHECK_EQ_INT(audit_count(&f, "verify_ok"), 1);
+	teardown(&f);
+	mfs_inflight_free(in);
+	close(peer);
+}
+
+/* Stopped while it waits for another scheduler's download, a scheduler
+ * answers its waiter at once: the other download still runs (it ends at
+ * the low-speed limit, 20 s). */
+static void test_stop_ends_a_wait_for_another_download(void)
+{
+	struct record a = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+	struct record b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+	struct mfs_inflight *in = NULL;
+	struct mfs_sched *old = NULL;
+	struct fixture f;
+	int port, peer = silent_peer(&port);
+
+	CHECK_EQ_INT(setup_reloaded(&f, port, 20, &in, &old), 0);
+	CHECK_EQ_INT(mfs_sched_open(old, 0, record_done, &a), -EINPROGRESS);
+	CHECK(wait_audit(&f, "fetch_start", 1));
+	CHECK_EQ_INT(mfs_sched_open(f.sched, 0, record_done, &b), -EINPROGRESS);
+	usleep(300000);
+	mfs_sched_stop(f.sched);
+	CHECK_EQ_INT(calls_of(&b), 1);
+	CHECK_EQ_INT(b.result, -EIO);
+	CHECK_EQ_INT(calls_of(&a), 0);
+	CHECK_EQ_INT(audit_count(&f, "fetch_failed"), 0);
+	mfs_sched_free(old);
+	CHECK_EQ_INT(calls_of(&a), 1);
+	CHECK_EQ_INT(audit_count(&f, "fetch_start"), 1);
+	teardown(&f);
+	mfs_inflight_free(in);
+	close(peer);
+}
+
 /* A folder of three files (prefetch = yes in [modelfs]): x0 and x1 are
  * BODY (one object), x2 is pinned to bytes no store has; the source
  * cannot deliver.  `prefetch`: the scheduler honours it. */
@@ -591,6 +697,8 @@ int main(void)
 	RUN(test_pools_bound_threads);
 	RUN(test_interrupted_queued_job_is_dropped);
 	RUN(test_prefetch_of_a_folder);
+	RUN(test_reload_waits_for_the_download_under_way);
+	RUN(test_stop_ends_a_wait_for_another_download);
 	mfs_fetch_global_cleanup();
 	return unit_done();
 }
