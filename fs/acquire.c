@@ -447,6 +447,40 @@ static void quarantine(const struct mfs_acquire_ctx *c, const char *staging, con
 
 /* The reason an acquisition failed, from the last URL's: with mirrors,
  * also how many URLs were tried. */
+/* Commits staging file `staging` (open as `fd`, verified as model mi's
+ * bytes) as `object`.  If the object is there already (another download
+ * committed it meanwhile: a zip member and a plain model with one pin,
+ * another config's, another process's), that one is served instead,
+ * verified from the store as any stored object is, and ours is dropped:
+ * every reader of an object then holds one inode, as FUSE passthrough
+ * requires.  If that one is corrupt (quarantined by the check), ours
+ * takes the name after all.  Returns the fd to serve (`fd`, or the stored
+ * object's, `fd` then closed), or -errno with `fd` and `staging` left to
+ * the caller. */
+static int commit(const struct mfs_acquire_ctx *c, size_t mi, int fd, const char *staging,
+		  const char *object)
+{
+	for (int tries = 0;; tries++) {
+		int rc = mfs_store_commit(c->store, fd, staging, object, c->fsync);
+		int stored;
+
+		if (rc == 0)
+			return fd;
+		if (rc != -EEXIST || tries == 2)
+			return rc;
+		stored = mfs_acquire_stored(c, mi);
+		if (stored >= 0) {
+			mfs_info("'%s': the store had its object already; serving that one",
+				 c->cfg->models[mi].path);
+			mfs_store_discard(c->store, staging);
+			close(fd);
+			return stored;
+		}
+		if (stored != -EBADMSG && stored != -ENOENT)
+			return stored;
+	}
+}
+
 static void last_reason(char *why, size_t len, size_t tried, const char *err)
 {
 	if (tried > 1)
@@ -578,7 +612,7 @@ static int fetch_from(const struct about *ab, const struct mfs_model *m, const c
 		close(s.fd);
 		return -EBADMSG;
 	}
-	rc = mfs_store_commit(c->store, s.fd, s.name, object, c->fsync);
+	rc = commit(c, ab->mis[0], s.fd, s.name, object);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot commit to the store: %s", strerror(-rc));
 		audit(c, m, "fetch_failed", 0, NULL, (int64_t)s.got.bytes, now_ms() - ab->t0, err,
@@ -592,7 +626,7 @@ static int fetch_from(const struct about *ab, const struct mfs_model *m, const c
 	}
 	audit(c, m, "verify_ok", algo, shards && !want->mask ? NULL : &hx, (int64_t)m->size,
 	      now_ms() - ab->t0, NULL, ab->t);
-	return s.fd;
+	return rc;
 }
 
 int mfs_acquire_fetch(const struct mfs_acquire_ctx *c, size_t mi, char *why, size_t whylen)
@@ -998,7 +1032,7 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 
 		if (mb->todo < 0)
 			continue;
-		rc = mfs_store_commit(c->store, mb->fd, mb->staging, mb->object, c->fsync);
+		rc = commit(c, mb->mi, mb->fd, mb->staging, mb->object);
 		if (rc < 0) {
 			snprintf(err, sizeof(err), "cannot commit to the store: %s", strerror(-rc));
 			audit(c, m, "fetch_failed", 0, NULL, (int64_t)mb->bytes, now_ms() - ab.t0, err,
@@ -1011,7 +1045,7 @@ void mfs_acquire_archive(const struct mfs_acquire_ctx *c, const struct mfs_archi
 		      NULL, &t);
 		if (m->weak)
 			mfs_warn("'%s' is verified by SHA-1 only (weak)", m->path);
-		fds[mb->todo] = mb->fd;
+		fds[mb->todo] = rc;   /* ours, or the stored object's (ours closed) */
 		mb->fd = -1;
 	}
 	mfs_store_discard(c->store, s.name);

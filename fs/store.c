@@ -417,9 +417,19 @@ int mfs_store_commit(struct mfs_store *st, int fd, const char *staging_name,
 		mfs_err("store: 'staging/%s' is not the file that was written", staging_name);
 		return -EINVAL;
 	}
-	if ((sync && fsync(fd) < 0) || fchmod(fd, 0444) < 0 ||
-	    renameat(st->staging_fd, staging_name, st->objects_fd, object) < 0)
+	if ((sync && fsync(fd) < 0) || fchmod(fd, 0444) < 0)
 		return -errno;
+	/* Never over an object that is there: its readers may hold it (FUSE
+	 * passthrough serves one store inode per mount inode). */
+	if (renameat2(st->staging_fd, staging_name, st->objects_fd, object, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	/* A file system without RENAME_NOREPLACE: link, then unlink. */
+	if (linkat(st->staging_fd, staging_name, st->objects_fd, object, 0) < 0)
+		return -errno;
+	if (unlinkat(st->staging_fd, staging_name, 0) < 0)
+		mfs_warn("store: cannot unlink 'staging/%s': %s", staging_name, strerror(errno));
 	return 0;
 }
 

@@ -85,8 +85,11 @@ int mfs_store_clear_staging(struct mfs_store *st);
  * goes to `name` (MFS_STAGING_NAME_MAX bytes).  -errno on failure. */
 int mfs_store_stage(struct mfs_store *st, const char *object, char *name, size_t len);
 /* Makes a verified staging file the object: fchmod 0444 and rename into
- * objects/ (atomically replacing any old one).  When `sync` is true the
- * data is fsync'ed first.  The fd stays valid and names the object. */
+ * objects/.  Never replaces an object that is there (readers may hold it):
+ * -EEXIST, and the staging file stays.  When `sync` is true the data is
+ * fsync'ed first.  The fd stays valid and names the object.  -EINVAL (a
+ * bad name, or the staging name is not the file `fd` is open on), other
+ * -errno. */
 int mfs_store_commit(struct mfs_store *st, int fd, const char *staging_name,
 		     const char *object, bool sync);
 /* Unlinks a staging file that is being abandoned (fetch failed). */

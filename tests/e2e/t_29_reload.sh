@@ -350,3 +350,49 @@ assert_eq "one GET" "$(py_hits held /held/h.bin)" 1
 assert_eq "... and the object it committed verified again (from the store)" \
 	"$(audit_count verify_ok held/h.bin)" 2
 unmount_fs "$MNT"
+
+# One object, two downloads that do not know of each other: a plain model
+# and a zip member with one pin (a file and an archive).  The later commit
+# does not replace the object the earlier one's reader holds (with FUSE
+# passthrough a new open of the plain model then got EIO): it is served
+# the stored object, verified from the store.  No reload needed.
+rm -rf "$STORE"
+s_sha=$(add_model same/p.bin 100000)
+"$PY" -c 'import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z: z.write(sys.argv[2], "m.bin")' \
+	"$WWW/same/z.zip" "$WWW/same/p.bin" || bail "cannot make same/z.zip"
+py_origin same "$WWW" --rules "{\"/same/z.zip\": [{\"hold\": \"$T/release-z\"}]}"
+cfg_begin low_speed_time=60
+cfg_source same "url=$PY_ORIGIN/"
+cfg_model p same same/p.bin same/p.bin 100000 "$s_sha"
+cfg_model z same same/z.bin same/z.zip 100000 "$s_sha" archive=zip member=m.bin
+mount_or_bail "$CFG" "$MNT" -f
+sysop read "$MNT/same/z.bin" >"$T/same.z" &
+Z_READER=$!
+BG_PIDS+=("$Z_READER")
+for i in $(seq $((100 * SLOW))); do [ -e "$T/release-z.held" ] && break; sleep 0.1; done
+assert_eq "z's archive download is under way (held by the origin)" \
+	"$([ -e "$T/release-z.held" ] && echo yes)" yes
+rm -f "$T/go"
+"$PY" -c "$HOLDER_PY" "$MNT/same/p.bin" "$T/ready.p" "$T/go" >"$T/same.p" 2>&1 &
+P_READER=$!
+BG_PIDS+=("$P_READER")
+for i in $(seq $((100 * SLOW))); do [ -e "$T/ready.p" ] && break; sleep 0.1; done
+ino=$(stat -c %i "$STORE/objects/sha256-$s_sha" 2>/dev/null)
+assert_ne "p committed the object and its reader holds it" "${ino:-none}" none
+touch "$T/release-z"
+wait "$Z_READER"
+assert_eq "z's reader got the verified bytes" "$(cat "$T/same.z")" "$s_sha"
+assert_eq "z's download did not replace the object" \
+	"$(stat -c %i "$STORE/objects/sha256-$s_sha")" "$ino"
+assert_match "... it served the stored one" "$(cat "$MOUNT_ERR")" \
+	"'same/z.bin': the store had its object already; serving that one"
+assert_eq "a new open of p, while p's reader holds it, reads the bytes" \
+	"$(sysop read "$MNT/same/p.bin")" "$s_sha"
+touch "$T/go"
+wait "$P_READER"
+assert_eq "p's reader read the bytes to the end" "$(cat "$T/same.p")" "$s_sha"
+assert_eq "two downloads (one file, one archive)" \
+	"$(( $(py_hits same /same/p.bin) + $(py_hits same /same/z.zip) ))" 2
+assert_eq "nothing quarantined" "$(count_files "$STORE/quarantine")" 0
+unmount_fs "$MNT"

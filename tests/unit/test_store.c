@@ -148,12 +148,23 @@ static void test_stage_commit(void)
 	close(ofd);
 	close(fd);
 
-	/* A second commit replaces the object; an open fd keeps the old one. */
+	/* A second commit never replaces the object (its readers may hold
+	 * it): -EEXIST, the object and the staging file stay as they were. */
 	ofd = mfs_store_open_object(&st, OBJ);
 	fd = stage_with(&st, "world", name);
-	CHECK_EQ_INT(mfs_store_commit(&st, fd, name, OBJ, false), 0);
+	CHECK_EQ_INT(mfs_store_commit(&st, fd, name, OBJ, false), -EEXIST);
+	snprintf(path, sizeof(path), "%s/%s", unit_at("store/staging"), name);
+	CHECK(exists(path));
+	CHECK_EQ_INT(lstat(unit_at("store/objects/" OBJ), &committed), 0);
+	CHECK_EQ_INT(committed.st_ino, staged.st_ino);
 	CHECK(fd_has(ofd, "hello"));
 	close(ofd);
+	CHECK_EQ_INT(mfs_store_discard(&st, name), 0);
+	close(fd);
+	/* Once the name is free (quarantined, evicted), a commit takes it. */
+	CHECK_EQ_INT(unlink(unit_at("store/objects/" OBJ)), 0);
+	fd = stage_with(&st, "world", name);
+	CHECK_EQ_INT(mfs_store_commit(&st, fd, name, OBJ, false), 0);
 	ofd = mfs_store_open_object(&st, OBJ);
 	CHECK(fd_has(ofd, "world"));
 	close(ofd);
@@ -225,7 +236,9 @@ static void test_quarantine_and_discard(void)
 
 	fd = stage_with(&st, "rotted", name);
 	CHECK_EQ_INT(mfs_store_commit(&st, fd, name, OBJ, false), 0);
-	/* Another file took the name: the one hashed was not it, it stays. */
+	/* Another file took the name (another process moved the rotted one
+	 * away and committed its own): the one hashed was not it, it stays. */
+	CHECK_EQ_INT(unlink(unit_at("store/objects/" OBJ)), 0);
 	qfd = stage_with(&st, "fresh", name);
 	CHECK_EQ_INT(mfs_store_commit(&st, qfd, name, OBJ, false), 0);
 	CHECK_EQ_INT(mfs_store_quarantine_object(&st, OBJ, fd, NULL, 0), -ESTALE);
