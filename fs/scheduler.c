@@ -883,7 +883,6 @@ static void download(struct mfs_sched *s, struct group *gr)
 		next_round(s, gr);
 		return;
 	}
-	atomic_store(&gr->fetched, 0);
 	pthread_mutex_unlock(&s->lock);
 	if (gr->archive)
 		mfs_acquire_archive(&s->ac, gr->archive, gr->fetch, gr->nfetch, gr->fds, why,
@@ -891,8 +890,6 @@ static void download(struct mfs_sched *s, struct group *gr)
 	else
 		gr->fds[0] = mfs_acquire_fetch(&s->ac, gr->fetch[0], why, sizeof(why));
 	mfs_quota_unreserve(&s->quota, bytes);
-	/* Committed (or not): another one waiting looks in the store now. */
-	mfs_inflight_give(s->o.inflight, &gr->flight);
 	mfs_metrics_count(s->o.metrics, MFS_FETCH_BYTES, atomic_load(&gr->fetched));
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < gr->nfetch; i++) {
@@ -904,8 +901,29 @@ static void download(struct mfs_sched *s, struct group *gr)
 			mfs_metrics_count(s->o.metrics, MFS_VERIFY_FAILURES, 1);
 		note_outcome(s, gr->fetch[i], r, why);
 	}
+	/* Committed, or its failure recorded (note_outcome): another one
+	 * waiting looks in the store now. */
+	mfs_inflight_give(s->o.inflight, &gr->flight);
 	settle_and_answer(s, gr, gr->fetch, gr->fds, gr->nfetch, MFS_SCHED_FETCHED);
 	next_round(s, gr);
+}
+
+/* Under s->lock: is any member on the group's fetch list held back by a
+ * failure recorded in the store (backing_off), read afresh: the download
+ * waited for was another scheduler's, whose failures this one's cache
+ * has not seen? */
+static bool fetch_backing_off(struct mfs_sched *s, struct group *gr)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < gr->nfetch; i++) {
+		struct entry *e = &s->e[gr->fetch[i]];
+
+		e->fail_loaded = false;
+		if (backing_off(s, e, now))
+			return true;
+	}
+	return false;
 }
 
 /* Fetch pool: downloads what the hash round did not find, once no other
@@ -913,16 +931,19 @@ static void download(struct mfs_sched *s, struct group *gr)
  * inflight.h), unless that one put it in the store meanwhile. */
 static void fetch_round(struct mfs_sched *s, struct group *gr)
 {
+	bool waited = false;
 	int rc;
 
 	atomic_store(&gr->prefetch_round, !wanted(s, gr, true));
 	gr->phase = FETCHING;
+	atomic_store(&gr->fetched, 0);
 	pthread_mutex_unlock(&s->lock);
 	rc = mfs_inflight_try(s->o.inflight, &gr->flight, flight_key(s, gr));
 	if (rc == -EBUSY) {
 		mfs_info("'%s': waiting for the same download under way (another config's or "
 			 "model's)", gr->archive ? gr->archive->name : s->o.cfg->models[gr->fetch[0]].path);
 		rc = mfs_inflight_take(s->o.inflight, &gr->flight, flight_key(s, gr), &s->stop);
+		waited = true;
 	}
 	pthread_mutex_lock(&s->lock);
 	if (rc < 0) {
@@ -931,6 +952,20 @@ static void fetch_round(struct mfs_sched *s, struct group *gr)
 		return;
 	}
 	found_since(s, gr);
+	if (waited && gr->nfetch && fetch_backing_off(s, gr)) {
+		/* The download waited for failed (its failure is the same
+		 * object's, or url's): these opens fail at once, as any open
+		 * during the back-off does, rather than try it again. */
+		mfs_inflight_give(s->o.inflight, &gr->flight);
+		fail_all(s, gr, -EIO);
+		return;
+	}
+	if (waited && !pending(s, gr)) {
+		/* Everyone who asked left while it waited. */
+		mfs_inflight_give(s->o.inflight, &gr->flight);
+		gr->phase = IDLE;
+		return;
+	}
 	if (gr->nfetch && !mfs_cancel_fired(&s->stop)) {
 		download(s, gr);
 		return;

@@ -579,6 +579,38 @@ static void test_stop_ends_a_wait_for_another_download(void)
 	close(peer);
 }
 
+/* The old scheduler's download fails while the current one waits for
+ * it: the current one's open fails at once with it (the failure's
+ * back-off, recorded in the store, holds for both), rather than start a
+ * download of its own that would fail the same way (it did: a second
+ * fetch_start, and the open answered a whole download later). */
+static void test_a_wait_through_a_failure_fails_at_once(void)
+{
+	struct record a = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+	struct record b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+	struct mfs_inflight *in = NULL;
+	struct mfs_sched *old = NULL;
+	struct fixture f;
+	int port, peer = silent_peer(&port);
+
+	CHECK_EQ_INT(setup_reloaded(&f, port, 1, &in, &old), 0);
+	CHECK_EQ_INT(mfs_sched_open(old, 0, record_done, &a), -EINPROGRESS);
+	CHECK(wait_audit(&f, "fetch_start", 1));
+	CHECK_EQ_INT(mfs_sched_open(f.sched, 0, record_done, &b), -EINPROGRESS);
+	for (int i = 0; i < 3000 && (calls_of(&a) == 0 || calls_of(&b) == 0); i++)
+		usleep(10000);
+	CHECK_EQ_INT(calls_of(&a), 1);
+	CHECK_EQ_INT(a.result, -EIO);
+	CHECK_EQ_INT(calls_of(&b), 1);
+	CHECK_EQ_INT(b.result, -EIO);
+	CHECK_EQ_INT(audit_count(&f, "fetch_start"), 1);
+	CHECK_EQ_INT(audit_count(&f, "fetch_failed"), 1);
+	mfs_sched_free(old);
+	teardown(&f);
+	mfs_inflight_free(in);
+	close(peer);
+}
+
 /* A folder of three files (prefetch = yes in [modelfs]): x0 and x1 are
  * BODY (one object), x2 is pinned to bytes no store has; the source
  * cannot deliver.  `prefetch`: the scheduler honours it. */
@@ -699,6 +731,7 @@ int main(void)
 	RUN(test_prefetch_of_a_folder);
 	RUN(test_reload_waits_for_the_download_under_way);
 	RUN(test_stop_ends_a_wait_for_another_download);
+	RUN(test_a_wait_through_a_failure_fails_at_once);
 	mfs_fetch_global_cleanup();
 	return unit_done();
 }
