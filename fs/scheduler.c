@@ -58,8 +58,6 @@ struct group {
 	int *fds;
 	size_t *fetch;                     /* what the store did not have */
 	size_t nfetch;
-	size_t nabsent;                    /* fetch[0..nabsent): no object
-					      at all (not a corrupt one) */
 	struct mfs_flight flight;          /* held while it downloads */
 	struct waiter **answers;
 	_Atomic uint64_t fetched;          /* bytes received by its download */
@@ -666,7 +664,6 @@ static void hash_round(struct mfs_sched *s, struct group *gr)
 	bool unresolved;
 
 	gr->nfetch = 0;
-	gr->nabsent = 0;
 	for (size_t i = 0; i < gr->nmembers; i++) {
 		if (!s->e[gr->members[i]].verified)
 			gr->todo[n++] = gr->members[i];
@@ -702,14 +699,7 @@ static void hash_round(struct mfs_sched *s, struct group *gr)
 
 		if (fd == -EBADMSG)
 			mfs_metrics_count(s->o.metrics, MFS_STORE_CORRUPT, 1);
-		if (fd == -ENOENT) {
-			/* The absent ones first: the fetch round looks for
-			 * them again (found_since). */
-			if (gr->nabsent < gr->nfetch)
-				gr->fetch[gr->nfetch] = gr->fetch[gr->nabsent];
-			gr->fetch[gr->nabsent++] = gr->todo[i];
-			gr->nfetch++;
-		} else if (fd == -EBADMSG) {
+		if (fd == -ENOENT || fd == -EBADMSG) {
 			gr->fetch[gr->nfetch++] = gr->todo[i];
 		} else {
 			gr->todo[nok] = gr->todo[i];
@@ -832,23 +822,25 @@ static const char *flight_key(const struct mfs_sched *s, const struct group *gr)
 	return gr->archive ? gr->archive->url : s->e[gr->fetch[0]].object;
 }
 
-/* Fetch pool, under s->lock (let go of while hashing): the members the
- * hash round found no object for that have one now (committed by the
- * download of another scheduler that this round waited for) are verified
- * from the store, as a hash round does; the rest stay on the fetch list.
- * Their readers then hold the very inode that download's readers hold. */
+/* Fetch pool, under s->lock (let go of while hashing): the members of
+ * the fetch list that have an object now (committed since the hash round
+ * by another download of it: another config's, or another model's with
+ * the same pin) are verified from the store, as a hash round does; the
+ * rest stay on the list.  Their readers then hold the very inode that
+ * download's readers hold.  (A corrupt object the hash round found was
+ * quarantined: looking again costs an openat.) */
 static void found_since(struct mfs_sched *s, struct group *gr)
 {
 	size_t n = 0, nok = 0;
 
-	if (gr->nabsent == 0)
+	if (gr->nfetch == 0)
 		return;
 	/* (So that the object is not evicted while it is hashed.) */
 	gr->phase = HASHING;
 	pthread_mutex_unlock(&s->lock);
 	for (size_t i = 0; i < gr->nfetch; i++) {
 		size_t mi = gr->fetch[i];
-		int fd = i < gr->nabsent ? mfs_acquire_stored(&s->ac, mi) : -ENOENT;
+		int fd = mfs_acquire_stored(&s->ac, mi);
 
 		if (fd == -EBADMSG)
 			mfs_metrics_count(s->o.metrics, MFS_STORE_CORRUPT, 1);
@@ -860,7 +852,6 @@ static void found_since(struct mfs_sched *s, struct group *gr)
 		}
 	}
 	gr->nfetch = n;
-	gr->nabsent = 0;
 	pthread_mutex_lock(&s->lock);
 	settle_and_answer(s, gr, gr->todo, gr->fds, nok, MFS_SCHED_STORE);
 	gr->phase = FETCHING;

@@ -475,27 +475,50 @@ static void test_interrupted_queued_job_is_dropped(void)
 }
 
 /* Two schedulers of one store sharing an inflight table, as a reload
- * leaves them (the replaced config's and the current one), both for
- * f's config; f->sched is the current one (teardown frees it).  The
- * caller frees *old and then *in. */
-static int setup_reloaded(struct fixture *f, int port, long low_speed_time,
-			  struct mfs_inflight **in, struct mfs_sched **old)
-{
-	int rc = setup(f, port, low_speed_time);
+ * leaves them (the replaced config's, `old`, and the current one,
+ * f.sched), both for f's config, and an origin that never answers; the
+ * old one's open of model 0 (answered to `a`) is downloading when the
+ * current one's (to `b`) arrives. */
+struct reloaded {
+	struct fixture f;
+	struct mfs_inflight *in;
+	struct mfs_sched *old;
+	struct record a, b;
+	int peer;
+};
 
+static bool reloaded_start(struct reloaded *r, long low_speed_time)
+{
+	int port, rc;
+
+	*r = (struct reloaded){ .a = { PTHREAD_MUTEX_INITIALIZER, 0, 0 },
+				.b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 } };
+	r->peer = silent_peer(&port);
+	rc = setup(&r->f, port, low_speed_time);
 	if (rc < 0)
-		return rc;
-	mfs_sched_free(f->sched);
-	f->sched = NULL;
-	*old = NULL;
-	rc = mfs_inflight_new(in);
-	if (rc < 0)
-		return rc;
+		return false;
+	mfs_sched_free(r->f.sched);
+	r->f.sched = NULL;
+	if (mfs_inflight_new(&r->in) < 0)
+		return false;
 	struct mfs_sched_opts o = {
-		.cfg = f->cfg, .store = &f->store, .audit = f->audit, .inflight = *in,
+		.cfg = r->f.cfg, .store = &r->f.store, .audit = r->f.audit, .inflight = r->in,
 	};
-	rc = mfs_sched_new(&o, old);
-	return rc < 0 ? rc : mfs_sched_new(&o, &f->sched);
+	if (mfs_sched_new(&o, &r->old) < 0 || mfs_sched_new(&o, &r->f.sched) < 0)
+		return false;
+	CHECK_EQ_INT(mfs_sched_open(r->old, 0, record_done, &r->a), -EINPROGRESS);
+	CHECK(wait_audit(&r->f, "fetch_start", 1));
+	CHECK_EQ_INT(mfs_sched_open(r->f.sched, 0, record_done, &r->b), -EINPROGRESS);
+	return true;
+}
+
+/* Frees what reloaded_start made (old first, unless freed already). */
+static void reloaded_end(struct reloaded *r)
+{
+	mfs_sched_free(r->old);
+	teardown(&r->f);
+	mfs_inflight_free(r->in);
+	close(r->peer);
 }
 
 /* The old scheduler's download is under way when the current one is
@@ -506,47 +529,38 @@ static int setup_reloaded(struct fixture *f, int port, long low_speed_time,
  * backing files for one inode). */
 static void test_reload_waits_for_the_download_under_way(void)
 {
-	struct record a = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
-	struct record b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
-	struct mfs_inflight *in = NULL;
-	struct mfs_sched *old = NULL;
-	struct fixture f;
+	struct reloaded r;
 	struct stat got, obj;
 	char buf[64] = "";
-	int port, peer = silent_peer(&port);
 
-	CHECK_EQ_INT(setup_reloaded(&f, port, 5, &in, &old), 0);
-	CHECK_EQ_INT(mfs_sched_open(old, 0, record_done, &a), -EINPROGRESS);
-	CHECK(wait_audit(&f, "fetch_start", 1));
-	CHECK_EQ_INT(mfs_sched_open(f.sched, 0, record_done, &b), -EINPROGRESS);
+	CHECK(reloaded_start(&r, 5));
 	/* (Time for its hash round, which finds nothing, and its fetch
 	 * round, which waits.) */
 	usleep(300000);
-	CHECK_EQ_INT(audit_count(&f, "fetch_start"), 1);
-	CHECK_EQ_INT(calls_of(&b), 0);
+	CHECK_EQ_INT(audit_count(&r.f, "fetch_start"), 1);
+	CHECK_EQ_INT(calls_of(&r.b), 0);
 	/* As if the old download had committed it, and ended. */
-	put_object(&f, BODY);
-	mfs_sched_free(old);
-	CHECK_EQ_INT(calls_of(&a), 1);
-	CHECK_EQ_INT(a.result, -EIO);
-	for (int i = 0; i < 1000 && calls_of(&b) == 0; i++)
+	put_object(&r.f, BODY);
+	mfs_sched_free(r.old);
+	r.old = NULL;
+	CHECK_EQ_INT(calls_of(&r.a), 1);
+	CHECK_EQ_INT(r.a.result, -EIO);
+	for (int i = 0; i < 1000 && calls_of(&r.b) == 0; i++)
 		usleep(10000);
-	CHECK_EQ_INT(calls_of(&b), 1);
-	CHECK(b.result >= 0);
-	if (calls_of(&b) == 1 && b.result >= 0) {
-		CHECK_EQ_INT(pread(b.result, buf, sizeof(buf), 0), (long long)strlen(BODY));
+	CHECK_EQ_INT(calls_of(&r.b), 1);
+	CHECK(r.b.result >= 0);
+	if (calls_of(&r.b) == 1 && r.b.result >= 0) {
+		CHECK_EQ_INT(pread(r.b.result, buf, sizeof(buf), 0), (long long)strlen(BODY));
 		CHECK_STR(buf, BODY);
-		CHECK_EQ_INT(fstat(b.result, &got), 0);
-		CHECK_EQ_INT(fstatat(f.store.objects_fd, f.object, &obj, 0), 0);
+		CHECK_EQ_INT(fstat(r.b.result, &got), 0);
+		CHECK_EQ_INT(fstatat(r.f.store.objects_fd, r.f.object, &obj, 0), 0);
 		CHECK_EQ_INT(got.st_ino, obj.st_ino);
-		close(b.result);
-		mfs_sched_release(f.sched, 0);
+		close(r.b.result);
+		mfs_sched_release(r.f.sched, 0);
 	}
-	CHECK_EQ_INT(audit_count(&f, "fetch_start"), 1);
-	CHECK_EQ_INT(audit_count(&f, "verify_ok"), 1);
-	teardown(&f);
-	mfs_inflight_free(in);
-	close(peer);
+	CHECK_EQ_INT(audit_count(&r.f, "fetch_start"), 1);
+	CHECK_EQ_INT(audit_count(&r.f, "verify_ok"), 1);
+	reloaded_end(&r);
 }
 
 /* Stopped while it waits for another scheduler's download, a scheduler
@@ -554,29 +568,20 @@ static void test_reload_waits_for_the_download_under_way(void)
  * the low-speed limit, 20 s). */
 static void test_stop_ends_a_wait_for_another_download(void)
 {
-	struct record a = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
-	struct record b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
-	struct mfs_inflight *in = NULL;
-	struct mfs_sched *old = NULL;
-	struct fixture f;
-	int port, peer = silent_peer(&port);
+	struct reloaded r;
 
-	CHECK_EQ_INT(setup_reloaded(&f, port, 20, &in, &old), 0);
-	CHECK_EQ_INT(mfs_sched_open(old, 0, record_done, &a), -EINPROGRESS);
-	CHECK(wait_audit(&f, "fetch_start", 1));
-	CHECK_EQ_INT(mfs_sched_open(f.sched, 0, record_done, &b), -EINPROGRESS);
+	CHECK(reloaded_start(&r, 20));
 	usleep(300000);
-	mfs_sched_stop(f.sched);
-	CHECK_EQ_INT(calls_of(&b), 1);
-	CHECK_EQ_INT(b.result, -EIO);
-	CHECK_EQ_INT(calls_of(&a), 0);
-	CHECK_EQ_INT(audit_count(&f, "fetch_failed"), 0);
-	mfs_sched_free(old);
-	CHECK_EQ_INT(calls_of(&a), 1);
-	CHECK_EQ_INT(audit_count(&f, "fetch_start"), 1);
-	teardown(&f);
-	mfs_inflight_free(in);
-	close(peer);
+	mfs_sched_stop(r.f.sched);
+	CHECK_EQ_INT(calls_of(&r.b), 1);
+	CHECK_EQ_INT(r.b.result, -EIO);
+	CHECK_EQ_INT(calls_of(&r.a), 0);
+	CHECK_EQ_INT(audit_count(&r.f, "fetch_failed"), 0);
+	mfs_sched_free(r.old);
+	r.old = NULL;
+	CHECK_EQ_INT(calls_of(&r.a), 1);
+	CHECK_EQ_INT(audit_count(&r.f, "fetch_start"), 1);
+	reloaded_end(&r);
 }
 
 /* The old scheduler's download fails while the current one waits for
@@ -586,29 +591,18 @@ static void test_stop_ends_a_wait_for_another_download(void)
  * fetch_start, and the open answered a whole download later). */
 static void test_a_wait_through_a_failure_fails_at_once(void)
 {
-	struct record a = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
-	struct record b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
-	struct mfs_inflight *in = NULL;
-	struct mfs_sched *old = NULL;
-	struct fixture f;
-	int port, peer = silent_peer(&port);
+	struct reloaded r;
 
-	CHECK_EQ_INT(setup_reloaded(&f, port, 1, &in, &old), 0);
-	CHECK_EQ_INT(mfs_sched_open(old, 0, record_done, &a), -EINPROGRESS);
-	CHECK(wait_audit(&f, "fetch_start", 1));
-	CHECK_EQ_INT(mfs_sched_open(f.sched, 0, record_done, &b), -EINPROGRESS);
-	for (int i = 0; i < 3000 && (calls_of(&a) == 0 || calls_of(&b) == 0); i++)
+	CHECK(reloaded_start(&r, 1));
+	for (int i = 0; i < 3000 && (calls_of(&r.a) == 0 || calls_of(&r.b) == 0); i++)
 		usleep(10000);
-	CHECK_EQ_INT(calls_of(&a), 1);
-	CHECK_EQ_INT(a.result, -EIO);
-	CHECK_EQ_INT(calls_of(&b), 1);
-	CHECK_EQ_INT(b.result, -EIO);
-	CHECK_EQ_INT(audit_count(&f, "fetch_start"), 1);
-	CHECK_EQ_INT(audit_count(&f, "fetch_failed"), 1);
-	mfs_sched_free(old);
-	teardown(&f);
-	mfs_inflight_free(in);
-	close(peer);
+	CHECK_EQ_INT(calls_of(&r.a), 1);
+	CHECK_EQ_INT(r.a.result, -EIO);
+	CHECK_EQ_INT(calls_of(&r.b), 1);
+	CHECK_EQ_INT(r.b.result, -EIO);
+	CHECK_EQ_INT(audit_count(&r.f, "fetch_start"), 1);
+	CHECK_EQ_INT(audit_count(&r.f, "fetch_failed"), 1);
+	reloaded_end(&r);
 }
 
 /* A folder of three files (prefetch = yes in [modelfs]): x0 and x1 are
