@@ -445,8 +445,6 @@ static void quarantine(const struct mfs_acquire_ctx *c, const char *staging, con
 	trim_quarantine(c);
 }
 
-/* The reason an acquisition failed, from the last URL's: with mirrors,
- * also how many URLs were tried. */
 /* Commits staging file `staging` (open as `fd`, verified as model mi's
  * bytes) as `object`.  If the object is there already (another download
  * committed it meanwhile: a zip member and a plain model with one pin,
@@ -481,6 +479,8 @@ static int commit(const struct mfs_acquire_ctx *c, size_t mi, int fd, const char
 	}
 }
 
+/* The reason an acquisition failed, from the last URL's: with mirrors,
+ * also how many URLs were tried. */
 static void last_reason(char *why, size_t len, size_t tried, const char *err)
 {
 	if (tried > 1)
